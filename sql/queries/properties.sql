@@ -1,0 +1,41 @@
+-- name: upsert_property
+insert into ga4_properties (user_id, property_id, display_name, time_zone, currency_code, enabled)
+values ($1, $2, $3, $4, $5, $6)
+on conflict (user_id, property_id) do update
+set display_name = coalesce(excluded.display_name, ga4_properties.display_name),
+    time_zone = excluded.time_zone,
+    currency_code = coalesce(excluded.currency_code, ga4_properties.currency_code),
+    enabled = excluded.enabled,
+    updated_at = now()
+returning id;
+
+-- name: list_properties_to_sync
+-- Enabled properties, optionally of one user and/or one GA4 property id,
+-- with whether their owner's grant is known to need re-auth.
+select p.id, p.user_id, p.property_id, p.display_name, p.time_zone,
+       coalesce(c.needs_reauth, false) as needs_reauth,
+       c.user_id is not null as has_credentials
+from ga4_properties p
+left join google_credentials c on c.user_id = p.user_id
+where p.enabled
+  and ($1::uuid is null or p.user_id = $1)
+  and ($2::text is null or p.property_id = $2)
+order by p.id;
+
+-- name: record_property_outcome
+-- Success resets the failure streak; anything else extends it.
+update ga4_properties
+set last_sync_at = case when $2 = 'success' then now() else last_sync_at end,
+    last_sync_status = $2,
+    last_sync_error = $3,
+    consecutive_failures = case when $2 = 'success' then 0 else consecutive_failures + 1 end,
+    time_zone = coalesce($4, time_zone),
+    currency_code = coalesce($5, currency_code),
+    updated_at = now()
+where id = $1;
+
+-- name: get_property
+select id, user_id, property_id, display_name, time_zone, currency_code, enabled,
+       last_sync_at, last_sync_status, last_sync_error, consecutive_failures
+from ga4_properties
+where id = $1;

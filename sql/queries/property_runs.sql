@@ -1,0 +1,19 @@
+-- name: start_property_run
+insert into ga4_property_runs (property_ref, job_id, start_date, end_date)
+values ($1, $2, $3, $4)
+returning id;
+
+-- name: finish_property_run
+update ga4_property_runs
+set status = $2,
+    finished_at = now(),
+    duration_ms = $3,
+    rows_fetched = $4,
+    rows_inserted = $5,
+    rows_updated = $6,
+    rows_unchanged = $7,
+    tokens_consumed = $8,
+    quota = $9,
+    data_quality = $10,
+    error = $11
+where id = $1;

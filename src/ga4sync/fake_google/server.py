@@ -1,0 +1,193 @@
+"""HTTP side of the fake: the runReport and token routes, and serving them on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .errors import (
+    api_error,
+    invalid_argument,
+    oauth_error,
+    oauth_json,
+    quota_exhausted,
+    unauthenticated,
+)
+from .report import ReportBuilder
+from .request import InvalidArgument, parse_report_request
+from .response import render_response
+
+if TYPE_CHECKING:
+    from .fake import FakeGoogle
+
+SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
+FAKE_KEY: web.AppKey[FakeGoogle] = web.AppKey("fake_google")
+_SHUTDOWN_TIMEOUT_S = 2.0
+
+
+async def run_report(request: web.Request) -> web.Response:
+    """``POST /v1beta/properties/{id}:runReport``."""
+    fake = request.app[FAKE_KEY]
+    property_id = request.match_info["property_id"]
+    text = await request.text()
+    body: Any
+    try:
+        body = json.loads(text) if text.strip() else {}
+    except ValueError:
+        body = None
+    fake.report_requests.append((property_id, body if isinstance(body, dict) else {}))
+
+    problem = fake.auth_problem(request.headers.get("Authorization"))
+    if problem:
+        return unauthenticated(problem)
+    failure = fake.take_failure(property_id)
+    if failure:
+        status, quota = failure
+        if status >= 500:
+            fake.record_server_error(property_id)
+        if status == 429:
+            return quota_exhausted(quota or "concurrent")
+        if status == 401:
+            return unauthenticated("ACCESS_TOKEN_EXPIRED")
+        return api_error(status)
+    if body is None:
+        return invalid_argument("Invalid JSON payload received. Unexpected token.")
+    try:
+        report = parse_report_request(body, fake.today(property_id))
+    except InvalidArgument as exc:
+        return invalid_argument(str(exc))
+
+    in_flight = fake.in_flight.get(property_id, 0) + 1
+    fake.in_flight[property_id] = in_flight
+    fake.max_concurrency[property_id] = max(fake.max_concurrency.get(property_id, 0), in_flight)
+    try:
+        if in_flight > fake.quota_limits["concurrentRequests"]:
+            return quota_exhausted("concurrent")
+        exhausted = fake.exhausted_quota(property_id)
+        if exhausted:
+            return quota_exhausted(exhausted)
+        if fake.latency_s > 0:
+            await asyncio.sleep(fake.latency_s)
+        builder = ReportBuilder(report, property_id, fake.property(property_id), fake.seed)
+        page = builder.page()
+        property_quota = fake.charge(property_id, page.rows_returned)
+        numeric_enums = "enum-encoding=int" in request.query.get("$alt", "")
+        payload = render_response(
+            builder, page, property_quota if report.return_property_quota else None, numeric_enums
+        )
+        return web.Response(body=payload, content_type="application/json", charset="UTF-8")
+    finally:
+        fake.in_flight[property_id] -= 1
+
+
+async def _token_params(request: web.Request) -> dict[str, str]:
+    if request.content_type == "application/json":
+        try:
+            data = await request.json()
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    form = await request.post()
+    return {key: str(value) for key, value in form.items()}
+
+
+async def token(request: web.Request) -> web.Response:
+    """``POST /token``: the refresh_token grant of oauth2.googleapis.com/token."""
+    fake = request.app[FAKE_KEY]
+    params = await _token_params(request)
+    grant_type = params.get("grant_type")
+    if not grant_type:
+        return oauth_error("invalid_request", "Missing required parameter: grant_type")
+    if grant_type != "refresh_token":
+        return oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
+    refresh_token = params.get("refresh_token", "")
+    fake.token_requests.append(refresh_token)
+    if not refresh_token:
+        return oauth_error("invalid_request", "Missing required parameter: refresh_token")
+    if not params.get("client_id"):
+        return oauth_error("invalid_request", "Could not determine client ID from request.")
+    if not params.get("client_secret"):
+        return oauth_error("invalid_request", "client_secret is missing.")
+    if not fake.refresh_token_valid(refresh_token):
+        return oauth_error("invalid_grant", "Token has been expired or revoked.")
+    return oauth_json(
+        200,
+        {
+            "access_token": fake.issue_access_token(refresh_token),
+            "expires_in": fake.tokens_expire_in_s,
+            "scope": SCOPE,
+            "token_type": "Bearer",
+        },
+    )
+
+
+def make_app(fake: FakeGoogle) -> web.Application:
+    """The aiohttp application: runReport and the OAuth token endpoint."""
+    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app[FAKE_KEY] = fake
+    # The method name follows a colon in the last path segment (Google's custom-verb URLs).
+    app.router.add_post(r"/v1beta/properties/{property_id:[^/:]+}:runReport", run_report)
+    app.router.add_post("/token", token)
+    return app
+
+
+@asynccontextmanager
+async def serve(fake: FakeGoogle, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Listen on ``host`` (a free port by default) and yield the base URL."""
+    runner = web.AppRunner(make_app(fake), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+        yield f"http://{host}:{bound_port}"
+    finally:
+        await runner.cleanup()
+
+
+@contextmanager
+def serve_in_thread(fake: FakeGoogle, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run :func:`serve` on its own event loop in a background thread; yield the base URL."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        async with serve(fake, host, port) as base_url:
+            state["url"], state["stop"] = base_url, stop
+            started.set()
+            await stop.wait()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:  # reported to the caller's thread
+            state["error"] = exc
+        finally:
+            started.set()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    thread = threading.Thread(target=run, name="fake-google", daemon=True)
+    thread.start()
+    started.wait()
+    if "error" in state:
+        thread.join()
+        raise RuntimeError("the fake Google server did not start") from state["error"]
+    try:
+        yield state["url"]
+    finally:
+        with contextlib.suppress(RuntimeError):  # the loop already ended
+            loop.call_soon_threadsafe(state["stop"].set)
+        thread.join()

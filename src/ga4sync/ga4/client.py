@@ -1,0 +1,156 @@
+"""The GA4 Data API client: runReport over aiohttp, bounded concurrency, retries, paging.
+
+Concurrency is bounded twice: by ``max_concurrency`` across all properties and
+by ``property_concurrency`` (at most GA4's 10) for each property. Transient
+failures (5xx, network, concurrent-request 429) are retried with jittered
+exponential backoff; an exhausted hourly or daily quota is not waited for here
+but raised as ``QuotaExhausted`` with the time it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import aiohttp
+
+from ga4sync.errors import Ga4RequestError, Ga4Unavailable, GrantRevoked
+from ga4sync.ga4 import quota as quota_policy
+from ga4sync.ga4.wire import ReportPage, build_request, parse_error, parse_page
+from ga4sync.reports import ReportSpec
+from ga4sync.settings import GA4_MAX_PROPERTY_CONCURRENCY
+
+logger = logging.getLogger(__name__)
+
+# force_refresh -> access token
+TokenSource = Callable[[bool], Awaitable[str]]
+
+_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+_PARSE_IN_THREAD_BYTES = 1 << 20  # parse big pages off the event loop
+
+
+@dataclass(frozen=True)
+class ClientLimits:
+    max_concurrency: int = 10
+    property_concurrency: int = 3
+    max_retries: int = 5
+    retry_base_s: float = 1.0
+    timeout_s: float = 120.0
+    page_size: int = 100_000
+
+
+class Ga4Client:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        limits: ClientLimits,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._limits = limits
+        self._all = asyncio.Semaphore(limits.max_concurrency)
+        self._per_property: dict[str, asyncio.Semaphore] = {}
+        self._sleep = sleep
+        self._now = now
+
+    def _property_slot(self, property_id: str) -> asyncio.Semaphore:
+        slot = self._per_property.get(property_id)
+        if slot is None:
+            size = min(self._limits.property_concurrency, GA4_MAX_PROPERTY_CONCURRENCY)
+            slot = self._per_property[property_id] = asyncio.Semaphore(size)
+        return slot
+
+    async def report_pages(
+        self,
+        property_id: str,
+        spec: ReportSpec,
+        start_date: date,
+        end_date: date,
+        token: TokenSource,
+    ) -> AsyncIterator[ReportPage]:
+        """Every page of one report, in order, until ``rowCount`` rows were read."""
+        body = build_request(
+            property_id, spec, start_date, end_date, page_size=self._limits.page_size
+        )
+        offset = 0
+        while True:
+            if offset:
+                body["offset"] = str(offset)
+            page = await self.run_report(property_id, body, token, first_seq=offset)
+            yield page
+            offset += len(page.rows)
+            if not page.rows or offset >= page.row_count:
+                return
+
+    async def run_report(
+        self, property_id: str, body: dict[str, Any], token: TokenSource, *, first_seq: int = 0
+    ) -> ReportPage:
+        """One runReport call, retried as the error calls for."""
+        url = f"{self._base_url}/v1beta/properties/{property_id}:runReport"
+        attempt = 0
+        refreshed = False
+        force_refresh = False
+        while True:
+            access_token = await token(force_refresh)
+            force_refresh = False
+            try:
+                async with self._property_slot(property_id), self._all:
+                    async with self._session.post(
+                        url,
+                        json=body,
+                        headers={"Authorization": f"Bearer {access_token}"},
+                        timeout=aiohttp.ClientTimeout(total=self._limits.timeout_s),
+                    ) as response:
+                        status = response.status
+                        payload = await response.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                failure = f"network error: {exc!r}"
+            else:
+                if status == 200:
+                    if len(payload) > _PARSE_IN_THREAD_BYTES:
+                        return await asyncio.to_thread(parse_page, payload, first_seq=first_seq)
+                    return parse_page(payload, first_seq=first_seq)
+                google_status, message = parse_error(payload)
+                if status == 401 and not refreshed:
+                    # The access token was revoked or expired early: refresh once.
+                    refreshed = force_refresh = True
+                    continue
+                if status == 401:
+                    raise GrantRevoked(f"GA4 rejected a fresh access token: {message}")
+                if status == 429:
+                    exhausted = quota_policy.quota_exhausted(message, self._now())
+                    if exhausted.quota != quota_policy.CONCURRENT:
+                        raise exhausted
+                    failure = message
+                elif status not in _TRANSIENT_STATUSES:
+                    raise Ga4RequestError(
+                        f"GA4 answered {status} {google_status}: {message}",
+                        http_status=status,
+                        google_status=google_status,
+                    )
+                else:
+                    failure = f"{status} {google_status}: {message}"
+            if attempt >= self._limits.max_retries:
+                raise Ga4Unavailable(
+                    f"GA4 property {property_id} still failing after "
+                    f"{attempt + 1} attempts: {failure}"
+                )
+            delay = quota_policy.backoff_s(attempt, self._limits.retry_base_s)
+            logger.warning(
+                "GA4 property %s: %s; retry %d in %.1fs",
+                property_id,
+                failure,
+                attempt + 1,
+                delay,
+                extra={"action": "ga4_retry"},
+            )
+            attempt += 1
+            await self._sleep(delay)

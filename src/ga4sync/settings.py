@@ -1,0 +1,161 @@
+"""Settings: read once from the environment, validated, passed down explicitly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ga4sync.errors import ConfigError
+
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+GA4_API_BASE_URL = "https://analyticsdata.googleapis.com"
+GA4_MAX_PROPERTY_CONCURRENCY = 10  # GA4's own limit of concurrent requests per property
+GA4_MAX_PAGE_SIZE = 250_000
+
+
+def obscure_password(url: str) -> str:
+    """Return ``url`` with its password replaced, for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:********@{netloc}"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ga4sync reads from its environment.
+
+    ``database_url`` is ``None`` when ``DATABASE_URL`` is unset: entry points then
+    start the embedded Postgres in ``embedded_pg_dir``.
+    """
+
+    database_url: str | None = field(default=None, repr=False)
+    token_encryption_key: str | None = field(default=None, repr=False)
+    google_client_id: str | None = None
+    google_client_secret: str | None = field(default=None, repr=False)
+    google_token_uri: str = GOOGLE_TOKEN_URI
+    ga4_api_base_url: str = GA4_API_BASE_URL
+    ga4_max_concurrency: int = 10
+    ga4_property_concurrency: int = 3
+    ga4_page_size: int = 100_000
+    ga4_max_retries: int = 5
+    ga4_retry_base_s: float = 1.0
+    ga4_request_timeout_s: float = 120.0
+    sync_since_days: int = 2
+    sync_property_concurrency: int = 4
+    sync_timezone: str = "America/Los_Angeles"
+    embedded_pg_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = _Env(os.environ if environ is None else environ)
+        settings = cls(
+            database_url=env.text("DATABASE_URL"),
+            token_encryption_key=env.text("TOKEN_ENCRYPTION_KEY"),
+            google_client_id=env.text("GOOGLE_CLIENT_ID"),
+            google_client_secret=env.text("GOOGLE_CLIENT_SECRET"),
+            google_token_uri=env.url("GOOGLE_TOKEN_URI", GOOGLE_TOKEN_URI),
+            ga4_api_base_url=env.url("GA4_API_BASE_URL", GA4_API_BASE_URL).rstrip("/"),
+            ga4_max_concurrency=env.integer("GA4_MAX_CONCURRENCY", 10, low=1, high=1000),
+            ga4_property_concurrency=env.integer(
+                "GA4_PROPERTY_CONCURRENCY", 3, low=1, high=GA4_MAX_PROPERTY_CONCURRENCY
+            ),
+            ga4_page_size=env.integer("GA4_PAGE_SIZE", 100_000, low=1, high=GA4_MAX_PAGE_SIZE),
+            ga4_max_retries=env.integer("GA4_MAX_RETRIES", 5, low=0, high=20),
+            ga4_retry_base_s=env.number("GA4_RETRY_BASE_S", 1.0, low=0.0, high=60.0),
+            ga4_request_timeout_s=env.number("GA4_REQUEST_TIMEOUT_S", 120.0, low=1.0, high=3600.0),
+            sync_since_days=env.integer("SYNC_SINCE_DAYS", 2, low=0, high=365),
+            sync_property_concurrency=env.integer("SYNC_PROPERTY_CONCURRENCY", 4, low=1, high=100),
+            sync_timezone=env.timezone("SYNC_TIMEZONE", "America/Los_Angeles"),
+            embedded_pg_dir=env.path("GA4SYNC_EMBEDDED_PG_DIR"),
+        )
+        return settings
+
+    def require_google_client(self) -> tuple[str, str]:
+        """The OAuth client that refresh tokens were issued to (needed to refresh them)."""
+        missing = [
+            name
+            for name, value in (
+                ("GOOGLE_CLIENT_ID", self.google_client_id),
+                ("GOOGLE_CLIENT_SECRET", self.google_client_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(
+                f"{' and '.join(missing)} not set: refreshing users' Google tokens needs the "
+                "OAuth client they were issued to (Google Cloud console > Credentials)"
+            )
+        assert self.google_client_id and self.google_client_secret
+        return self.google_client_id, self.google_client_secret
+
+    def require_encryption_key(self) -> str:
+        if not self.token_encryption_key:
+            raise ConfigError(
+                "TOKEN_ENCRYPTION_KEY is not set: it encrypts Google refresh tokens at rest. "
+                "Create one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            )
+        return self.token_encryption_key
+
+
+class _Env:
+    """Typed, validated reads of environment variables; errors name the variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str) -> str | None:
+        value = self._environ.get(name, "").strip()
+        return value or None
+
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    def number(self, name: str, default: float, *, low: float, high: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    def url(self, name: str, default: str) -> str:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+        return raw
+
+    def timezone(self, name: str, default: str) -> str:
+        raw = self.text(name) or default
+        try:
+            ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{name} must be an IANA time zone name, got {raw!r}") from None
+        return raw
+
+    def path(self, name: str) -> Path | None:
+        raw = self.text(name)
+        return Path(raw).expanduser() if raw else None

@@ -1,0 +1,1 @@
+"""Persistence: one module per table group; each function runs the query of its name."""

@@ -1,0 +1,76 @@
+"""GA4 properties connected by users, and the outcome of their last sync."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from ga4sync.queries import query
+
+
+@dataclass(frozen=True)
+class PropertyToSync:
+    id: int
+    user_id: uuid.UUID
+    property_id: str
+    display_name: str | None
+    time_zone: str
+    needs_reauth: bool
+    has_credentials: bool
+
+
+async def upsert_property(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    user_id: uuid.UUID,
+    property_id: str,
+    *,
+    display_name: str | None = None,
+    time_zone: str = "UTC",
+    currency_code: str | None = None,
+    enabled: bool = True,
+) -> int:
+    """Create or update a user's property; return its ``ga4_properties.id``."""
+    ref: int = await conn.fetchval(
+        query("upsert_property"),
+        user_id,
+        property_id,
+        display_name,
+        time_zone,
+        currency_code,
+        enabled,
+    )
+    return ref
+
+
+async def list_properties_to_sync(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    user_id: uuid.UUID | None = None,
+    property_id: str | None = None,
+) -> list[PropertyToSync]:
+    rows = await conn.fetch(query("list_properties_to_sync"), user_id, property_id)
+    return [PropertyToSync(**dict(row)) for row in rows]
+
+
+async def record_property_outcome(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    property_ref: int,
+    status: str,
+    error: str | None,
+    *,
+    time_zone: str | None = None,
+    currency_code: str | None = None,
+) -> None:
+    await conn.execute(
+        query("record_property_outcome"), property_ref, status, error, time_zone, currency_code
+    )
+
+
+async def get_property(
+    conn: asyncpg.Connection | asyncpg.Pool, property_ref: int
+) -> dict[str, Any] | None:
+    row = await conn.fetchrow(query("get_property"), property_ref)
+    return None if row is None else dict(row)

@@ -1,0 +1,55 @@
+"""Per-property sync runs: what one attempt read, wrote, cost and noticed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from ga4sync.queries import query
+
+
+async def start_property_run(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    property_ref: int,
+    job_id: uuid.UUID | None,
+    start_date: date,
+    end_date: date,
+) -> int:
+    run_id: int = await conn.fetchval(
+        query("start_property_run"), property_ref, job_id, start_date, end_date
+    )
+    return run_id
+
+
+async def finish_property_run(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    run_id: int,
+    *,
+    status: str,
+    duration_ms: int,
+    rows_fetched: int,
+    rows_inserted: int,
+    rows_updated: int,
+    rows_unchanged: int,
+    tokens_consumed: int,
+    quota: dict[str, Any] | None,
+    data_quality: dict[str, Any],
+    error: str | None,
+) -> None:
+    await conn.execute(
+        query("finish_property_run"),
+        run_id,
+        status,
+        duration_ms,
+        rows_fetched,
+        rows_inserted,
+        rows_updated,
+        rows_unchanged,
+        tokens_consumed,
+        quota,
+        data_quality,
+        error,
+    )

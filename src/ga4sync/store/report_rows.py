@@ -1,0 +1,49 @@
+"""Report rows: bulk upsert of one page through COPY and a staging table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from ga4sync.queries import query
+
+# (seq, day as 'YYYYMMDD', non-date dimension values, metric values), as GA4 sends them
+StagedRow = tuple[int, str, list[str], list[str | None]]
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    distinct_rows: int
+    inserted: int
+    updated: int
+
+    @property
+    def unchanged(self) -> int:
+        return self.distinct_rows - self.inserted - self.updated
+
+
+async def upsert_report_rows(
+    conn: asyncpg.Connection,
+    property_ref: int,
+    report: str,
+    dimension_names: Sequence[str],
+    metric_names: Sequence[str],
+    rows: Sequence[StagedRow],
+) -> UpsertCounts:
+    """Upsert one page of a report in one transaction; unchanged rows are not rewritten."""
+    if not rows:
+        return UpsertCounts(0, 0, 0)
+    async with conn.transaction():
+        await conn.execute(query("create_report_rows_staging"))
+        await conn.copy_records_to_table("ga4_report_rows_staging", records=rows)
+        row = await conn.fetchrow(
+            query("upsert_report_rows"),
+            property_ref,
+            report,
+            list(dimension_names),
+            list(metric_names),
+        )
+    assert row is not None
+    return UpsertCounts(row["distinct_rows"], row["inserted"], row["updated"])

@@ -1,0 +1,1 @@
+"""The service layer: ingestion and (later) jobs; no HTTP, no queue imports here."""

@@ -1,0 +1,325 @@
+"""Ingestion: GA4 reports of every connected property into Postgres.
+
+``ingest_ga4_for_all_accounts`` syncs many properties, a bounded number at a
+time; ``sync_property`` syncs one and never raises for a Google-side failure:
+it records the outcome (success, failed, needs_reauth, quota_deferred) so one
+property failing never fails the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import aiohttp
+import asyncpg
+
+from ga4sync.crypto import TokenCipher
+from ga4sync.errors import (
+    Ga4SyncError,
+    GrantRevoked,
+    MissingCredentials,
+    QuotaExhausted,
+)
+from ga4sync.ga4 import quota as quota_policy
+from ga4sync.ga4.client import ClientLimits, Ga4Client
+from ga4sync.ga4.wire import ReportPage
+from ga4sync.oauth import OAuthClient
+from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.settings import Settings
+from ga4sync.store.properties import (
+    PropertyToSync,
+    list_properties_to_sync,
+    record_property_outcome,
+)
+from ga4sync.store.property_runs import finish_property_run, start_property_run
+from ga4sync.store.report_rows import upsert_report_rows
+from ga4sync.sync.summary import IngestSummary, PropertyResult
+from ga4sync.sync.tokens import UserTokens
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+OnPropertyDone = Callable[[PropertyResult], Awaitable[None]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Ingestion:
+    """What ingestion needs, opened once per process (or per CLI run) and shared."""
+
+    pool: asyncpg.Pool
+    client: Ga4Client
+    tokens: UserTokens
+    settings: Settings
+    now: Clock = _utcnow
+
+
+@asynccontextmanager
+async def open_ingestion(
+    pool: asyncpg.Pool, settings: Settings, *, now: Clock = _utcnow
+) -> AsyncIterator[Ingestion]:
+    """An ``Ingestion`` with its own HTTP session, closed on exit."""
+    cipher = TokenCipher(settings.require_encryption_key())
+    client_id, client_secret = settings.require_google_client()
+    oauth = OAuthClient(
+        token_uri=settings.google_token_uri, client_id=client_id, client_secret=client_secret
+    )
+    limits = ClientLimits(
+        max_concurrency=settings.ga4_max_concurrency,
+        property_concurrency=settings.ga4_property_concurrency,
+        max_retries=settings.ga4_max_retries,
+        retry_base_s=settings.ga4_retry_base_s,
+        timeout_s=settings.ga4_request_timeout_s,
+        page_size=settings.ga4_page_size,
+    )
+    connector = aiohttp.TCPConnector(limit=settings.ga4_max_concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        yield Ingestion(
+            pool=pool,
+            client=Ga4Client(session, settings.ga4_api_base_url, limits, now=now),
+            tokens=UserTokens(pool, cipher, oauth, now),
+            settings=settings,
+            now=now,
+        )
+
+
+def report_window(time_zone: str, now: datetime, since_days: int) -> tuple[date, date]:
+    """``(start_date, end_date)``: the last ``since_days`` days plus today, in ``time_zone``."""
+    today = now.astimezone(ZoneInfo(time_zone)).date()
+    return today - timedelta(days=since_days), today
+
+
+async def ingest_ga4_for_all_accounts(
+    ingestion: Ingestion,
+    since_days: int = 2,
+    scope: str | uuid.UUID = "all",
+    *,
+    property_id: str | None = None,
+    job_id: uuid.UUID | None = None,
+    reports: Sequence[ReportSpec] = BUILTIN_REPORTS,
+    on_property_done: OnPropertyDone | None = None,
+) -> IngestSummary:
+    """Sync every enabled property (of one user when ``scope`` is a user id).
+
+    Returns the summary; failures of single properties are in it, not raised.
+    """
+    started = time.monotonic()
+    user_id = None if scope == "all" else uuid.UUID(str(scope))
+    properties = await list_properties_to_sync(
+        ingestion.pool, user_id=user_id, property_id=property_id
+    )
+    slots = asyncio.Semaphore(ingestion.settings.sync_property_concurrency)
+
+    async def one(prop: PropertyToSync) -> PropertyResult:
+        async with slots:
+            result = await sync_property(
+                ingestion, prop, since_days=since_days, job_id=job_id, reports=reports
+            )
+        if on_property_done is not None:
+            await on_property_done(result)
+        return result
+
+    results = await asyncio.gather(*(one(prop) for prop in properties))
+    summary = IngestSummary(results=list(results), duration_s=time.monotonic() - started)
+    logger.info(summary.message(), extra={"action": "ingest_done"})
+    return summary
+
+
+async def sync_property(
+    ingestion: Ingestion,
+    prop: PropertyToSync,
+    *,
+    since_days: int = 2,
+    job_id: uuid.UUID | None = None,
+    reports: Sequence[ReportSpec] = BUILTIN_REPORTS,
+) -> PropertyResult:
+    """Sync one property's reports and record the run; Google failures become its outcome."""
+    started = time.monotonic()
+    result = PropertyResult(
+        property_ref=prop.id, property_id=prop.property_id, user_id=prop.user_id
+    )
+    pool = ingestion.pool
+    try:
+        start_date, end_date = report_window(prop.time_zone, ingestion.now(), since_days)
+    except (ZoneInfoNotFoundError, ValueError):
+        start_date = end_date = ingestion.now().date()
+        result.status, result.error = "failed", f"unknown time zone {prop.time_zone!r}"
+    run_id = await start_property_run(pool, prop.id, job_id, start_date, end_date)
+    try:
+        if result.error is None:
+            await _fetch_and_store(ingestion, prop, reports, start_date, end_date, result)
+            result.status = "success"
+    except GrantRevoked as exc:
+        result.status, result.error = "needs_reauth", str(exc)
+    except QuotaExhausted as exc:
+        result.status, result.error = "quota_deferred", str(exc)
+        result.retry_after_s = exc.retry_after_s
+    except Ga4SyncError as exc:
+        result.status, result.error = "failed", str(exc)
+    except asyncio.CancelledError:
+        result.status, result.error = "failed", "interrupted before it finished"
+        await asyncio.shield(_finish(pool, run_id, result, started))
+        raise
+    except Exception as exc:
+        # An unexpected bug in one property must not stop the others; keep the trace.
+        logger.exception(
+            "property %s sync crashed", prop.property_id, extra={"action": "sync_property_crash"}
+        )
+        result.status, result.error = "failed", f"internal error: {exc!r}"
+    await _finish(pool, run_id, result, started)
+    return result
+
+
+async def _finish(pool: asyncpg.Pool, run_id: int, result: PropertyResult, started: float) -> None:
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    await finish_property_run(
+        pool,
+        run_id,
+        status=result.status,
+        duration_ms=result.duration_ms,
+        rows_fetched=result.rows_fetched,
+        rows_inserted=result.rows_inserted,
+        rows_updated=result.rows_updated,
+        rows_unchanged=result.rows_unchanged,
+        tokens_consumed=result.tokens_consumed,
+        quota=result.quota,
+        data_quality=result.data_quality,
+        error=result.error,
+    )
+    await record_property_outcome(
+        pool,
+        result.property_ref,
+        result.status,
+        result.error,
+        time_zone=result.time_zone,
+        currency_code=result.currency_code,
+    )
+    logger.info(
+        "property %s: %s, %d rows fetched, %d written",
+        result.property_id,
+        result.status,
+        result.rows_fetched,
+        result.rows_written,
+        extra={"action": "sync_property"},
+    )
+
+
+async def _fetch_and_store(
+    ingestion: Ingestion,
+    prop: PropertyToSync,
+    reports: Sequence[ReportSpec],
+    start_date: date,
+    end_date: date,
+    result: PropertyResult,
+) -> None:
+    if not prop.has_credentials:
+        raise MissingCredentials(f"user {prop.user_id} has not connected a Google account")
+    if prop.needs_reauth:
+        raise GrantRevoked("the owner's Google connection needs re-auth")
+
+    async def token(force_refresh: bool) -> str:
+        return await ingestion.tokens.get(prop.user_id, force_refresh=force_refresh)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for spec in reports:
+                group.create_task(
+                    _sync_report(ingestion, prop, spec, start_date, end_date, token, result)
+                )
+    except BaseExceptionGroup as failures:
+        # The first failure names the outcome; the other reports were cancelled.
+        raise _first_error(failures) from None
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+@dataclass
+class _ReportProgress:
+    pages: int = 0
+    row_count: int = 0
+    rows_fetched: int = 0
+
+    def as_dict(self, flags: dict[str, object]) -> dict[str, object]:
+        quality: dict[str, object] = {
+            "pages": self.pages,
+            "row_count": self.row_count,
+            "rows_fetched": self.rows_fetched,
+            **flags,
+        }
+        if self.rows_fetched < self.row_count:
+            quality["incomplete"] = True
+        return quality
+
+
+async def _sync_report(
+    ingestion: Ingestion,
+    prop: PropertyToSync,
+    spec: ReportSpec,
+    start_date: date,
+    end_date: date,
+    token: Callable[[bool], Awaitable[str]],
+    result: PropertyResult,
+) -> None:
+    """Fetch pages and upsert them, the next page downloading while this one is stored."""
+    pages: asyncio.Queue[ReportPage | None] = asyncio.Queue(maxsize=1)
+    progress = _ReportProgress()
+    flags: dict[str, object] = {}
+
+    async def produce() -> None:
+        read = 0
+        async for page in ingestion.client.report_pages(
+            prop.property_id, spec, start_date, end_date, token
+        ):
+            await pages.put(page)
+            read += len(page.rows)
+            remaining = {name: status.remaining for name, status in page.quota.items()}
+            spent = quota_policy.spent_quota(remaining)
+            if spent and page.rows and read < page.row_count:
+                raise quota_policy.quota_exhausted(f"{spent} quota at zero", ingestion.now())
+        await pages.put(None)
+
+    async def consume() -> None:
+        while (page := await pages.get()) is not None:
+            progress.pages += 1
+            progress.row_count = page.row_count
+            progress.rows_fetched += len(page.rows)
+            flags.update(page.quality_flags())
+            result.rows_fetched += len(page.rows)
+            result.tokens_consumed += page.tokens_consumed
+            if page.quota:
+                result.quota = {name: asdict(status) for name, status in page.quota.items()}
+            result.time_zone = page.time_zone or result.time_zone
+            result.currency_code = page.currency_code or result.currency_code
+            async with ingestion.pool.acquire() as conn:
+                counts = await upsert_report_rows(
+                    conn,
+                    prop.id,
+                    spec.name,
+                    page.dimension_names[1:],
+                    page.metric_names,
+                    page.rows,
+                )
+            result.rows_inserted += counts.inserted
+            result.rows_updated += counts.updated
+            result.rows_unchanged += counts.unchanged
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            group.create_task(consume())
+    finally:
+        result.data_quality[spec.name] = progress.as_dict(flags)

@@ -1,0 +1,158 @@
+"""Ingestion when Google fails: retries, quota, revoked grants, token refresh."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
+
+from .test_ingest import count_rows, expected_rows
+
+
+async def test_concurrent_quota_429_is_retried_and_the_run_completes(
+    pool, fake, connect_user, ingestion_for
+):
+    await connect_user({"4001": "America/Los_Angeles", "4002": "America/Los_Angeles"})
+    fake.fail_next("4001", status=429, quota="concurrent", times=2)
+    async with ingestion_for() as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    assert summary.ok, summary.message()
+    assert await count_rows(pool, "4001") == expected_rows(4)
+    # three reports plus the two refused attempts
+    assert sum(1 for pid, _ in fake.report_requests if pid == "4001") == 5
+
+
+async def test_hourly_quota_defers_that_property_and_the_others_sync(
+    pool, fake, connect_user, ingestion_for
+):
+    await connect_user({"4101": "America/Los_Angeles", "4102": "America/Los_Angeles"})
+    fake.fail_next("4101", status=429, quota="hourly", times=1)
+    async with ingestion_for() as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    by_id = {r.property_id: r for r in summary.results}
+    assert by_id["4101"].status == "quota_deferred"
+    assert 60 <= by_id["4101"].retry_after_s <= 3600
+    assert by_id["4102"].status == "success"
+    assert await count_rows(pool, "4102") == expected_rows(4)
+    prop = await pool.fetchrow(
+        "select last_sync_status, consecutive_failures, last_sync_error from ga4_properties"
+        " where property_id = '4101'"
+    )
+    assert prop["last_sync_status"] == "quota_deferred"
+    assert prop["consecutive_failures"] == 1
+    assert "hourly" in prop["last_sync_error"]
+
+
+async def test_server_errors_are_retried_then_given_up(pool, fake, connect_user, ingestion_for):
+    await connect_user({"4201": "America/Los_Angeles", "4202": "America/Los_Angeles"})
+    fake.fail_next("4201", status=500, times=2)  # recovers within the retry budget
+    fake.fail_next("4202", status=503, times=50)  # never recovers
+    async with ingestion_for(ga4_max_retries=3, ga4_property_concurrency=1) as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    by_id = {r.property_id: r for r in summary.results}
+    assert by_id["4201"].status == "success"
+    assert by_id["4202"].status == "failed"
+    assert "after 4 attempts" in by_id["4202"].error
+    assert summary.properties_failed == 1
+    assert "4202: failed" in summary.message()
+
+
+@pytest.mark.smoke
+async def test_revoked_grant_marks_needs_reauth_and_other_users_sync(
+    pool, fake, connect_user, ingestion_for
+):
+    revoked_user = await connect_user({"5001": "America/Los_Angeles"})
+    await connect_user({"5002": "America/Los_Angeles"})
+    fake.revoke_refresh_token(f"rt-{revoked_user.hex[:8]}")
+    async with ingestion_for() as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    by_id = {r.property_id: r for r in summary.results}
+    assert by_id["5001"].status == "needs_reauth"
+    assert by_id["5002"].status == "success"
+    creds = await pool.fetchrow(
+        "select needs_reauth, reauth_reason from google_credentials where user_id = $1",
+        revoked_user,
+    )
+    assert creds["needs_reauth"] is True and "invalid_grant" in creds["reauth_reason"]
+    assert await count_rows(pool, "5001") == 0
+    # The next run does not ask Google again for a grant known to be gone.
+    refreshes = len(fake.token_requests)
+    async with ingestion_for() as ingestion:
+        again = await ingest_ga4_for_all_accounts(ingestion)
+    assert {r.property_id: r.status for r in again.results}["5001"] == "needs_reauth"
+    assert len(fake.token_requests) == refreshes
+
+
+async def test_access_token_is_refreshed_only_when_expired(
+    pool, fake, clock, connect_user, ingestion_for
+):
+    await connect_user({"6001": "America/Los_Angeles", "6002": "America/Los_Angeles"})
+    async with ingestion_for() as ingestion:
+        assert (await ingest_ga4_for_all_accounts(ingestion)).ok
+    assert len(fake.token_requests) == 1  # one user, two properties, six reports: one refresh
+
+    async with ingestion_for() as ingestion:  # a new process reuses the stored token
+        assert (await ingest_ga4_for_all_accounts(ingestion)).ok
+    assert len(fake.token_requests) == 1
+
+    clock.now += timedelta(hours=2)
+    async with ingestion_for() as ingestion:
+        assert (await ingest_ga4_for_all_accounts(ingestion)).ok
+    assert len(fake.token_requests) == 2
+    stored = await pool.fetchrow(
+        "select access_token_encrypted, access_token_expires_at from google_credentials"
+    )
+    assert stored["access_token_expires_at"] > clock.now
+
+
+async def test_rejected_access_token_is_refreshed_once(pool, fake, connect_user, ingestion_for):
+    await connect_user({"6101": "America/Los_Angeles"})
+    fake.fail_next("6101", status=401, times=1)
+    async with ingestion_for() as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    assert summary.ok, summary.message()
+    assert len(fake.token_requests) == 2
+
+
+async def test_permission_denied_fails_only_that_property(pool, fake, connect_user, ingestion_for):
+    await connect_user({"6201": "America/Los_Angeles", "6202": "America/Los_Angeles"})
+    fake.fail_next("6201", status=403, times=1)
+    async with ingestion_for() as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    by_id = {r.property_id: r for r in summary.results}
+    assert by_id["6201"].status == "failed" and "PERMISSION_DENIED" in by_id["6201"].error
+    assert by_id["6202"].status == "success"
+
+
+async def test_concurrency_never_exceeds_the_per_property_limit(
+    pool, fake, connect_user, ingestion_for
+):
+    await connect_user({"7001": "America/Los_Angeles", "7002": "America/Los_Angeles"})
+    fake.latency_s = 0.05
+    async with ingestion_for(ga4_page_size=5, ga4_property_concurrency=2) as ingestion:
+        summary = await asyncio.wait_for(ingest_ga4_for_all_accounts(ingestion), 30)
+    assert summary.ok
+    assert max(fake.max_concurrency.values()) == 2
+
+
+async def test_refresh_token_is_encrypted_at_rest(pool, connect_user):
+    user = await connect_user({"8001": "UTC"}, refresh_token="1//very-secret-refresh-token")
+    raw = await pool.fetchval(
+        "select convert_to(g::text, 'UTF8') from google_credentials g where user_id = $1", user
+    )
+    assert b"very-secret" not in raw
+    dump = await pool.fetchval("select refresh_token_encrypted from google_credentials")
+    assert b"very-secret" not in dump
+
+
+async def test_user_and_property_scope(pool, connect_user, ingestion_for):
+    alice = await connect_user({"9001": "UTC", "9002": "UTC"})
+    await connect_user({"9003": "UTC"})
+    async with ingestion_for() as ingestion:
+        mine = await ingest_ga4_for_all_accounts(ingestion, scope=alice)
+        one = await ingest_ga4_for_all_accounts(ingestion, property_id="9003")
+    assert sorted(r.property_id for r in mine.results) == ["9001", "9002"]
+    assert [r.property_id for r in one.results] == ["9003"]

@@ -1,0 +1,60 @@
+"""Migrations: idempotent, recorded, safe from two processes at once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date
+
+import asyncpg
+import psycopg
+import pytest
+
+from ga4sync.db import connect
+from ga4sync.migrate import migrate, pending_migrations
+from ga4sync.queries import migration_files
+
+from ..conftest import with_database
+
+
+@pytest.fixture
+def empty_database_url(pg_server_url):
+    name = f"ga4sync_empty_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    yield with_database(pg_server_url, name)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.mark.smoke
+async def test_concurrent_migrators_apply_each_migration_once(empty_database_url):
+    async def run() -> list[str]:
+        async with connect(empty_database_url) as conn:
+            return await migrate(conn)
+
+    results = await asyncio.gather(*(run() for _ in range(4)))
+    applied = sorted(results, key=len, reverse=True)
+    expected = [version for version, _ in migration_files()]
+    assert applied[0][: len(expected)] == expected
+    assert applied[0][-1].startswith("procrastinate-")
+    assert all(r == [] for r in applied[1:])
+    async with connect(empty_database_url) as conn:
+        assert await pending_migrations(conn) == []
+        recorded = await conn.fetchval("select count(*) from schema_migrations")
+        assert recorded == len(expected) + 1
+        assert await conn.fetchval("select to_regclass('procrastinate_jobs') is not null")
+        assert await migrate(conn) == []
+
+
+async def test_pending_migrations_on_an_empty_database(empty_database_url):
+    async with connect(empty_database_url) as conn:
+        assert await pending_migrations(conn) == [v for v, _ in migration_files()]
+
+
+async def test_daily_jobs_are_unique_per_local_date_not_forever(pool):
+    insert = "insert into ga4_sync_jobs (kind, lock_key, run_date) values ('daily', $1, $2)"
+    await pool.execute(insert, "ga4_daily:2026-11-20", date(2026, 11, 20))
+    await pool.execute(insert, "ga4_daily:2026-11-21", date(2026, 11, 21))
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await pool.execute(insert, "ga4_daily:2026-11-21", date(2026, 11, 21))

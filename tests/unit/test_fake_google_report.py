@@ -1,0 +1,288 @@
+"""Report generation and request parsing of the fake Google, without HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from typing import Any
+
+import pytest
+import requests
+
+from ga4sync.fake_google import FakeGoogle, token_cost
+from ga4sync.fake_google.report import ReportBuilder
+from ga4sync.fake_google.request import InvalidArgument, parse_report_request
+from ga4sync.fake_google.response import render_response
+
+TODAY = date(2026, 11, 21)
+
+
+def run(fake: FakeGoogle, body: dict[str, Any], property_id: str = "9") -> dict[str, Any]:
+    request = parse_report_request(body, fake.today(property_id))
+    builder = ReportBuilder(request, property_id, fake.property(property_id), fake.seed)
+    payload: dict[str, Any] = json.loads(render_response(builder, builder.page(), None, False))
+    return payload
+
+
+def dims(payload: dict[str, Any]) -> list[list[str]]:
+    return [[v["value"] for v in row["dimensionValues"]] for row in payload.get("rows", [])]
+
+
+def metrics(payload: dict[str, Any]) -> list[list[str]]:
+    return [[v["value"] for v in row["metricValues"]] for row in payload.get("rows", [])]
+
+
+@pytest.fixture
+def fake() -> FakeGoogle:
+    fake = FakeGoogle(seed=1)
+    fake.add_property("9", cardinality=3)
+    fake.set_today(TODAY)
+    return fake
+
+
+def test_relative_dates_resolve_against_today() -> None:
+    body = {
+        "metrics": [{"name": "sessions"}],
+        "date_ranges": [{"start_date": "7daysAgo", "end_date": "yesterday"}],
+    }
+    request = parse_report_request(body, TODAY)
+    [span] = request.date_ranges
+    assert (span.start, span.end) == (date(2026, 11, 14), date(2026, 11, 20))
+    assert len(span.days) == 7
+    assert request.limit == 10_000
+    assert request.offset == 0
+
+
+def test_ranges_are_clipped_to_today_and_limit_is_capped() -> None:
+    body = {
+        "metrics": [{"name": "sessions"}],
+        "dateRanges": [{"startDate": "2026-11-20", "endDate": "2026-12-31"}],
+        "limit": "9999999",
+    }
+    request = parse_report_request(body, TODAY)
+    assert request.date_ranges[0].days == (date(2026, 11, 20), date(2026, 11, 21))
+    assert request.limit == 250_000
+
+
+def test_rejects_impossible_dates() -> None:
+    body = {"metrics": [{"name": "sessions"}], "dateRanges": [{"startDate": "2026-02-30"}]}
+    with pytest.raises(InvalidArgument, match="2026-02-30"):
+        parse_report_request(body, TODAY)
+
+
+def test_today_follows_the_property_time_zone() -> None:
+    fake = FakeGoogle()
+    fake.add_property("east", time_zone="Pacific/Kiritimati")
+    fake.add_property("west", time_zone="Pacific/Pago_Pago")
+    assert (fake.today("east") - fake.today("west")).days == 1
+    fake.set_today("2026-01-01", property_id="west")
+    assert fake.today("west") == date(2026, 1, 1)
+
+
+def test_every_supported_dimension_and_metric_is_served(fake: FakeGoogle) -> None:
+    names = (
+        "sessionSource sessionMedium sessionSourceMedium sessionDefaultChannelGroup pagePath "
+        "pageTitle country city deviceCategory eventName landingPage hostName"
+    ).split()
+    kinds = (
+        "sessions activeUsers totalUsers newUsers screenPageViews eventCount engagedSessions "
+        "conversions keyEvents engagementRate bounceRate sessionsPerUser averageSessionDuration "
+        "userEngagementDuration totalRevenue"
+    ).split()
+    for start in range(0, len(names), 3):
+        for first in range(0, len(kinds), 10):
+            body = {
+                "dimensions": [{"name": "date"}] + [{"name": n} for n in names[start : start + 3]],
+                "metrics": [{"name": m} for m in kinds[first : first + 10]],
+                "dateRanges": [{"startDate": "today", "endDate": "today"}],
+            }
+            payload = run(fake, body)
+            assert payload["rowCount"] == 27
+            for row in metrics(payload):
+                assert all(float(value) >= 0 for value in row)
+
+
+def test_order_by_metric_descending(fake: FakeGoogle) -> None:
+    body = {
+        "dimensions": [{"name": "date"}, {"name": "country"}],
+        "metrics": [{"name": "sessions"}, {"name": "bounceRate"}],
+        "dateRanges": [{"startDate": "2daysAgo", "endDate": "today"}],
+        "orderBys": [{"metric": {"metricName": "sessions"}, "desc": True}],
+    }
+    payload = run(fake, body)
+    sessions = [int(row[0]) for row in metrics(payload)]
+    assert sessions == sorted(sessions, reverse=True)
+    assert len(sessions) == payload["rowCount"] == 9
+
+    page = run(fake, {**body, "offset": 3, "limit": 3})
+    assert metrics(page) == metrics(payload)[3:6]
+
+
+def test_order_by_dimension_then_metric(fake: FakeGoogle) -> None:
+    body = {
+        "dimensions": [{"name": "date"}, {"name": "country"}],
+        "metrics": [{"name": "sessions"}],
+        "dateRanges": [{"startDate": "2daysAgo", "endDate": "today"}],
+        "orderBys": [
+            {"dimension": {"dimensionName": "date"}, "desc": True},
+            {"metric": {"metricName": "sessions"}},
+        ],
+    }
+    payload = run(fake, body)
+    keys = [(d[0], int(m[0])) for d, m in zip(dims(payload), metrics(payload), strict=True)]
+    assert keys == sorted(keys, key=lambda k: (-int(k[0]), k[1]))
+
+
+def test_case_insensitive_and_numeric_order_types(fake: FakeGoogle) -> None:
+    fake.add_property("9", cardinality=12)
+    body = {
+        "dimensions": [{"name": "pagePath"}],
+        "metrics": [{"name": "sessions"}],
+        "dateRanges": [{"startDate": "today", "endDate": "today"}],
+        "orderBys": [{"dimension": {"dimensionName": "pagePath", "orderType": "NUMERIC"}}],
+    }
+    alphanumeric = [d[0] for d in dims(run(fake, {**body, "orderBys": []}))]
+    assert alphanumeric[:3] == ["/p/0", "/p/1", "/p/10"]
+    order = {"dimensionName": "pagePath", "orderType": "CASE_INSENSITIVE_ALPHANUMERIC"}
+    insensitive = [d[0] for d in dims(run(fake, {**body, "orderBys": [{"dimension": order}]}))]
+    assert insensitive == alphanumeric
+
+
+def test_multiple_date_ranges_add_a_date_range_dimension(fake: FakeGoogle) -> None:
+    body = {
+        "dimensions": [{"name": "deviceCategory"}],
+        "metrics": [{"name": "sessions"}],
+        "dateRanges": [
+            {"startDate": "7daysAgo", "endDate": "yesterday", "name": "last_week"},
+            {"startDate": "14daysAgo", "endDate": "8daysAgo"},
+        ],
+    }
+    payload = run(fake, body)
+    assert [h["name"] for h in payload["dimensionHeaders"]] == ["deviceCategory", "dateRange"]
+    assert payload["rowCount"] == 6
+    assert [d[1] for d in dims(payload)] == ["last_week"] * 3 + ["date_range_1"] * 3
+    assert metrics(payload)[:3] != metrics(payload)[3:]
+
+
+def test_report_without_dimensions_has_one_row_per_range(fake: FakeGoogle) -> None:
+    body = {
+        "metrics": [{"name": "activeUsers"}],
+        "dateRanges": [{"startDate": "7daysAgo", "endDate": "today"}],
+    }
+    payload = run(fake, body)
+    assert "dimensionHeaders" not in payload
+    assert payload["rowCount"] == 1
+    assert list(payload["rows"][0]) == ["metricValues"]
+
+
+def test_other_row_is_the_last_row_of_the_last_page(fake: FakeGoogle) -> None:
+    fake.add_property("9", cardinality=3, other_row=True)
+    body = {
+        "dimensions": [{"name": "date"}, {"name": "city"}],
+        "metrics": [{"name": "sessions"}],
+        "dateRanges": [{"startDate": "1daysAgo", "endDate": "today"}],
+        "limit": 4,
+    }
+    first, last = run(fake, body), run(fake, {**body, "offset": 4})
+    assert first["rowCount"] == last["rowCount"] == 7
+    assert "(other)" not in str(dims(first))
+    assert dims(last)[-1] == ["20261121", "(other)"]
+    assert last["metadata"]["dataLossFromOtherRow"] is True
+
+
+def test_override_values_are_json_escaped(fake: FakeGoogle) -> None:
+    fake.override_metric(
+        "9", date=TODAY, dimensions={"city": "London"}, metric="sessions", value='4"2%'
+    )
+    body = {
+        "dimensions": [{"name": "city"}, {"name": "date"}],
+        "metrics": [{"name": "newUsers"}, {"name": "sessions"}],
+        "dateRanges": [{"startDate": "today", "endDate": "today"}],
+    }
+    rows = dict(zip((d[0] for d in dims(run(fake, body))), metrics(run(fake, body)), strict=True))
+    assert rows["London"][1] == '4"2%'
+    assert rows["New York"][1] != '4"2%'
+
+
+def test_override_validation(fake: FakeGoogle) -> None:
+    with pytest.raises(ValueError, match="metric"):
+        fake.override_metric("9", date=TODAY, dimensions={}, metric="visits", value="1")
+    with pytest.raises(ValueError, match="dimension"):
+        fake.override_metric(
+            "9", date=TODAY, dimensions={"date": "x"}, metric="sessions", value="1"
+        )
+    with pytest.raises(ValueError):
+        fake.fail_next("9", status=418)
+    with pytest.raises(ValueError):
+        fake.fail_next("9", status=429, quota="weekly")
+
+
+def test_token_cost() -> None:
+    assert [token_cost(n) for n in (0, 9_999, 10_000, 100_000)] == [1, 1, 2, 11]
+
+
+def test_a_100k_row_page_is_served_whole() -> None:
+    fake = FakeGoogle()
+    fake.add_property("9", cardinality=33_860)
+    body = {
+        "dimensions": [{"name": "date"}, {"name": "pagePath"}],
+        "metrics": [{"name": m} for m in ("sessions", "activeUsers", "engagementRate")],
+        "dateRanges": [{"startDate": "2026-11-19", "endDate": "2026-11-21"}],
+        "limit": 100_000,
+        "offset": 1_000,
+    }
+    payload = run(fake, body)
+    assert payload["rowCount"] == 101_580
+    assert len(payload["rows"]) == 100_000
+    assert payload["rows"][0]["dimensionValues"][0]["value"] == "20261119"
+    assert payload["rows"][-1]["dimensionValues"][0]["value"] == "20261121"
+
+
+def test_command_line_serves_in_the_foreground() -> None:
+    command = [sys.executable, "-m", "ga4sync.fake_google", "--port", "0", "--refresh-token", "x"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            base_url = process.stdout.readline().strip()
+            assert base_url.startswith("http://127.0.0.1:")
+            form = {"grant_type": "refresh_token", "refresh_token": "x"}
+            form |= {"client_id": "c", "client_secret": "s"}
+            with requests.Session() as http:
+                assert http.post(base_url + "/token", data=form, timeout=10).status_code == 200
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("desc", [False, True])
+def test_pages_are_slices_of_the_full_report(fake: FakeGoogle, desc: bool) -> None:
+    fake.add_property("9", cardinality=40)
+    body = {
+        "dimensions": [{"name": "date"}, {"name": "pagePath"}, {"name": "country"}],
+        "metrics": [{"name": "sessions"}, {"name": "engagementRate"}],
+        "dateRanges": [{"startDate": "2daysAgo", "endDate": "today"}],
+        "orderBys": [{"dimension": {"dimensionName": "country"}, "desc": desc}],
+        "limit": 250_000,
+    }
+    full = run(fake, body)
+    assert full["rowCount"] == len(full["rows"]) == 3 * 40 * 40
+    for offset in (0, 1, 1599, 1600, 1601, 4000, 4799):
+        page = run(fake, {**body, "offset": offset, "limit": 777})
+        assert page["rows"] == full["rows"][offset : offset + 777]
+    countries = [d[2] for d in dims(full)]
+    assert countries == sorted(countries, reverse=desc)
+
+
+def test_values_do_not_depend_on_dimension_order(fake: FakeGoogle) -> None:
+    body = {
+        "dimensions": [{"name": "date"}, {"name": "pagePath"}, {"name": "country"}],
+        "metrics": [{"name": "sessions"}, {"name": "totalRevenue"}],
+        "dateRanges": [{"startDate": "2daysAgo", "endDate": "today"}],
+    }
+    straight = run(fake, body)
+    swapped = run(fake, {**body, "dimensions": body["dimensions"][::-1]})
+    by_key = {tuple(d): m for d, m in zip(dims(straight), metrics(straight), strict=True)}
+    for d, m in zip(dims(swapped), metrics(swapped), strict=True):
+        assert by_key[tuple(d[::-1])] == m

@@ -1,0 +1,256 @@
+"""Google's own client libraries parse every answer of the fake Google (blocking clients)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from google.analytics.data_v1beta import BetaAnalyticsDataClient
+from google.analytics.data_v1beta.types import (
+    DateRange,
+    Dimension,
+    Metric,
+    MetricType,
+    OrderBy,
+    RunReportRequest,
+)
+from google.api_core import exceptions as api_exceptions
+from google.auth.exceptions import RefreshError
+from google.auth.transport.requests import Request
+from google.oauth2.credentials import Credentials
+
+from ga4sync.fake_google import FakeGoogle
+
+TODAY = "2026-11-21"
+
+
+@pytest.fixture
+def fake() -> FakeGoogle:
+    fake = FakeGoogle(seed=0)
+    fake.add_refresh_token("rt-alice")
+    fake.add_property("123", time_zone="Europe/Berlin", cardinality=7, currency_code="EUR")
+    fake.set_today(TODAY)
+    return fake
+
+
+@pytest.fixture
+def base_url(fake: FakeGoogle) -> Iterator[str]:
+    with fake.serve_in_thread() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
+
+
+def refreshed(
+    base_url: str, http: requests.Session, refresh_token: str = "rt-alice"
+) -> Credentials:
+    credentials = Credentials(
+        token=None,
+        refresh_token=refresh_token,
+        token_uri=base_url + "/token",
+        client_id="c",
+        client_secret="s",
+    )
+    credentials.refresh(Request(session=http))
+    return credentials
+
+
+@pytest.fixture
+def client(base_url: str, http: requests.Session) -> Iterator[BetaAnalyticsDataClient]:
+    credentials = refreshed(base_url, http)
+    with BetaAnalyticsDataClient(
+        transport="rest", client_options={"api_endpoint": base_url}, credentials=credentials
+    ) as client:
+        yield client
+
+
+def report(**overrides: object) -> RunReportRequest:
+    fields: dict[str, object] = {
+        "property": "properties/123",
+        "dimensions": [Dimension(name="date"), Dimension(name="pagePath")],
+        "metrics": [
+            Metric(name="sessions"),
+            Metric(name="engagementRate"),
+            Metric(name="averageSessionDuration"),
+            Metric(name="totalRevenue"),
+        ],
+        "date_ranges": [DateRange(start_date="2daysAgo", end_date="today")],
+        "return_property_quota": True,
+    }
+    fields.update(overrides)
+    return RunReportRequest(**fields)
+
+
+def test_refresh_gets_a_token_and_an_expiry(
+    fake: FakeGoogle, base_url: str, http: requests.Session
+) -> None:
+    credentials = refreshed(base_url, http)
+
+    assert credentials.token.startswith("ya29.")
+    assert credentials.valid
+    remaining = credentials.expiry.replace(tzinfo=UTC) - datetime.now(UTC)
+    assert 3500 < remaining.total_seconds() <= 3599
+    assert fake.token_requests == ["rt-alice"]
+
+
+def test_revoked_refresh_token_raises_refresh_error(
+    fake: FakeGoogle, base_url: str, http: requests.Session
+) -> None:
+    fake.revoke_refresh_token("rt-alice")
+
+    with pytest.raises(RefreshError, match="invalid_grant"):
+        refreshed(base_url, http)
+
+
+def test_unknown_refresh_token_raises_refresh_error(base_url: str, http: requests.Session) -> None:
+    with pytest.raises(RefreshError, match="Token has been expired or revoked"):
+        refreshed(base_url, http, "rt-nobody")
+
+
+def test_report_parses_with_headers_rows_metadata_and_quota(
+    client: BetaAnalyticsDataClient,
+) -> None:
+    response = client.run_report(report())
+
+    assert [h.name for h in response.dimension_headers] == ["date", "pagePath"]
+    assert [(h.name, h.type_) for h in response.metric_headers] == [
+        ("sessions", MetricType.TYPE_INTEGER),
+        ("engagementRate", MetricType.TYPE_FLOAT),
+        ("averageSessionDuration", MetricType.TYPE_SECONDS),
+        ("totalRevenue", MetricType.TYPE_CURRENCY),
+    ]
+    assert response.row_count == 3 * 7 == len(response.rows)
+    first = response.rows[0]
+    assert [v.value for v in first.dimension_values] == ["20261119", "/p/0"]
+    sessions, rate, duration, revenue = (v.value for v in first.metric_values)
+    assert sessions.isdigit()
+    float(rate), float(duration), float(revenue)
+    assert response.metadata.time_zone == "Europe/Berlin"
+    assert response.metadata.currency_code == "EUR"
+    assert not response.metadata.subject_to_thresholding
+    assert response.kind == "analyticsData#runReport"
+    quota = response.property_quota
+    assert (quota.tokens_per_day.consumed, quota.tokens_per_day.remaining) == (1, 199_999)
+    assert (quota.tokens_per_hour.consumed, quota.tokens_per_hour.remaining) == (1, 39_999)
+    assert quota.tokens_per_project_per_hour.remaining == 13_999
+    assert (quota.concurrent_requests.consumed, quota.concurrent_requests.remaining) == (0, 10)
+    assert quota.server_errors_per_project_per_hour.remaining == 10
+    assert quota.potentially_thresholded_requests_per_hour.remaining == 120
+
+
+def test_flags_sampling_thresholding_and_other_row(
+    fake: FakeGoogle, client: BetaAnalyticsDataClient
+) -> None:
+    fake.add_property("123", cardinality=7, thresholded=True, sampled=True, other_row=True)
+
+    response = client.run_report(report())
+
+    assert response.metadata.subject_to_thresholding
+    assert response.metadata.data_loss_from_other_row
+    [sampling] = response.metadata.sampling_metadatas
+    assert 0 < sampling.samples_read_count < sampling.sampling_space_size
+    assert response.row_count == 3 * 7 + 1
+    assert [v.value for v in response.rows[-1].dimension_values] == ["20261121", "(other)"]
+    assert response.property_quota.potentially_thresholded_requests_per_hour.consumed == 1
+
+
+def test_empty_report_has_row_count_zero(fake: FakeGoogle, client: BetaAnalyticsDataClient) -> None:
+    fake.set_today("2026-11-01", property_id="123")
+
+    response = client.run_report(
+        report(date_ranges=[DateRange(start_date="2026-11-10", end_date="2026-11-12")])
+    )
+
+    assert response.row_count == 0
+    assert list(response.rows) == []
+    assert [h.name for h in response.dimension_headers] == ["date", "pagePath"]
+    assert response.metadata.time_zone == "Europe/Berlin"
+
+
+def test_limit_and_offset_pages_are_disjoint_and_cover_the_report(
+    client: BetaAnalyticsDataClient,
+) -> None:
+    seen: list[tuple[str, ...]] = []
+    for offset in range(0, 21, 5):
+        page = client.run_report(report(limit=5, offset=offset))
+        assert page.row_count == 21
+        assert len(page.rows) == min(5, 21 - offset)
+        seen.extend(tuple(v.value for v in row.dimension_values) for row in page.rows)
+
+    assert len(seen) == len(set(seen)) == 21
+    assert seen == sorted(seen)
+
+
+def test_order_by_dimension_descending(client: BetaAnalyticsDataClient) -> None:
+    order = OrderBy(dimension=OrderBy.DimensionOrderBy(dimension_name="pagePath"), desc=True)
+
+    response = client.run_report(report(order_bys=[order], limit=4))
+
+    assert [[v.value for v in row.dimension_values] for row in response.rows] == [
+        ["20261119", "/p/6"],
+        ["20261120", "/p/6"],
+        ["20261121", "/p/6"],
+        ["20261119", "/p/5"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "quota", "expected", "message"),
+    [
+        (429, "concurrent", api_exceptions.TooManyRequests, "Exhausted concurrent requests quota."),
+        (429, "daily", api_exceptions.TooManyRequests, "Exhausted property tokens per day."),
+        (429, "hourly", api_exceptions.TooManyRequests, "Exhausted property tokens per hour."),
+        (429, "project_hourly", api_exceptions.TooManyRequests, "for a project per hour"),
+        (500, None, api_exceptions.InternalServerError, "Internal error encountered."),
+        (503, None, api_exceptions.ServiceUnavailable, "The service is currently unavailable."),
+        (403, None, api_exceptions.Forbidden, "sufficient permissions for this property"),
+    ],
+)
+def test_errors_map_to_the_library_exceptions(
+    fake: FakeGoogle,
+    client: BetaAnalyticsDataClient,
+    status: int,
+    quota: str | None,
+    expected: type[Exception],
+    message: str,
+) -> None:
+    fake.fail_next("123", status=status, quota=quota)
+
+    with pytest.raises(expected, match=message):
+        client.run_report(report())
+    assert client.run_report(report()).row_count == 21
+
+
+def test_unauthenticated_after_refreshes_maps_to_unauthorized(
+    fake: FakeGoogle, client: BetaAnalyticsDataClient
+) -> None:
+    fake.fail_next("123", status=401, times=3)
+
+    with pytest.raises(api_exceptions.Unauthorized, match="invalid authentication credentials"):
+        client.run_report(report())
+    # The library refreshed its token after each of the first two 401s.
+    assert fake.token_requests == ["rt-alice"] * 3
+
+
+def test_revoked_grant_surfaces_as_refresh_error(
+    fake: FakeGoogle, client: BetaAnalyticsDataClient
+) -> None:
+    fake.revoke_refresh_token("rt-alice")
+
+    with pytest.raises(RefreshError, match="invalid_grant"):
+        client.run_report(report())
+
+
+def test_invalid_argument_maps_to_bad_request(client: BetaAnalyticsDataClient) -> None:
+    with pytest.raises(api_exceptions.BadRequest, match="Field nope is not a valid dimension"):
+        client.run_report(report(dimensions=[Dimension(name="nope")]))
+    with pytest.raises(api_exceptions.BadRequest, match="startDate 2026-11-20 is after"):
+        client.run_report(
+            report(date_ranges=[DateRange(start_date="2026-11-20", end_date="2026-11-19")])
+        )

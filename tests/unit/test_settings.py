@@ -1,0 +1,65 @@
+"""Settings: defaults, validation messages that name the variable, secrets kept out of repr."""
+
+from __future__ import annotations
+
+import pytest
+
+from ga4sync.errors import ConfigError
+from ga4sync.settings import Settings, obscure_password
+
+
+def test_defaults_point_at_google_and_the_embedded_database():
+    settings = Settings.from_env({})
+    assert settings.database_url is None
+    assert settings.google_token_uri == "https://oauth2.googleapis.com/token"
+    assert settings.ga4_api_base_url == "https://analyticsdata.googleapis.com"
+    assert settings.sync_since_days == 2
+    assert settings.sync_timezone == "America/Los_Angeles"
+    assert settings.ga4_property_concurrency <= 10
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GA4_PAGE_SIZE": "lots"}, "GA4_PAGE_SIZE must be a whole number"),
+        ({"GA4_PAGE_SIZE": "300000"}, "GA4_PAGE_SIZE must be between 1 and 250000"),
+        ({"GA4_PROPERTY_CONCURRENCY": "11"}, "GA4_PROPERTY_CONCURRENCY must be between 1 and 10"),
+        ({"GA4_RETRY_BASE_S": "soon"}, "GA4_RETRY_BASE_S must be a number"),
+        ({"SYNC_TIMEZONE": "Mars/Olympus"}, "SYNC_TIMEZONE must be an IANA time zone"),
+        ({"GA4_API_BASE_URL": "ftp://x"}, "GA4_API_BASE_URL must be an http(s) URL"),
+    ],
+)
+def test_bad_values_fail_with_the_variable_name(env, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Settings.from_env(env)
+
+
+def test_secrets_are_not_in_repr():
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://u:hunter2@db/x",
+            "TOKEN_ENCRYPTION_KEY": "k" * 44,
+            "GOOGLE_CLIENT_SECRET": "shh-secret",
+        }
+    )
+    text = repr(settings)
+    assert "hunter2" not in text and "kkkk" not in text and "shh-secret" not in text
+
+
+def test_missing_encryption_key_names_the_variable():
+    with pytest.raises(ConfigError, match="TOKEN_ENCRYPTION_KEY is not set"):
+        Settings.from_env({}).require_encryption_key()
+
+
+def test_obscure_password():
+    assert obscure_password("postgresql://u:hunter2@db:5432/x") == (
+        "postgresql://u:********@db:5432/x"
+    )
+    assert obscure_password("postgresql://db/x") == "postgresql://db/x"
+
+
+def test_missing_google_client_names_both_variables():
+    with pytest.raises(ConfigError, match="GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET not set"):
+        Settings.from_env({}).require_google_client()
+    with pytest.raises(ConfigError, match=r"^GOOGLE_CLIENT_SECRET not set"):
+        Settings.from_env({"GOOGLE_CLIENT_ID": "x"}).require_google_client()

@@ -1,0 +1,104 @@
+"""GA4 wire format: request bodies in Google's JSON, responses with omitted defaults."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from ga4sync.ga4 import quota
+from ga4sync.ga4.wire import build_request, parse_error, parse_page
+from ga4sync.reports import BUILTIN_REPORTS, ReportSpec, reports_by_name
+
+
+def test_request_body_is_camel_case_and_ordered_for_stable_paging():
+    spec = reports_by_name(["pages"])[0]
+    body = build_request("123", spec, date(2026, 11, 19), date(2026, 11, 21), page_size=5000)
+    assert "property" not in body  # it is in the URL
+    assert body["dateRanges"] == [{"startDate": "2026-11-19", "endDate": "2026-11-21"}]
+    assert body["dimensions"] == [{"name": "date"}, {"name": "pagePath"}]
+    assert body["limit"] == "5000"
+    assert body["returnPropertyQuota"] is True
+    assert body["orderBys"] == [
+        {"dimension": {"dimensionName": "date"}},
+        {"dimension": {"dimensionName": "pagePath"}},
+    ]
+
+
+def test_parse_page_with_everything_omitted():
+    page = parse_page(b'{"kind": "analyticsData#runReport"}', first_seq=0)
+    assert page.rows == [] and page.row_count == 0 and page.quota == {}
+    assert page.tokens_consumed == 0 and page.quality_flags() == {}
+
+
+def test_parse_page_rows_quota_and_flags():
+    body = {
+        "dimensionHeaders": [{"name": "date"}, {"name": "pagePath"}],
+        "metricHeaders": [{"name": "screenPageViews", "type": "TYPE_INTEGER"}],
+        "rows": [
+            {
+                "dimensionValues": [{"value": "20261120"}, {"value": "/a"}],
+                "metricValues": [{"value": "5"}],
+            },
+            {"dimensionValues": [{"value": "20261120"}, {}], "metricValues": [{}]},
+        ],
+        "rowCount": 9,
+        "metadata": {
+            "timeZone": "Asia/Tokyo",
+            "subjectToThresholding": True,
+            "samplingMetadatas": [{"samplesReadCount": "10"}],
+        },
+        "propertyQuota": {
+            "tokensPerDay": {"consumed": 3, "remaining": 199997},
+            "concurrentRequests": {"remaining": 10},
+        },
+    }
+    page = parse_page(json.dumps(body), first_seq=100)
+    assert page.rows == [(100, "20261120", ["/a"], ["5"]), (101, "20261120", [""], [None])]
+    assert page.row_count == 9 and page.time_zone == "Asia/Tokyo"
+    assert page.tokens_consumed == 3
+    assert page.quota["concurrentRequests"].consumed == 0
+    assert page.quality_flags() == {"sampled": True, "thresholded": True}
+
+
+def test_parse_error_tolerates_non_json():
+    assert parse_error(
+        b'{"error": {"code": 429, "message": "m", "status": "RESOURCE_EXHAUSTED"}}'
+    ) == ("RESOURCE_EXHAUSTED", "m")
+    assert parse_error(b"<html>bad gateway</html>") == ("", "<html>bad gateway</html>")
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Exhausted concurrent requests quota.", quota.CONCURRENT),
+        ("Exhausted property tokens per hour quota.", quota.HOURLY),
+        ("Exhausted property tokens per day quota.", quota.DAILY),
+        ("Exhausted property tokens for a project per hour.", quota.PROJECT_HOURLY),
+    ],
+)
+def test_classify_exhausted(message, expected):
+    assert quota.classify_exhausted(message) == expected
+
+
+def test_quota_return_times():
+    now = datetime(2026, 11, 21, 6, 30, tzinfo=UTC)  # 22:30 Pacific
+    assert quota.seconds_until_quota_returns(quota.HOURLY, now) == 1800
+    assert quota.seconds_until_quota_returns(quota.DAILY, now) == 5400
+    assert quota.spent_quota({"tokensPerHour": 0}) == quota.HOURLY
+    assert quota.spent_quota({"tokensPerHour": 5, "concurrentRequests": 0}) is None
+
+
+def test_backoff_is_bounded_and_grows():
+    assert all(0 <= quota.backoff_s(0, 1.0) <= 1.0 for _ in range(50))
+    assert max(quota.backoff_s(10, 1.0, cap_s=60) for _ in range(200)) <= 60
+
+
+def test_report_specs_are_validated():
+    assert all(spec.dimensions[0] == "date" for spec in BUILTIN_REPORTS)
+    with pytest.raises(ValueError, match="first dimension must be 'date'"):
+        ReportSpec("bad", ("pagePath",), ("sessions",))
+    with pytest.raises(ValueError, match="unknown report"):
+        reports_by_name(["nope"])
+    assert "activeUsers" in reports_by_name(["daily_totals"])[0].non_additive_metrics
