@@ -39,13 +39,15 @@ create table ga4_properties (
 create index ga4_properties_enabled_idx on ga4_properties (user_id) where enabled;
 
 -- Report rows, one per (property, report, date, other dimension values).
--- dimension_key is the md5 of the non-date dimension values: stable across
--- runs and short enough to index whatever a pagePath holds.
+-- dimension_key is the md5 of the non-date dimension values (as a uuid: 16
+-- bytes): stable across runs and small enough to index whatever a pagePath holds.
+-- Metric values are kept as the decimal strings GA4 sends:
+-- (metrics->>'sessions')::bigint.
 create table ga4_report_rows (
     property_ref bigint not null references ga4_properties (id) on delete cascade,
     report text not null,
     date date not null,
-    dimension_key text not null,
+    dimension_key uuid not null,
     dimensions jsonb not null,
     metrics jsonb not null,
     created_at timestamptz not null default now(),

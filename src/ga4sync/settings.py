@@ -43,7 +43,7 @@ class Settings:
     ga4_api_base_url: str = GA4_API_BASE_URL
     ga4_max_concurrency: int = 10
     ga4_property_concurrency: int = 3
-    ga4_page_size: int = 100_000
+    ga4_page_size: int = 25_000
     ga4_max_retries: int = 5
     ga4_retry_base_s: float = 1.0
     ga4_request_timeout_s: float = 120.0
@@ -66,7 +66,7 @@ class Settings:
             ga4_property_concurrency=env.integer(
                 "GA4_PROPERTY_CONCURRENCY", 3, low=1, high=GA4_MAX_PROPERTY_CONCURRENCY
             ),
-            ga4_page_size=env.integer("GA4_PAGE_SIZE", 100_000, low=1, high=GA4_MAX_PAGE_SIZE),
+            ga4_page_size=env.integer("GA4_PAGE_SIZE", 25_000, low=1, high=GA4_MAX_PAGE_SIZE),
             ga4_max_retries=env.integer("GA4_MAX_RETRIES", 5, low=0, high=20),
             ga4_retry_base_s=env.number("GA4_RETRY_BASE_S", 1.0, low=0.0, high=60.0),
             ga4_request_timeout_s=env.number("GA4_REQUEST_TIMEOUT_S", 120.0, low=1.0, high=3600.0),

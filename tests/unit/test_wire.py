@@ -27,7 +27,7 @@ def test_request_body_is_camel_case_and_ordered_for_stable_paging():
 
 
 def test_parse_page_with_everything_omitted():
-    page = parse_page(b'{"kind": "analyticsData#runReport"}', first_seq=0)
+    page = parse_page(b'{"kind": "analyticsData#runReport"}')
     assert page.rows == [] and page.row_count == 0 and page.quota == {}
     assert page.tokens_consumed == 0 and page.quality_flags() == {}
 
@@ -54,8 +54,9 @@ def test_parse_page_rows_quota_and_flags():
             "concurrentRequests": {"remaining": 10},
         },
     }
-    page = parse_page(json.dumps(body), first_seq=100)
-    assert page.rows == [(100, "20261120", ["/a"], ["5"]), (101, "20261120", [""], [None])]
+    page = parse_page(json.dumps(body))
+    assert page.rows == [("20261120", "/a", "5"), ("20261120", "", "")]
+    assert page.rows_read == 2
     assert page.row_count == 9 and page.time_zone == "Asia/Tokyo"
     assert page.tokens_consumed == 3
     assert page.quota["concurrentRequests"].consumed == 0
@@ -102,3 +103,37 @@ def test_report_specs_are_validated():
     with pytest.raises(ValueError, match="unknown report"):
         reports_by_name(["nope"])
     assert "activeUsers" in reports_by_name(["daily_totals"])[0].non_additive_metrics
+
+
+def test_duplicate_keys_in_a_page_are_kept_once_last_wins():
+    row = {"dimensionValues": [{"value": "20261120"}, {"value": "/a"}]}
+    body = {
+        "rows": [
+            {**row, "metricValues": [{"value": "1"}]},
+            {**row, "metricValues": [{"value": "2"}]},
+        ],
+        "rowCount": 2,
+    }
+    page = parse_page(json.dumps(body))
+    assert page.rows == [("20261120", "/a", "2")]
+    assert page.rows_read == 2  # paging still advances past both
+
+
+def test_values_are_joined_and_a_separator_inside_a_value_cannot_shift_columns():
+    body = {
+        "rows": [
+            {
+                "dimensionValues": [{"value": "20261120"}, {"value": "google"}, {"value": "cpc"}],
+                "metricValues": [{"value": "3"}, {"value": "0.5"}],
+            },
+            {
+                "dimensionValues": [{"value": "20261120"}, {"value": "a\x1fb"}, {"value": "x"}],
+                "metricValues": [{"value": "1"}, {"value": "2"}],
+            },
+        ]
+    }
+    page = parse_page(json.dumps(body))
+    assert page.rows == [
+        ("20261120", "google\x1fcpc", "3\x1f0.5"),
+        ("20261120", "a b\x1fx", "1\x1f2"),
+    ]

@@ -40,7 +40,7 @@ class ClientLimits:
     max_retries: int = 5
     retry_base_s: float = 1.0
     timeout_s: float = 120.0
-    page_size: int = 100_000
+    page_size: int = 25_000
 
 
 class Ga4Client:
@@ -84,14 +84,14 @@ class Ga4Client:
         while True:
             if offset:
                 body["offset"] = str(offset)
-            page = await self.run_report(property_id, body, token, first_seq=offset)
+            page = await self.run_report(property_id, body, token)
             yield page
-            offset += len(page.rows)
-            if not page.rows or offset >= page.row_count:
+            offset += page.rows_read
+            if not page.rows_read or offset >= page.row_count:
                 return
 
     async def run_report(
-        self, property_id: str, body: dict[str, Any], token: TokenSource, *, first_seq: int = 0
+        self, property_id: str, body: dict[str, Any], token: TokenSource
     ) -> ReportPage:
         """One runReport call, retried as the error calls for."""
         url = f"{self._base_url}/v1beta/properties/{property_id}:runReport"
@@ -116,8 +116,8 @@ class Ga4Client:
             else:
                 if status == 200:
                     if len(payload) > _PARSE_IN_THREAD_BYTES:
-                        return await asyncio.to_thread(parse_page, payload, first_seq=first_seq)
-                    return parse_page(payload, first_seq=first_seq)
+                        return await asyncio.to_thread(parse_page, payload)
+                    return parse_page(payload)
                 google_status, message = parse_error(payload)
                 if status == 401 and not refreshed:
                     # The access token was revoked or expired early: refresh once.

@@ -23,7 +23,7 @@ from google.analytics.data_v1beta.types import (
 )
 
 from ga4sync.reports import ReportSpec
-from ga4sync.store.report_rows import StagedRow
+from ga4sync.store.report_rows import SEPARATOR, StagedRow
 
 QUOTA_NAMES = (
     "tokensPerDay",
@@ -75,6 +75,7 @@ class ReportPage:
     """One page of a report, rows ready for the staging table."""
 
     rows: list[StagedRow]
+    rows_read: int  # as sent, duplicates included: what paging advances by
     row_count: int
     dimension_names: list[str]
     metric_names: list[str]
@@ -120,27 +121,25 @@ def parse_quota(raw: dict[str, Any] | None) -> dict[str, QuotaStatus]:
     }
 
 
-def parse_page(body: bytes | str, *, first_seq: int) -> ReportPage:
-    """Parse a runReport response; ``first_seq`` numbers rows across pages."""
+def parse_page(body: bytes | str) -> ReportPage:
+    """Parse a runReport response into rows keyed once each (the last duplicate wins)."""
     data = json.loads(body)
     dimension_names = [h["name"] for h in data.get("dimensionHeaders", ())]
     metric_names = [h["name"] for h in data.get("metricHeaders", ())]
-    rows: list[StagedRow] = []
-    append = rows.append
-    seq = first_seq
-    for row in data.get("rows", ()):
-        dims = [d.get("value", "") for d in row.get("dimensionValues", ())]
-        append(
-            (
-                seq,
-                dims[0],
-                dims[1:],
-                [m.get("value") for m in row.get("metricValues", ())],
-            )
-        )
-        seq += 1
+    staged: dict[tuple[str, str], StagedRow] = {}
+    raw_rows = data.get("rows", ())
+    join = SEPARATOR.join
+    for row in raw_rows:
+        # proto3 JSON omits empty strings: a missing "value" is ""
+        day, *others = [d.get("value", "") for d in row.get("dimensionValues", ())]
+        dims = join(others)
+        if dims.count(SEPARATOR) >= len(others):  # a value holds the separator itself
+            dims = join(value.replace(SEPARATOR, " ") for value in others)
+        metrics = join([m.get("value", "") for m in row.get("metricValues", ())])
+        staged[day, dims] = (day, dims, metrics)
     return ReportPage(
-        rows=rows,
+        rows=list(staged.values()),
+        rows_read=len(raw_rows),
         row_count=int(data.get("rowCount", 0)),
         dimension_names=dimension_names,
         metric_names=metric_names,

@@ -9,8 +9,10 @@ import asyncpg
 
 from ga4sync.queries import query
 
-# (seq, day as 'YYYYMMDD', non-date dimension values, metric values), as GA4 sends them
-StagedRow = tuple[int, str, list[str], list[str | None]]
+# (day as 'YYYYMMDD', non-date dimension values, metric values) as GA4 sends them,
+# values joined by SEPARATOR
+StagedRow = tuple[str, str, str]
+SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,11 @@ async def upsert_report_rows(
     metric_names: Sequence[str],
     rows: Sequence[StagedRow],
 ) -> UpsertCounts:
-    """Upsert one page of a report in one transaction; unchanged rows are not rewritten."""
+    """Upsert one page of a report in one transaction; unchanged rows are not rewritten.
+
+    ``rows`` must hold each (day, dimension values) once: one statement cannot
+    update the same row twice.
+    """
     if not rows:
         return UpsertCounts(0, 0, 0)
     async with conn.transaction():
@@ -46,4 +52,4 @@ async def upsert_report_rows(
             list(metric_names),
         )
     assert row is not None
-    return UpsertCounts(row["distinct_rows"], row["inserted"], row["updated"])
+    return UpsertCounts(len(rows), row["inserted"], row["updated"])

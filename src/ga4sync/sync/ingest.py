@@ -252,6 +252,7 @@ class _ReportProgress:
     pages: int = 0
     row_count: int = 0
     rows_fetched: int = 0
+    duplicate_rows: int = 0
 
     def as_dict(self, flags: dict[str, object]) -> dict[str, object]:
         quality: dict[str, object] = {
@@ -262,6 +263,8 @@ class _ReportProgress:
         }
         if self.rows_fetched < self.row_count:
             quality["incomplete"] = True
+        if self.duplicate_rows:
+            quality["duplicate_rows"] = self.duplicate_rows
         return quality
 
 
@@ -285,10 +288,10 @@ async def _sync_report(
             prop.property_id, spec, start_date, end_date, token
         ):
             await pages.put(page)
-            read += len(page.rows)
+            read += page.rows_read
             remaining = {name: status.remaining for name, status in page.quota.items()}
             spent = quota_policy.spent_quota(remaining)
-            if spent and page.rows and read < page.row_count:
+            if spent and page.rows_read and read < page.row_count:
                 raise quota_policy.quota_exhausted(f"{spent} quota at zero", ingestion.now())
         await pages.put(None)
 
@@ -296,9 +299,10 @@ async def _sync_report(
         while (page := await pages.get()) is not None:
             progress.pages += 1
             progress.row_count = page.row_count
-            progress.rows_fetched += len(page.rows)
+            progress.rows_fetched += page.rows_read
+            progress.duplicate_rows += page.rows_read - len(page.rows)
             flags.update(page.quality_flags())
-            result.rows_fetched += len(page.rows)
+            result.rows_fetched += page.rows_read
             result.tokens_consumed += page.tokens_consumed
             if page.quota:
                 result.quota = {name: asdict(status) for name, status in page.quota.items()}

@@ -1,0 +1,84 @@
+"""Shared benchmark plumbing: a scratch database and the fake Google in its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from ga4sync.db import connect
+from ga4sync.embedded import embedded_postgres
+from ga4sync.migrate import migrate
+
+
+@contextmanager
+def server_url() -> Iterator[str]:
+    """TEST_DATABASE_URL / DATABASE_URL when set, else an embedded Postgres."""
+    configured = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    import tempfile
+    from pathlib import Path
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        embedded_postgres(Path(tmp) / "pg", delete=True) as url,
+    ):
+        yield url
+
+
+@asynccontextmanager
+async def scratch_database(server: str) -> AsyncIterator[str]:
+    """A migrated database that is dropped afterwards."""
+    name = f"ga4sync_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')  # type: ignore[arg-type]
+    url = urlunsplit(urlsplit(server)._replace(path="/" + name))
+    try:
+        async with connect(url) as conn:
+            await migrate(conn)
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def fake_google_process(
+    *, cardinality: int, latency_s: float = 0.0, refresh_token: str = "rt-bench"
+) -> AsyncIterator[str]:
+    """The fake Google in a child process, so its CPU is not counted as the client's."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ga4sync.fake_google",
+            "--port",
+            "0",
+            "--cardinality",
+            str(cardinality),
+            "--latency",
+            str(latency_s),
+            "--refresh-token",
+            refresh_token,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = (await asyncio.to_thread(process.stdout.readline)).strip()
+        if not base_url.startswith("http"):
+            raise RuntimeError("the fake Google did not start")
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
