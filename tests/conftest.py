@@ -73,6 +73,15 @@ def database_url(pg_server_url: str, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_database_url(pg_server_url: str) -> Iterator[str]:
+    """A database with nothing in it (migrations not applied)."""
+    name = f"ga4sync_empty_{uuid.uuid4().hex[:12]}"
+    _admin(pg_server_url, f'create database "{name}"')
+    yield with_database(pg_server_url, name)
+    _admin(pg_server_url, f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     async with open_pool(database_url, min_size=1, max_size=10) as pool:
         yield pool

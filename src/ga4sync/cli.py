@@ -11,6 +11,8 @@ import sys
 import uuid
 from collections.abc import Sequence
 
+import asyncpg
+
 from ga4sync.database import database_url
 from ga4sync.db import connect, open_pool
 from ga4sync.errors import ConfigError, Ga4SyncError
@@ -122,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"ga4sync: configuration error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        print(f"ga4sync: database error: {exc}", file=sys.stderr)
+        return 1
     except Ga4SyncError as exc:
         print(f"ga4sync: {exc}", file=sys.stderr)
         return 1

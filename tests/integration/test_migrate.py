@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import date
 
 import asyncpg
-import psycopg
 import pytest
 
 from ga4sync.db import connect
 from ga4sync.migrate import migrate, pending_migrations
 from ga4sync.queries import migration_files
-
-from ..conftest import with_database
-
-
-@pytest.fixture
-def empty_database_url(pg_server_url):
-    name = f"ga4sync_empty_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    yield with_database(pg_server_url, name)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 @pytest.mark.smoke

@@ -22,7 +22,7 @@ from ga4sync.errors import Ga4RequestError, Ga4Unavailable, GrantRevoked
 from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.wire import ReportPage, build_request, parse_error, parse_page
 from ga4sync.reports import ReportSpec
-from ga4sync.settings import GA4_MAX_PROPERTY_CONCURRENCY
+from ga4sync.settings import GA4_MAX_PROPERTY_CONCURRENCY, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,17 @@ class ClientLimits:
     retry_base_s: float = 1.0
     timeout_s: float = 120.0
     page_size: int = 25_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClientLimits:
+        return cls(
+            max_concurrency=settings.ga4_max_concurrency,
+            property_concurrency=settings.ga4_property_concurrency,
+            max_retries=settings.ga4_max_retries,
+            retry_base_s=settings.ga4_retry_base_s,
+            timeout_s=settings.ga4_request_timeout_s,
+            page_size=settings.ga4_page_size,
+        )
 
 
 class Ga4Client:

@@ -75,14 +75,7 @@ async def open_ingestion(
     oauth = OAuthClient(
         token_uri=settings.google_token_uri, client_id=client_id, client_secret=client_secret
     )
-    limits = ClientLimits(
-        max_concurrency=settings.ga4_max_concurrency,
-        property_concurrency=settings.ga4_property_concurrency,
-        max_retries=settings.ga4_max_retries,
-        retry_base_s=settings.ga4_retry_base_s,
-        timeout_s=settings.ga4_request_timeout_s,
-        page_size=settings.ga4_page_size,
-    )
+    limits = ClientLimits.from_settings(settings)
     connector = aiohttp.TCPConnector(limit=settings.ga4_max_concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         yield Ingestion(

@@ -1,0 +1,84 @@
+"""The ga4sync command end to end: migrate, sync, errors a user can act on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+
+from ga4sync.cli import main
+from ga4sync.crypto import TokenCipher
+from ga4sync.db import connect
+from ga4sync.fake_google import FakeGoogle
+from ga4sync.sync.connections import connect_property, store_google_grant
+
+
+@pytest.fixture
+def google_in_thread():
+    fake = FakeGoogle(seed=3)
+    fake.add_refresh_token("rt-cli")
+    fake.add_property("777", time_zone="Europe/Paris", cardinality=3)
+    with fake.serve_in_thread() as base_url:
+        yield fake, base_url
+
+
+def test_sync_prints_a_summary_and_scopes_to_one_property(
+    database_url, encryption_key, google_in_thread, monkeypatch, capsys
+):
+    fake, base_url = google_in_thread
+
+    async def seed() -> None:
+        async with connect(database_url) as conn:
+            user = uuid.uuid4()
+            await store_google_grant(conn, TokenCipher(encryption_key), user, "rt-cli")
+            await connect_property(conn, user, "777", time_zone="Europe/Paris")
+            await connect_property(conn, user, "778", time_zone="Europe/Paris")
+
+    asyncio.run(seed())
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "TOKEN_ENCRYPTION_KEY": encryption_key,
+        "GOOGLE_CLIENT_ID": "cli",
+        "GOOGLE_CLIENT_SECRET": "cli-secret",
+        "GOOGLE_TOKEN_URI": f"{base_url}/token",
+        "GA4_API_BASE_URL": base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["sync", "--property", "777", "--since-days", "1", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["properties_total"] == 1
+    assert summary["rows_inserted"] == 2 * (1 + 9 + 3)  # 2 days: totals, sources, pages
+
+    assert main(["sync", "--since-days", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Synced 2/2 properties")
+    assert "0 written" not in out  # property 778 was new
+    assert len(fake.token_requests) == 1  # the second run reused the stored access token
+
+
+def test_unmigrated_database_missing_settings_and_unreachable_database_are_named(
+    pg_server_url, database_url, empty_database_url, monkeypatch, capsys
+):
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    assert main(["sync"]) == 2
+    err = capsys.readouterr().err
+    assert "the database is not migrated" in err and "run `ga4sync migrate`" in err
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("TOKEN_ENCRYPTION_KEY", raising=False)
+    assert main(["sync"]) == 2
+    assert "TOKEN_ENCRYPTION_KEY is not set" in capsys.readouterr().err
+
+    monkeypatch.setenv("DATABASE_URL", pg_server_url.rsplit("/", 1)[0] + "/no_such_db_here")
+    assert main(["migrate"]) == 1
+    assert "database error" in capsys.readouterr().err
+
+
+def test_bad_arguments_exit_with_usage(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sync", "--property", "abc"])
+    assert exit_info.value.code == 2
+    assert "a GA4 property id is a number" in capsys.readouterr().err
