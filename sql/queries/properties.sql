@@ -39,3 +39,11 @@ select id, user_id, property_id, display_name, time_zone, currency_code, enabled
        last_sync_at, last_sync_status, last_sync_error, consecutive_failures
 from ga4_properties
 where id = $1;
+
+-- name: get_property_to_sync
+select p.id, p.user_id, p.property_id, p.display_name, p.time_zone,
+       coalesce(c.needs_reauth, false) as needs_reauth,
+       c.user_id is not null as has_credentials
+from ga4_properties p
+left join google_credentials c on c.user_id = p.user_id
+where p.id = $1 and p.enabled;

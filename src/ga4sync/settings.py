@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,7 +51,23 @@ class Settings:
     sync_since_days: int = 2
     sync_property_concurrency: int = 4
     sync_timezone: str = "America/Los_Angeles"
+    sync_daily_at: time = time(0, 15)
     embedded_pg_dir: Path | None = None
+    # web
+    port: int = 8000
+    cors_origins: tuple[str, ...] = ()
+    cron_token: str | None = field(default=None, repr=False)
+    supabase_jwt_secret: str | None = field(default=None, repr=False)
+    supabase_jwks_url: str | None = None
+    supabase_jwt_audience: str = "authenticated"
+    admin_user_ids: frozenset[str] = frozenset()
+    admin_emails: frozenset[str] = frozenset()
+    max_body_bytes: int = 64 * 1024
+    # worker
+    worker_concurrency: int = 8
+    worker_shutdown_timeout_s: float = 25.0
+    worker_heartbeat_s: float = 10.0
+    stalled_after_s: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -73,9 +90,29 @@ class Settings:
             sync_since_days=env.integer("SYNC_SINCE_DAYS", 2, low=0, high=365),
             sync_property_concurrency=env.integer("SYNC_PROPERTY_CONCURRENCY", 4, low=1, high=100),
             sync_timezone=env.timezone("SYNC_TIMEZONE", "America/Los_Angeles"),
+            sync_daily_at=env.clock_time("SYNC_DAILY_AT", time(0, 15)),
             embedded_pg_dir=env.path("GA4SYNC_EMBEDDED_PG_DIR"),
+            port=env.integer("PORT", 8000, low=1, high=65535),
+            cors_origins=tuple(env.items("CORS_ORIGINS")),
+            cron_token=env.text("CRON_TOKEN"),
+            supabase_jwt_secret=env.text("SUPABASE_JWT_SECRET"),
+            supabase_jwks_url=env.jwks_url(),
+            supabase_jwt_audience=env.text("SUPABASE_JWT_AUDIENCE") or "authenticated",
+            admin_user_ids=frozenset(item.lower() for item in env.items("ADMIN_USER_IDS")),
+            admin_emails=frozenset(item.lower() for item in env.items("ADMIN_EMAILS")),
+            max_body_bytes=env.integer("MAX_BODY_BYTES", 64 * 1024, low=1024, high=1 << 24),
+            worker_concurrency=env.integer("WORKER_CONCURRENCY", 8, low=1, high=200),
+            worker_shutdown_timeout_s=env.number(
+                "WORKER_SHUTDOWN_TIMEOUT_S", 25.0, low=0.0, high=3600.0
+            ),
+            worker_heartbeat_s=env.number("WORKER_HEARTBEAT_S", 10.0, low=0.1, high=300.0),
+            stalled_after_s=env.number("STALLED_AFTER_S", 60.0, low=0.5, high=86400.0),
         )
         return settings
+
+    @property
+    def auth_configured(self) -> bool:
+        return bool(self.supabase_jwt_secret or self.supabase_jwks_url)
 
     def require_google_client(self) -> tuple[str, str]:
         """The OAuth client that refresh tokens were issued to (needed to refresh them)."""
@@ -155,6 +192,30 @@ class _Env:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{name} must be an IANA time zone name, got {raw!r}") from None
         return raw
+
+    def items(self, name: str) -> list[str]:
+        """A comma-separated list, blanks dropped."""
+        return [item.strip() for item in (self.text(name) or "").split(",") if item.strip()]
+
+    def clock_time(self, name: str, default: time) -> time:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            hours, minutes = (int(part) for part in raw.split(":"))
+            return time(hours, minutes)
+        except ValueError:
+            raise ConfigError(f"{name} must be a time of day as HH:MM, got {raw!r}") from None
+
+    def jwks_url(self) -> str | None:
+        """SUPABASE_JWKS_URL, or the JWKS endpoint of SUPABASE_URL."""
+        explicit = self.text("SUPABASE_JWKS_URL")
+        if explicit:
+            return self.url("SUPABASE_JWKS_URL", explicit)
+        project = self.text("SUPABASE_URL")
+        if project:
+            return self.url("SUPABASE_URL", project).rstrip("/") + "/auth/v1/.well-known/jwks.json"
+        return None
 
     def path(self, name: str) -> Path | None:
         raw = self.text(name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -12,9 +14,11 @@ import pytest
 
 from ga4sync.crypto import TokenCipher
 from ga4sync.fake_google import FakeGoogle
+from ga4sync.runtime import open_runtime, run_worker
 from ga4sync.settings import Settings
 from ga4sync.sync.connections import connect_property, store_google_grant
 from ga4sync.sync.ingest import open_ingestion
+from ga4sync.sync.jobs import SyncService
 
 # A fixed instant: 2026-11-21 06:00 UTC is still 2026-11-20 in Los Angeles.
 FIXED_NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
@@ -88,3 +92,74 @@ def connect_user(pool: asyncpg.Pool, fake: FakeGoogle, encryption_key: str):
         return user_id
 
     return connect
+
+
+class RecordingQueue:
+    """A ``JobQueue`` that only records what the service queued."""
+
+    def __init__(self) -> None:
+        self.runs: list[uuid.UUID] = []
+        self.properties: list[tuple[uuid.UUID, list[int]]] = []
+
+    async def enqueue_run(self, job_id: uuid.UUID) -> None:
+        self.runs.append(job_id)
+
+    async def enqueue_properties(self, job_id: uuid.UUID, property_refs) -> None:
+        self.properties.append((job_id, list(property_refs)))
+
+
+@pytest.fixture
+def recording_queue() -> RecordingQueue:
+    return RecordingQueue()
+
+
+@pytest.fixture
+def service(pool, settings, clock, recording_queue) -> SyncService:
+    """The sync service over a recording queue: what it decides, without a worker."""
+    return SyncService(pool, recording_queue, settings, now=clock)
+
+
+@pytest.fixture
+async def runtime(settings: Settings, database_url: str, clock: Clock):
+    async with open_runtime(
+        replace(settings, worker_heartbeat_s=0.5, stalled_after_s=2.0),
+        database_url,
+        now=clock,
+        periodic=False,
+    ) as rt:
+        yield rt
+
+
+@pytest.fixture
+async def worker(runtime):
+    """A real procrastinate worker in this event loop, stopped after the test."""
+    task = asyncio.create_task(run_worker(runtime, install_signal_handlers=False))
+    # A starting worker catches up the day's daily run: let it finish (there is
+    # nothing to sync yet) so tests start from a quiet queue.
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        daily = await runtime.pool.fetchrow(
+            "select status from ga4_sync_jobs where kind = 'daily' and status <> 'pending'"
+            " and status <> 'running'"
+        )
+        if daily is not None:
+            break
+        assert not task.done(), task.exception()
+        assert asyncio.get_running_loop().time() < deadline, "the catch-up daily run never ended"
+        await asyncio.sleep(0.05)
+    yield task
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, 30)
+
+
+async def wait_for_job(sync: SyncService, job_id: uuid.UUID, timeout_s: float = 30.0):
+    """Poll the job until it is no longer pending or running."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        job = await sync.get_job(job_id)
+        if not job.active:
+            return job
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"job still {job.status} after {timeout_s}s: {job}")
+        await asyncio.sleep(0.05)

@@ -74,3 +74,11 @@ async def get_property(
 ) -> dict[str, Any] | None:
     row = await conn.fetchrow(query("get_property"), property_ref)
     return None if row is None else dict(row)
+
+
+async def get_property_to_sync(
+    conn: asyncpg.Connection | asyncpg.Pool, property_ref: int
+) -> PropertyToSync | None:
+    """The property by ``ga4_properties.id`` if it is still enabled."""
+    row = await conn.fetchrow(query("get_property_to_sync"), property_ref)
+    return None if row is None else PropertyToSync(**dict(row))

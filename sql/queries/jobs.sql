@@ -1,0 +1,112 @@
+-- name: create_manual_job
+-- Nothing is returned when the user already has an active manual run.
+insert into ga4_sync_jobs (kind, scope, requested_by, since_days)
+values ('manual', $1, $2, $3)
+on conflict (requested_by) where kind = 'manual' and status in ('pending', 'running')
+do nothing
+returning *;
+
+-- name: get_active_manual_job
+select *
+from ga4_sync_jobs
+where kind = 'manual' and requested_by = $1 and status in ('pending', 'running');
+
+-- name: get_active_daily_job
+select *
+from ga4_sync_jobs
+where kind = 'daily' and status in ('pending', 'running')
+order by created_at desc
+limit 1;
+
+-- name: create_daily_job
+-- lock_key is unique: one daily run per local date, however many callers race.
+insert into ga4_sync_jobs (kind, scope, lock_key, run_date, since_days)
+values ('daily', 'all', $1, $2, $3)
+on conflict (lock_key) do nothing
+returning *;
+
+-- name: get_job_by_lock_key
+select *
+from ga4_sync_jobs
+where lock_key = $1;
+
+-- name: get_job
+select *
+from ga4_sync_jobs
+where id = $1;
+
+-- name: mark_job_running
+-- pending -> running, once; a retried run finds it running already and carries on.
+update ga4_sync_jobs
+set status = 'running', started_at = coalesce(started_at, now())
+where id = $1 and status in ('pending', 'running')
+returning *;
+
+-- name: plan_job_properties
+-- The properties a job covers, fixed the first time it runs.
+-- $1 job id, $2 user id (null = everyone)
+with planned as (
+    insert into ga4_sync_job_properties (job_id, property_ref)
+    select $1, p.id
+    from ga4_properties p
+    where p.enabled and ($2::uuid is null or p.user_id = $2)
+    on conflict do nothing
+    returning 1
+)
+update ga4_sync_jobs
+-- the statement's snapshot does not see rows the CTE inserts: add them
+set properties_total = (select count(*) from ga4_sync_job_properties where job_id = $1)
+                     + (select count(*) from planned)
+where id = $1
+returning properties_total;
+
+-- name: pending_job_properties
+select property_ref from ga4_sync_job_properties
+where job_id = $1 and status = 'pending'
+order by property_ref;
+
+-- name: job_property_status
+select status from ga4_sync_job_properties where job_id = $1 and property_ref = $2;
+
+-- name: complete_job_property
+-- Counts a property into its job exactly once (a retried task finds it done).
+with done as (
+    update ga4_sync_job_properties
+    set status = $3, rows_fetched = $4, rows_inserted = $5, rows_updated = $6,
+        rows_unchanged = $7, tokens_consumed = $8, duration_ms = $9, error = $10,
+        finished_at = now()
+    where job_id = $1 and property_ref = $2 and status = 'pending'
+    returning status, rows_fetched, rows_inserted + rows_updated as rows_written
+)
+update ga4_sync_jobs j
+set properties_done = j.properties_done + 1,
+    properties_failed = j.properties_failed + (d.status not in ('success', 'skipped'))::int,
+    rows_fetched = j.rows_fetched + d.rows_fetched,
+    rows_written = j.rows_written + d.rows_written
+from done d
+where j.id = $1
+returning j.properties_done, j.properties_total;
+
+-- name: job_property_results
+select p.property_id, p.user_id, jp.property_ref, jp.status, jp.rows_fetched, jp.rows_inserted,
+       jp.rows_updated, jp.rows_unchanged, jp.tokens_consumed, jp.duration_ms, jp.error
+from ga4_sync_job_properties jp
+join ga4_properties p on p.id = jp.property_ref
+where jp.job_id = $1
+order by jp.property_ref;
+
+-- name: finish_job
+-- running -> success | failed, once. $2 status, $3 message.
+update ga4_sync_jobs
+set status = $2,
+    message = $3,
+    finished_at = now(),
+    last_sync_at = case when $2 = 'success' then now() else last_sync_at end
+where id = $1 and status = 'running'
+returning *;
+
+-- name: jobs_waiting_to_start
+-- Pending jobs old enough that their queue entry may have been lost.
+select id from ga4_sync_jobs
+where status = 'pending' and created_at < now() - make_interval(secs => $1)
+order by created_at;

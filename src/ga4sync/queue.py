@@ -1,0 +1,191 @@
+"""The job queue on procrastinate: thin tasks over the sync service.
+
+Tasks take JSON-scalar arguments (ids), unpack the worker's ``Services`` from
+their context and call the service layer. Every task is idempotent: the service
+counts a property into its job once, however often a task runs.
+
+* ``ga4sync.run_job`` fixes a job's properties and fans out one task each;
+* ``ga4sync.sync_property`` syncs one property of a job; its ``lock`` makes two
+  jobs' units for the same property run one after the other, never at once;
+* ``ga4sync.daily_tick`` (every 5 minutes) starts the daily run once its local
+  time has come; procrastinate's cron is UTC-only, so the local-time rule is ours;
+* ``ga4sync.recover`` (every minute) retries tasks of workers whose heartbeat
+  stopped, and re-queues jobs whose queue entry was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+import procrastinate
+import psycopg
+from procrastinate import JobContext, RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued, JobAborted
+
+from ga4sync.settings import Settings
+from ga4sync.sync.ingest import Ingestion
+from ga4sync.sync.jobs import SyncService
+
+logger = logging.getLogger(__name__)
+
+# Failures worth another try: the database or network blinked, or the worker
+# was stopped mid-task (a shutdown abort is retried, not lost).
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    psycopg.OperationalError,
+    JobAborted,
+)
+RUN_JOB_RETRY = RetryStrategy(
+    max_attempts=5, exponential_wait=2, retry_exceptions=set(TRANSIENT_ERRORS)
+)
+SYNC_PROPERTY_RETRY = RetryStrategy(
+    max_attempts=8, exponential_wait=2, retry_exceptions=set(TRANSIENT_ERRORS)
+)
+# Every 5 minutes hits 00:15 local in every time zone (all UTC offsets are
+# multiples of 15 minutes); the tick itself decides whether a run is due.
+DAILY_TICK_CRON = "*/5 * * * *"
+RECOVER_CRON = "* * * * *"
+STALLED_MAX_ATTEMPTS = 3  # a task that kills its worker this often is failed, not retried
+
+
+@dataclass(frozen=True)
+class Services:
+    """What tasks need, built once per worker process."""
+
+    sync: SyncService
+    ingestion: Ingestion
+    settings: Settings
+
+
+def _services(context: JobContext) -> Services:
+    services = context.additional_context["services"]
+    assert isinstance(services, Services)
+    return services
+
+
+def _last_attempt(context: JobContext, strategy: RetryStrategy) -> bool:
+    assert context.job is not None and strategy.max_attempts is not None
+    return context.job.attempts + 1 >= strategy.max_attempts
+
+
+async def run_job(context: JobContext, job_id: str) -> None:
+    services = _services(context)
+    try:
+        await services.sync.run_job(uuid.UUID(job_id))
+    except Exception as exc:
+        if _last_attempt(context, RUN_JOB_RETRY) or not isinstance(exc, TRANSIENT_ERRORS):
+            await services.sync.fail_job(uuid.UUID(job_id), f"the sync could not start: {exc}")
+        raise
+
+
+async def sync_property(context: JobContext, job_id: str, property_ref: int) -> None:
+    services = _services(context)
+    await services.sync.sync_job_property(services.ingestion, uuid.UUID(job_id), property_ref)
+
+
+async def daily_tick(context: JobContext, timestamp: int) -> None:
+    services = _services(context)
+    await services.sync.ensure_daily_due(datetime.fromtimestamp(timestamp, UTC))
+
+
+async def recover(context: JobContext, timestamp: int) -> None:
+    services = _services(context)
+    assert context.app is not None
+    await recover_stalled_tasks(context.app, services.settings.stalled_after_s)
+    await services.sync.requeue_waiting_jobs()
+
+
+async def recover_stalled_tasks(app: procrastinate.App, stalled_after_s: float) -> int:
+    """Retry tasks left ``doing`` by workers whose heartbeat stopped; give up after
+    ``STALLED_MAX_ATTEMPTS`` (the service then sees the job's property never done)."""
+    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_s))
+    for job in stalled:
+        logger.warning(
+            "task %s (%s) of a dead worker: %s",
+            job.id,
+            job.task_name,
+            "retrying" if job.attempts < STALLED_MAX_ATTEMPTS else "failing",
+            extra={"action": "recover_stalled"},
+        )
+        try:
+            if job.attempts < STALLED_MAX_ATTEMPTS:
+                await app.job_manager.retry_job(job)
+            else:
+                await app.job_manager.finish_job(
+                    job, status=procrastinate.jobs.Status.FAILED, delete_job=False
+                )
+        except psycopg.errors.RaiseException:
+            pass  # another worker's recovery got to it first
+    return len(stalled)
+
+
+class ProcrastinateQueue:
+    """``JobQueue`` for the sync service, on a procrastinate app."""
+
+    def __init__(self, app: procrastinate.App) -> None:
+        self._app = app
+
+    async def enqueue_run(self, job_id: uuid.UUID) -> None:
+        task = self._app.tasks["ga4sync.run_job"]
+        try:
+            await task.configure(queueing_lock=f"ga4sync.run_job:{job_id}").defer_async(
+                job_id=str(job_id)
+            )
+        except AlreadyEnqueued:
+            pass  # still queued from an earlier call
+
+    async def enqueue_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> None:
+        task = self._app.tasks["ga4sync.sync_property"]
+        deferrers = [
+            task.configure(
+                lock=f"ga4sync.property:{ref}",
+                queueing_lock=f"ga4sync.sync_property:{job_id}:{ref}",
+            )
+            for ref in property_refs
+        ]
+        jobs = [
+            deferrer.make_new_job(job_id=str(job_id), property_ref=ref)
+            for deferrer, ref in zip(deferrers, property_refs, strict=True)
+        ]
+        try:
+            await self._app.job_manager.batch_defer_jobs_async(jobs)
+        except AlreadyEnqueued:
+            # A retried fan-out: queue one by one, skipping those still queued.
+            for deferrer, ref in zip(deferrers, property_refs, strict=True):
+                try:
+                    await deferrer.defer_async(job_id=str(job_id), property_ref=ref)
+                except AlreadyEnqueued:
+                    pass
+
+
+def create_queue_app(database_url: str, *, periodic: bool = True) -> procrastinate.App:
+    """The procrastinate app on ``database_url`` with ga4sync's tasks (opened by the caller).
+
+    ``periodic=False`` leaves the tick and recovery tasks unscheduled (they can still
+    be queued by hand), for workers driven by an injected clock.
+    """
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=database_url))
+    app.task(name="ga4sync.run_job", pass_context=True, retry=RUN_JOB_RETRY)(run_job)
+    app.task(name="ga4sync.sync_property", pass_context=True, retry=SYNC_PROPERTY_RETRY)(
+        sync_property
+    )
+    tick = app.task(
+        name="ga4sync.daily_tick", pass_context=True, queueing_lock="ga4sync.daily_tick"
+    )(daily_tick)
+    sweep = app.task(name="ga4sync.recover", pass_context=True, queueing_lock="ga4sync.recover")(
+        recover
+    )
+    if periodic:
+        app.periodic(cron=DAILY_TICK_CRON, periodic_id="daily")(tick)
+        app.periodic(cron=RECOVER_CRON, periodic_id="recover")(sweep)
+    return app

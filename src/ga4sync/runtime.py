@@ -1,0 +1,84 @@
+"""Process wiring: the pool, the queue app and the sync service, and the worker loop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import procrastinate
+
+from ga4sync.db import open_pool
+from ga4sync.queue import ProcrastinateQueue, Services, create_queue_app
+from ga4sync.settings import Settings
+from ga4sync.sync import schedule
+from ga4sync.sync.ingest import open_ingestion
+from ga4sync.sync.jobs import SyncService
+
+logger = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    pool: asyncpg.Pool
+    queue_app: procrastinate.App
+    sync: SyncService
+    settings: Settings
+    now: Callable[[], datetime] = _utcnow
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    database_url: str,
+    *,
+    now: Callable[[], datetime] = _utcnow,
+    periodic: bool = True,
+) -> AsyncIterator[Runtime]:
+    """Everything a web or worker process shares, opened in order and closed in reverse.
+
+    ``periodic=False`` runs workers without the cron ticks (tests drive the clock).
+    """
+    pool_size = max(10, settings.worker_concurrency * 2)
+    async with open_pool(database_url, max_size=pool_size) as pool:
+        app = create_queue_app(database_url, periodic=periodic)
+        async with app.open_async():
+            sync = SyncService(pool, ProcrastinateQueue(app), settings, now=now)
+            yield Runtime(pool=pool, queue_app=app, sync=sync, settings=settings, now=now)
+
+
+async def run_worker(runtime: Runtime, *, install_signal_handlers: bool = True) -> None:
+    """Run jobs until stopped (SIGINT/SIGTERM): running tasks get
+    ``WORKER_SHUTDOWN_TIMEOUT_S`` to finish, then are aborted and retried later."""
+    settings = runtime.settings
+    async with open_ingestion(runtime.pool, settings, now=runtime.now) as ingestion:
+        services = Services(sync=runtime.sync, ingestion=ingestion, settings=settings)
+        zone = ZoneInfo(settings.sync_timezone)
+        # Catch up a daily run that no worker was up to start.
+        await runtime.sync.ensure_daily_due()
+        next_at = schedule.next_run_at(runtime.now(), zone, settings.sync_daily_at)
+        logger.info(
+            "scheduler armed: daily sync at %s %s, next %s (%s UTC)",
+            settings.sync_daily_at.strftime("%H:%M"),
+            zone.key,
+            next_at.isoformat(),
+            next_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            extra={"action": "scheduler_armed"},
+        )
+        await runtime.queue_app.run_worker_async(
+            concurrency=settings.worker_concurrency,
+            additional_context={"services": services},
+            install_signal_handlers=install_signal_handlers,
+            shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
+            update_heartbeat_interval=settings.worker_heartbeat_s,
+            stalled_worker_timeout=settings.stalled_after_s,
+            delete_jobs="successful",
+        )

@@ -1,0 +1,145 @@
+"""Sync jobs (``ga4_sync_jobs``) and the properties each one covers."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from ga4sync.queries import query
+
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+
+@dataclass(frozen=True)
+class Job:
+    id: uuid.UUID
+    kind: str
+    status: str
+    scope: str
+    requested_by: uuid.UUID | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    message: str | None
+    last_sync_at: datetime | None
+    lock_key: str | None
+    run_date: date | None
+    since_days: int
+    properties_total: int
+    properties_done: int
+    properties_failed: int
+    rows_fetched: int
+    rows_written: int
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("pending", "running")
+
+
+_JOB_FIELDS = tuple(field.name for field in dataclasses.fields(Job))
+
+
+def _job(row: asyncpg.Record | None) -> Job | None:
+    if row is None:
+        return None
+    return Job(**{name: row[name] for name in _JOB_FIELDS})
+
+
+async def create_manual_job(
+    conn: Conn, scope: str, requested_by: uuid.UUID, since_days: int
+) -> Job | None:
+    """The new job, or ``None`` when the user already has an active manual run."""
+    return _job(await conn.fetchrow(query("create_manual_job"), scope, requested_by, since_days))
+
+
+async def get_active_manual_job(conn: Conn, requested_by: uuid.UUID) -> Job | None:
+    return _job(await conn.fetchrow(query("get_active_manual_job"), requested_by))
+
+
+async def get_active_daily_job(conn: Conn) -> Job | None:
+    return _job(await conn.fetchrow(query("get_active_daily_job")))
+
+
+async def create_daily_job(
+    conn: Conn, lock_key: str, run_date: date, since_days: int
+) -> Job | None:
+    """The new daily job, or ``None`` when that date's run already exists."""
+    return _job(await conn.fetchrow(query("create_daily_job"), lock_key, run_date, since_days))
+
+
+async def get_job_by_lock_key(conn: Conn, lock_key: str) -> Job | None:
+    return _job(await conn.fetchrow(query("get_job_by_lock_key"), lock_key))
+
+
+async def get_job(conn: Conn, job_id: uuid.UUID) -> Job | None:
+    return _job(await conn.fetchrow(query("get_job"), job_id))
+
+
+async def mark_job_running(conn: Conn, job_id: uuid.UUID) -> Job | None:
+    """The job, now running; ``None`` when it had already finished."""
+    return _job(await conn.fetchrow(query("mark_job_running"), job_id))
+
+
+async def plan_job_properties(conn: Conn, job_id: uuid.UUID, user_id: uuid.UUID | None) -> int:
+    """Fix the properties the job covers (first call wins); return how many."""
+    total: int = await conn.fetchval(query("plan_job_properties"), job_id, user_id)
+    return total
+
+
+async def pending_job_properties(conn: Conn, job_id: uuid.UUID) -> list[int]:
+    rows = await conn.fetch(query("pending_job_properties"), job_id)
+    return [row["property_ref"] for row in rows]
+
+
+async def job_property_status(conn: Conn, job_id: uuid.UUID, property_ref: int) -> str | None:
+    status: str | None = await conn.fetchval(query("job_property_status"), job_id, property_ref)
+    return status
+
+
+async def complete_job_property(
+    conn: Conn,
+    job_id: uuid.UUID,
+    property_ref: int,
+    *,
+    status: str,
+    rows_fetched: int,
+    rows_inserted: int,
+    rows_updated: int,
+    rows_unchanged: int,
+    tokens_consumed: int,
+    duration_ms: int,
+    error: str | None,
+) -> tuple[int, int] | None:
+    """Count the property into the job once: ``(done, total)``, or ``None`` if counted before."""
+    row = await conn.fetchrow(
+        query("complete_job_property"),
+        job_id,
+        property_ref,
+        status,
+        rows_fetched,
+        rows_inserted,
+        rows_updated,
+        rows_unchanged,
+        tokens_consumed,
+        duration_ms,
+        error,
+    )
+    return None if row is None else (row["properties_done"], row["properties_total"])
+
+
+async def job_property_results(conn: Conn, job_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [dict(row) for row in await conn.fetch(query("job_property_results"), job_id)]
+
+
+async def finish_job(conn: Conn, job_id: uuid.UUID, status: str, message: str) -> Job | None:
+    """running -> ``status``, once; ``None`` when another caller finished it first."""
+    return _job(await conn.fetchrow(query("finish_job"), job_id, status, message))
+
+
+async def jobs_waiting_to_start(conn: Conn, older_than_s: float) -> list[uuid.UUID]:
+    return [row["id"] for row in await conn.fetch(query("jobs_waiting_to_start"), older_than_s)]

@@ -1,0 +1,276 @@
+"""Sync jobs: start (manual or daily), fan out per property, count in, finish.
+
+A job moves pending -> running -> success | failed. Running it fixes the list
+of properties it covers and queues one unit of work per property; each unit is
+counted into the job exactly once, and the unit that completes the count
+finishes the job. Every step is idempotent, so a retried task (after a crash or
+a lost worker) never double counts. The queue itself is behind ``JobQueue``:
+this module knows nothing of procrastinate.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from ga4sync.errors import Ga4SyncError
+from ga4sync.settings import Settings
+from ga4sync.store import jobs as job_store
+from ga4sync.store.app_settings import LAST_SUCCESS, get_app_setting, put_app_setting
+from ga4sync.store.jobs import Job
+from ga4sync.store.properties import get_property_to_sync
+from ga4sync.sync import schedule
+from ga4sync.sync.ingest import Ingestion, sync_property
+from ga4sync.sync.summary import IngestSummary, PropertyResult
+
+logger = logging.getLogger(__name__)
+
+
+class JobQueue(Protocol):
+    """Where jobs' work is queued (procrastinate in production)."""
+
+    async def enqueue_run(self, job_id: uuid.UUID) -> None: ...
+
+    async def enqueue_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> None: ...
+
+
+class DailyRunActive(Ga4SyncError):
+    """A manual run was asked for while the daily run is pending or running."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(
+            "The daily sync is running right now; your data will be fresh when it finishes."
+        )
+        self.job = job
+
+
+class JobNotFound(Ga4SyncError):
+    pass
+
+
+@dataclass(frozen=True)
+class StartedJob:
+    job: Job
+    created: bool
+
+
+@dataclass(frozen=True)
+class Meta:
+    last_sync_at: datetime | None
+    next_scheduled_at: datetime
+    timezone: str
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SyncService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        queue: JobQueue,
+        settings: Settings,
+        *,
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._pool = pool
+        self._queue = queue
+        self._settings = settings
+        self._zone = ZoneInfo(settings.sync_timezone)
+        self._daily_at: time = settings.sync_daily_at
+        self._now = now
+
+    # -- starting ---------------------------------------------------------------
+
+    async def start_job(self, requested_by: uuid.UUID, scope: str) -> StartedJob:
+        """Start a manual run, or return the user's run that is still active.
+
+        Raises ``DailyRunActive`` while a daily run is pending or running.
+        """
+        daily = await job_store.get_active_daily_job(self._pool)
+        if daily is not None:
+            raise DailyRunActive(daily)
+        since_days = self._settings.sync_since_days
+        job = await job_store.create_manual_job(self._pool, scope, requested_by, since_days)
+        if job is None:
+            existing = await job_store.get_active_manual_job(self._pool, requested_by)
+            if existing is not None:
+                return StartedJob(existing, created=False)
+            # It finished between the two statements: start a new one.
+            job = await job_store.create_manual_job(self._pool, scope, requested_by, since_days)
+            assert job is not None
+        await self._queue.enqueue_run(job.id)
+        logger.info(
+            "manual sync %s requested by %s", job.id, requested_by, extra={"action": "job_created"}
+        )
+        return StartedJob(job, created=True)
+
+    async def ensure_daily(self, run_date: date) -> StartedJob:
+        """The daily run of ``run_date``: created and queued once, found afterwards."""
+        lock_key = schedule.daily_lock_key(run_date)
+        job = await job_store.create_daily_job(
+            self._pool, lock_key, run_date, self._settings.sync_since_days
+        )
+        if job is None:
+            existing = await job_store.get_job_by_lock_key(self._pool, lock_key)
+            assert existing is not None
+            return StartedJob(existing, created=False)
+        logger.info(
+            "daily sync %s for %s fires (%s %s)",
+            job.id,
+            run_date,
+            self._daily_at.strftime("%H:%M"),
+            self._zone.key,
+            extra={"action": "daily_fired"},
+        )
+        await self._queue.enqueue_run(job.id)
+        return StartedJob(job, created=True)
+
+    async def ensure_daily_due(self, now: datetime | None = None) -> StartedJob:
+        """The daily run of the latest local date whose run time has passed at ``now``."""
+        at = now or self._now()
+        return await self.ensure_daily(schedule.due_run_date(at, self._zone, self._daily_at))
+
+    async def requeue_waiting_jobs(self, older_than_s: float = 60.0) -> int:
+        """Queue again pending jobs whose queue entry may have been lost (queueing is
+        deduplicated, so a job that is still queued is not queued twice)."""
+        waiting = await job_store.jobs_waiting_to_start(self._pool, older_than_s)
+        for job_id in waiting:
+            await self._queue.enqueue_run(job_id)
+        return len(waiting)
+
+    # -- reading ----------------------------------------------------------------
+
+    async def get_job(self, job_id: uuid.UUID) -> Job:
+        job = await job_store.get_job(self._pool, job_id)
+        if job is None:
+            raise JobNotFound(f"no sync job {job_id}")
+        return job
+
+    async def get_meta(self) -> Meta:
+        last = await get_app_setting(self._pool, LAST_SUCCESS)
+        return Meta(
+            last_sync_at=datetime.fromisoformat(last["at"]) if last else None,
+            next_scheduled_at=schedule.next_run_at(self._now(), self._zone, self._daily_at),
+            timezone=self._zone.key,
+        )
+
+    # -- running (worker side) --------------------------------------------------
+
+    async def run_job(self, job_id: uuid.UUID) -> None:
+        """Mark running, fix the job's properties and queue one unit per property."""
+        job = await job_store.mark_job_running(self._pool, job_id)
+        if job is None:
+            return  # finished already: a late retry
+        user_id = None if job.scope == "all" else uuid.UUID(job.scope)
+        total = await job_store.plan_job_properties(self._pool, job_id, user_id)
+        if total == 0:
+            await self._finish(job_id)
+            return
+        pending = await job_store.pending_job_properties(self._pool, job_id)
+        if pending:
+            await self._queue.enqueue_properties(job_id, pending)
+        logger.info(
+            "sync %s: %d properties queued",
+            job_id,
+            len(pending),
+            extra={"action": "job_fanned_out"},
+        )
+
+    async def sync_job_property(
+        self, ingestion: Ingestion, job_id: uuid.UUID, property_ref: int
+    ) -> None:
+        """Sync one property of a job and count it in (no-op if counted already)."""
+        if await job_store.job_property_status(self._pool, job_id, property_ref) != "pending":
+            return
+        job = await self.get_job(job_id)
+        prop = await get_property_to_sync(self._pool, property_ref)
+        if prop is None:
+            result = PropertyResult(
+                property_ref=property_ref,
+                property_id="?",
+                user_id=uuid.UUID(int=0),
+                status="skipped",
+                error="the property was disabled or removed",
+            )
+        else:
+            result = await sync_property(ingestion, prop, since_days=job.since_days, job_id=job_id)
+        await self.complete_property(job_id, result)
+
+    async def complete_property(self, job_id: uuid.UUID, result: PropertyResult) -> None:
+        counted = await job_store.complete_job_property(
+            self._pool,
+            job_id,
+            result.property_ref,
+            status=result.status,
+            rows_fetched=result.rows_fetched,
+            rows_inserted=result.rows_inserted,
+            rows_updated=result.rows_updated,
+            rows_unchanged=result.rows_unchanged,
+            tokens_consumed=result.tokens_consumed,
+            duration_ms=result.duration_ms,
+            error=result.error,
+        )
+        if counted is not None and counted[0] >= counted[1]:
+            await self._finish(job_id)
+
+    async def fail_job(self, job_id: uuid.UUID, message: str) -> None:
+        """Finish a job that cannot go on (its run task gave up)."""
+        await job_store.finish_job(self._pool, job_id, "failed", message)
+
+    async def _finish(self, job_id: uuid.UUID) -> None:
+        job = await self.get_job(job_id)
+        rows = await job_store.job_property_results(self._pool, job_id)
+        summary = IngestSummary(
+            results=[_result(row) for row in rows],
+            duration_s=(self._now() - job.started_at).total_seconds() if job.started_at else 0.0,
+        )
+        # Some properties failing (a revoked grant, a quota) is reported in the
+        # message; the run as a whole failed only when nothing could be synced.
+        failed = summary.properties_total > 0 and summary.properties_succeeded == 0
+        finished = await job_store.finish_job(
+            self._pool, job_id, "failed" if failed else "success", summary.message()
+        )
+        if finished is None:
+            return  # another unit finished it
+        if finished.status == "success":
+            await put_app_setting(
+                self._pool,
+                LAST_SUCCESS,
+                {
+                    "at": finished.last_sync_at.isoformat() if finished.last_sync_at else None,
+                    "job_id": str(job_id),
+                    "kind": finished.kind,
+                },
+            )
+        logger.info(
+            "sync %s %s: %s",
+            job_id,
+            finished.status,
+            summary.message(),
+            extra={"action": "job_finished"},
+        )
+
+
+def _result(row: dict[str, Any]) -> PropertyResult:
+    return PropertyResult(
+        property_ref=row["property_ref"],
+        property_id=row["property_id"],
+        user_id=row["user_id"],
+        status=row["status"],
+        rows_fetched=row["rows_fetched"],
+        rows_inserted=row["rows_inserted"],
+        rows_updated=row["rows_updated"],
+        rows_unchanged=row["rows_unchanged"],
+        tokens_consumed=row["tokens_consumed"],
+        duration_ms=row["duration_ms"],
+        error=row["error"],
+    )
