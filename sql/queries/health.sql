@@ -1,0 +1,4 @@
+-- name: health_check
+-- Seconds since the freshest worker heartbeat (null: no worker registered).
+select extract(epoch from now() - max(last_heartbeat))::float8 as worker_heartbeat_age_s
+from procrastinate_workers;

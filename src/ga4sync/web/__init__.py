@@ -1,0 +1,1 @@
+"""The HTTP API (aiohttp): thin handlers over the sync service."""

@@ -1,0 +1,72 @@
+"""The aiohttp application: routes, CORS, JSON errors and the runtime's lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp_cors
+from aiohttp import web
+
+from ga4sync.runtime import Runtime, open_runtime
+from ga4sync.settings import Settings
+from ga4sync.web import handlers
+from ga4sync.web.auth import Authenticator
+from ga4sync.web.errors import json_errors
+
+_ALLOWED_HEADERS = ("Authorization", "Content-Type", "X-CRON-TOKEN")
+
+
+def create_app(
+    settings: Settings, database_url: str | None = None, *, runtime: Runtime | None = None
+) -> web.Application:
+    """The web app. It opens its own runtime on ``database_url`` unless one is given
+    (``ga4sync serve`` shares one with the worker)."""
+    app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
+    app[handlers.SETTINGS] = settings
+    app[handlers.AUTH] = Authenticator(settings)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if runtime is not None:
+            _bind(app, runtime)
+            yield
+            return
+        if database_url is None:
+            raise ValueError("create_app needs a database_url or a runtime")
+        async with open_runtime(settings, database_url) as opened:
+            _bind(app, opened)
+            yield
+
+    app.cleanup_ctx.append(lifecycle)
+    # GET routes answer HEAD too: a HEAD probe of /daily (UptimeRobot's default)
+    # triggers the run like GET does, without a body.
+    app.router.add_post("/v1/sync/ga4/run", handlers.run_sync)
+    app.router.add_get("/v1/sync/ga4/job/{job_id}", handlers.get_job)
+    app.router.add_get("/v1/sync/ga4/meta", handlers.get_meta)
+    app.router.add_get("/v1/sync/ga4/daily", handlers.daily)
+    app.router.add_post("/v1/sync/ga4/daily", handlers.daily)
+    app.router.add_get("/healthz", handlers.healthz)
+    _add_cors(app, list(app.router.routes()), settings.cors_origins)
+    return app
+
+
+def _bind(app: web.Application, runtime: Runtime) -> None:
+    app[handlers.SERVICE] = runtime.sync
+    app[handlers.POOL] = runtime.pool
+
+
+def _add_cors(
+    app: web.Application, routes: list[web.AbstractRoute], origins: tuple[str, ...]
+) -> None:
+    """CORS for the configured frontend origins on every route, preflight included;
+    other origins get no CORS headers at all."""
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
+        allow_credentials=False,
+        expose_headers="*",
+        allow_headers=_ALLOWED_HEADERS,
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        max_age=3600,
+    )
+    cors = aiohttp_cors.setup(app, defaults={origin: options for origin in origins})
+    for route in routes:
+        if route.method != "OPTIONS":
+            cors.add(route)

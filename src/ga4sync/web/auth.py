@@ -1,0 +1,126 @@
+"""Who is calling: Supabase access tokens (JWT) verified with PyJWT.
+
+HS256 tokens are checked with ``SUPABASE_JWT_SECRET``; RS256/ES256 tokens with
+the project's JWKS (``SUPABASE_URL`` or ``SUPABASE_JWKS_URL``), fetched in a
+thread and cached. ``exp`` and the audience (``authenticated``) are required;
+``sub`` is the user id. Admins are listed in ``ADMIN_USER_IDS`` or
+``ADMIN_EMAILS``, or carry ``app_metadata.role = "admin"`` (set by a service
+key, so users cannot grant it to themselves).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import jwt.types
+
+from ga4sync.settings import Settings
+from ga4sync.web.errors import ApiError
+
+_SYMMETRIC = ["HS256"]
+_ASYMMETRIC = ["RS256", "ES256"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID
+    email: str | None
+    is_admin: bool
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message)
+
+
+class Authenticator:
+    def __init__(self, settings: Settings) -> None:
+        self._secret = settings.supabase_jwt_secret
+        self._audience = settings.supabase_jwt_audience
+        self._admin_ids = settings.admin_user_ids
+        self._admin_emails = settings.admin_emails
+        self._jwks = (
+            jwt.PyJWKClient(settings.supabase_jwks_url, cache_keys=True, lifespan=3600)
+            if settings.supabase_jwks_url
+            else None
+        )
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._secret or self._jwks)
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        """The caller of a request with this ``Authorization`` header, or a 401."""
+        if not self.configured:
+            raise ApiError(
+                401,
+                "auth_not_configured",
+                "Sign-in is not configured on this server: set SUPABASE_JWT_SECRET or "
+                "SUPABASE_URL.",
+            )
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("Send your Supabase access token as 'Authorization: Bearer <jwt>'.")
+        claims = await self._verify(token.strip())
+        try:
+            user_id = uuid.UUID(str(claims.get("sub", "")))
+        except ValueError:
+            raise _unauthorized("The token's subject is not a user id.") from None
+        email = claims.get("email") if isinstance(claims.get("email"), str) else None
+        return Principal(
+            user_id=user_id, email=email, is_admin=self._is_admin(user_id, email, claims)
+        )
+
+    async def _verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise _unauthorized("The access token is malformed.") from None
+        algorithm = header.get("alg")
+        options: jwt.types.Options = {"require": ["exp", "sub"]}
+        try:
+            if algorithm in _SYMMETRIC and self._secret:
+                claims = jwt.decode(
+                    token,
+                    self._secret,
+                    algorithms=_SYMMETRIC,
+                    audience=self._audience,
+                    options=options,
+                )
+            elif algorithm in _ASYMMETRIC and self._jwks is not None:
+                key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+                claims = jwt.decode(
+                    token,
+                    key.key,
+                    algorithms=_ASYMMETRIC,
+                    audience=self._audience,
+                    options=options,
+                )
+            else:
+                raise _unauthorized(f"Tokens signed with {algorithm!r} are not accepted here.")
+        except jwt.ExpiredSignatureError:
+            raise _unauthorized("The access token has expired: sign in again.") from None
+        except jwt.PyJWKClientError:
+            raise _unauthorized("The token's signing key is unknown.") from None
+        except jwt.PyJWTError as exc:
+            raise _unauthorized(f"The access token is not valid: {exc}.") from None
+        if not isinstance(claims, dict):
+            raise _unauthorized("The access token is not valid.")
+        return claims
+
+    def _is_admin(self, user_id: uuid.UUID, email: str | None, claims: dict[str, Any]) -> bool:
+        if str(user_id) in self._admin_ids:
+            return True
+        if email and email.lower() in self._admin_emails:
+            return True
+        app_metadata = claims.get("app_metadata")
+        return isinstance(app_metadata, dict) and app_metadata.get("role") == "admin"
+
+
+def cron_token_matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of the backup trigger's token."""
+    return given is not None and hmac.compare_digest(expected.encode(), given.encode())

@@ -1,0 +1,172 @@
+"""HTTP handlers: parse and check the request, call the service, render JSON."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from ga4sync.settings import Settings
+from ga4sync.store.health import worker_heartbeat_age_s
+from ga4sync.store.jobs import Job
+from ga4sync.sync.jobs import DailyRunActive, JobNotFound, SyncService
+from ga4sync.web.auth import Authenticator, Principal, cron_token_matches
+from ga4sync.web.errors import ApiError
+
+SERVICE = web.AppKey("sync_service", SyncService)
+AUTH = web.AppKey("authenticator", Authenticator)
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _json(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response(
+        data, status=status, dumps=lambda obj: json.dumps(obj, default=_default)
+    )
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "kind": job.kind,
+        "scope": job.scope,
+        "message": job.message,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "last_sync_at": job.last_sync_at,
+        "run_date": job.run_date,
+        "progress": {
+            "properties_done": job.properties_done,
+            "properties_total": job.properties_total,
+            "properties_failed": job.properties_failed,
+            "rows_fetched": job.rows_fetched,
+            "rows_written": job.rows_written,
+        },
+    }
+
+
+async def _principal(request: web.Request) -> Principal:
+    return await request.app[AUTH].authenticate(request.headers.get("Authorization"))
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body; an empty body is ``{}``."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
+    return body
+
+
+async def run_sync(request: web.Request) -> web.Response:
+    """POST /v1/sync/ga4/run — start a manual sync (202 with its job id)."""
+    principal = await _principal(request)
+    body = await _json_object(request)
+    unknown = sorted(set(body) - {"scope"})
+    if unknown:
+        raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(unknown)}.")
+    requested = body.get("scope", "all" if principal.is_admin else "mine")
+    if requested not in ("all", "mine"):
+        raise ApiError(400, "invalid_scope", 'scope must be "all" or "mine".')
+    if requested == "all" and not principal.is_admin:
+        raise ApiError(403, "forbidden", "Only admins can sync every user's properties.")
+    scope = "all" if requested == "all" else str(principal.user_id)
+    try:
+        started = await request.app[SERVICE].start_job(principal.user_id, scope)
+    except DailyRunActive as exc:
+        raise ApiError(409, "daily_run_active", str(exc), job_id=str(exc.job.id)) from None
+    return _json(
+        {"job_id": started.job.id, "status": started.job.status, "created": started.created},
+        status=202,
+    )
+
+
+async def get_job(request: web.Request) -> web.Response:
+    """GET /v1/sync/ga4/job/{job_id} — status and progress of a job."""
+    principal = await _principal(request)
+    try:
+        job_id = uuid.UUID(request.match_info["job_id"])
+    except ValueError:
+        raise ApiError(400, "invalid_job_id", "job_id must be a UUID.") from None
+    try:
+        job = await request.app[SERVICE].get_job(job_id)
+    except JobNotFound:
+        job = None
+    visible = job is not None and (
+        principal.is_admin or job.kind == "daily" or job.requested_by == principal.user_id
+    )
+    if job is None or not visible:
+        raise ApiError(404, "not_found", f"No sync job {job_id}.")
+    return _json(job_json(job))
+
+
+async def get_meta(request: web.Request) -> web.Response:
+    """GET /v1/sync/ga4/meta — last successful sync and the next scheduled one."""
+    meta = await request.app[SERVICE].get_meta()
+    return _json(
+        {
+            "last_sync_at": meta.last_sync_at,
+            "next_scheduled_at": meta.next_scheduled_at,
+            "timezone": meta.timezone,
+        }
+    )
+
+
+async def daily(request: web.Request) -> web.Response:
+    """GET|HEAD|POST /v1/sync/ga4/daily — the pinger's backup trigger for today's run."""
+    expected = request.app[SETTINGS].cron_token
+    if not expected:
+        raise ApiError(403, "cron_disabled", "The backup trigger is off: CRON_TOKEN is not set.")
+    if not cron_token_matches(expected, request.headers.get("X-CRON-TOKEN")):
+        raise ApiError(403, "forbidden", "Missing or wrong X-CRON-TOKEN.")
+    started = await request.app[SERVICE].ensure_daily_due()
+    job = started.job
+    if started.created:
+        return _json({"status": "started", "job_id": job.id, "run_date": job.run_date}, 202)
+    state = "already-running" if job.active else "already-done"
+    return _json(
+        {"status": state, "job_id": job.id, "run_date": job.run_date, "job_status": job.status}
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """GET /healthz — database, worker heartbeat, age of the last successful sync."""
+    settings = request.app[SETTINGS]
+    try:
+        heartbeat_age = await worker_heartbeat_age_s(request.app[POOL])
+        meta = await request.app[SERVICE].get_meta()
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        return _json({"status": "unhealthy", "database": f"unreachable: {exc}"}, status=503)
+    worker_ok = heartbeat_age is not None and heartbeat_age <= 2 * settings.stalled_after_s
+    last_age = (
+        (datetime.now(UTC) - meta.last_sync_at).total_seconds() if meta.last_sync_at else None
+    )
+    body = {
+        "status": "healthy" if worker_ok else "unhealthy",
+        "database": "ok",
+        "worker": "ok" if worker_ok else "no recent heartbeat",
+        "worker_heartbeat_age_s": heartbeat_age,
+        "last_sync_at": meta.last_sync_at,
+        "last_sync_age_s": last_age,
+        "next_scheduled_at": meta.next_scheduled_at,
+    }
+    return _json(body, status=200 if worker_ok else 503)

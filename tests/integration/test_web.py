@@ -1,0 +1,291 @@
+"""The HTTP API through aiohttp's test client: contract, auth, CORS and bad input."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+
+import jwt
+import pytest
+
+from ga4sync.web.app import create_app
+
+SECRET = "test-jwt-secret-of-a-decent-length-0123456789"
+ORIGIN = "https://app.example.com"
+CRON = "cron-token-0123456789"
+ADMIN = uuid.UUID("00000000-0000-4000-8000-00000000ad01")
+
+
+def token(user: uuid.UUID, *, secret: str = SECRET, exp_in: int = 3600, **claims) -> str:
+    payload = {"sub": str(user), "aud": "authenticated", "exp": int(time.time()) + exp_in}
+    payload.update(claims)
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def bearer(user: uuid.UUID, **kwargs) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(user, **kwargs)}"}
+
+
+@pytest.fixture
+def web_settings(runtime):
+    return replace(
+        runtime.settings,
+        supabase_jwt_secret=SECRET,
+        cors_origins=(ORIGIN,),
+        cron_token=CRON,
+        admin_user_ids=frozenset({str(ADMIN)}),
+    )
+
+
+@pytest.fixture
+async def client(aiohttp_client, runtime, web_settings):
+    return await aiohttp_client(create_app(web_settings, runtime=runtime))
+
+
+async def test_run_returns_202_and_a_second_click_returns_the_same_run(client):
+    user = uuid.uuid4()
+    first = await client.post("/v1/sync/ga4/run", headers=bearer(user))
+    assert first.status == 202
+    body = await first.json()
+    assert body["created"] is True and uuid.UUID(body["job_id"])
+    second = await client.post("/v1/sync/ga4/run", headers=bearer(user), json={})
+    assert second.status == 202
+    assert (await second.json())["job_id"] == body["job_id"]
+    job = await client.get(f"/v1/sync/ga4/job/{body['job_id']}", headers=bearer(user))
+    assert job.status == 200
+    data = await job.json()
+    assert data["status"] == "pending" and data["kind"] == "manual"
+    assert data["scope"] == str(user)
+    assert set(data["progress"]) == {
+        "properties_done",
+        "properties_total",
+        "properties_failed",
+        "rows_fetched",
+        "rows_written",
+    }
+
+
+async def test_manual_run_during_the_daily_run_is_409_with_the_daily_job(client, runtime):
+    daily = await runtime.sync.ensure_daily_due()
+    response = await client.post("/v1/sync/ga4/run", headers=bearer(uuid.uuid4()))
+    assert response.status == 409
+    body = await response.json()
+    assert body["error"] == "daily_run_active"
+    assert body["job_id"] == str(daily.job.id)
+    assert "daily sync is running" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, "Bearer"),
+        ({"Authorization": "Basic abc"}, "Bearer"),
+        ({"Authorization": "Bearer not-a-jwt"}, "malformed"),
+        ("wrong-secret", "not valid"),
+        ("expired", "expired"),
+        ("no-sub", "not valid"),
+        ("wrong-audience", "not valid"),
+    ],
+)
+async def test_bad_tokens_are_401(client, headers, message):
+    user = uuid.uuid4()
+    if headers == "wrong-secret":
+        headers = bearer(user, secret="another-secret-of-a-decent-length-0123456")
+    elif headers == "expired":
+        headers = bearer(user, exp_in=-10)
+    elif headers == "no-sub":
+        headers = {
+            "Authorization": "Bearer "
+            + jwt.encode(
+                {"aud": "authenticated", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"
+            )
+        }
+    elif headers == "wrong-audience":
+        headers = bearer(user, aud="anon")
+    response = await client.post("/v1/sync/ga4/run", headers=headers)
+    assert response.status == 401
+    body = await response.json()
+    assert body["error"] == "unauthorized" and message in body["message"]
+
+
+async def test_scope_rules(client):
+    user = uuid.uuid4()
+    refused = await client.post("/v1/sync/ga4/run", headers=bearer(user), json={"scope": "all"})
+    assert refused.status == 403
+    admin = await client.post("/v1/sync/ga4/run", headers=bearer(ADMIN))
+    assert admin.status == 202
+    job = await client.get(
+        f"/v1/sync/ga4/job/{(await admin.json())['job_id']}", headers=bearer(ADMIN)
+    )
+    assert (await job.json())["scope"] == "all"
+    by_email = await client.post(
+        "/v1/sync/ga4/run",
+        headers=bearer(uuid.uuid4(), app_metadata={"role": "admin"}),
+        json={"scope": "all"},
+    )
+    assert by_email.status == 202
+
+
+async def test_others_cannot_see_my_job_but_admins_and_daily_are_visible(client, runtime):
+    me, other = uuid.uuid4(), uuid.uuid4()
+    job_id = (await (await client.post("/v1/sync/ga4/run", headers=bearer(me))).json())["job_id"]
+    assert (await client.get(f"/v1/sync/ga4/job/{job_id}", headers=bearer(other))).status == 404
+    assert (await client.get(f"/v1/sync/ga4/job/{job_id}", headers=bearer(ADMIN))).status == 200
+    daily = await runtime.sync.ensure_daily_due()
+    seen = await client.get(f"/v1/sync/ga4/job/{daily.job.id}", headers=bearer(other))
+    assert seen.status == 200 and (await seen.json())["kind"] == "daily"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "error"),
+    [
+        ("/v1/sync/ga4/job/not-a-uuid", 400, "invalid_job_id"),
+        ("/v1/sync/ga4/job/%00%ff", 400, "invalid_job_id"),
+        (f"/v1/sync/ga4/job/{uuid.uuid4()}", 404, "not_found"),
+        ("/v1/sync/ga4/nope", 404, "not_found"),
+    ],
+)
+async def test_job_lookup_errors(client, path, status, error):
+    response = await client.get(path, headers=bearer(uuid.uuid4()))
+    assert response.status == status
+    assert (await response.json())["error"] == error
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "error"),
+    [
+        (b"{not json", "application/json", 400, "invalid_json"),
+        (b"[1, 2]", "application/json", 400, "invalid_body"),
+        (b'{"scope": 7}', "application/json", 400, "invalid_scope"),
+        (b'{"scope": "mine", "extra": 1}', "application/json", 400, "invalid_body"),
+        (b"\xff\xfe\x00", "application/json", 400, "invalid_json"),
+        (b"x" * 200_000, "application/json", 413, "payload_too_large"),
+    ],
+)
+async def test_bad_bodies_are_4xx_never_500(client, body, content_type, status, error):
+    response = await client.post(
+        "/v1/sync/ga4/run",
+        data=body,
+        headers={**bearer(uuid.uuid4()), "Content-Type": content_type},
+    )
+    assert response.status == status
+    assert (await response.json())["error"] == error
+
+
+async def test_wrong_method_is_json_405(client):
+    response = await client.delete("/v1/sync/ga4/meta")
+    assert response.status == 405
+    assert (await response.json())["error"] == "method_not_allowed"
+
+
+async def test_meta_moves_after_a_successful_run(client, connect_user, runtime, worker):
+    before = await (await client.get("/v1/sync/ga4/meta")).json()
+    assert before["timezone"] == "America/Los_Angeles"
+    assert before["next_scheduled_at"] == "2026-11-21T00:15:00-08:00"
+    user = await connect_user({"2101": "UTC"})
+    job_id = (await (await client.post("/v1/sync/ga4/run", headers=bearer(user))).json())["job_id"]
+    from .conftest import wait_for_job
+
+    job = await wait_for_job(runtime.sync, uuid.UUID(job_id))
+    assert job.status == "success"
+    after = await (await client.get("/v1/sync/ga4/meta")).json()
+    assert after["last_sync_at"] is not None and after["last_sync_at"] != before["last_sync_at"]
+    status = await (await client.get(f"/v1/sync/ga4/job/{job_id}", headers=bearer(user))).json()
+    assert status["status"] == "success" and status["progress"]["properties_done"] == 1
+    assert status["last_sync_at"] == after["last_sync_at"]
+
+
+async def test_daily_backup_trigger(client, runtime):
+    assert (await client.get("/v1/sync/ga4/daily")).status == 403
+    wrong = await client.get("/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": "nope"})
+    assert wrong.status == 403 and (await wrong.json())["error"] == "forbidden"
+    started = await client.post("/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": CRON})
+    assert started.status == 202
+    body = await started.json()
+    assert body["status"] == "started" and body["run_date"] == "2026-11-20"
+    again = await client.get("/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": CRON})
+    assert again.status == 200
+    assert await again.json() == {
+        "status": "already-running",
+        "job_id": body["job_id"],
+        "run_date": "2026-11-20",
+        "job_status": "pending",
+    }
+    await runtime.sync.run_job(uuid.UUID(body["job_id"]))  # no properties: finishes at once
+    done = await client.get("/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": CRON})
+    assert (await done.json())["status"] == "already-done"
+
+
+async def test_head_probe_starts_the_run_without_a_body(client, pool):
+    refused = await client.head("/v1/sync/ga4/daily")
+    assert refused.status == 403
+    assert await pool.fetchval("select count(*) from ga4_sync_jobs") == 0
+    probe = await client.head("/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": CRON})
+    assert probe.status == 202 and await probe.read() == b""
+    assert await pool.fetchval("select count(*) from ga4_sync_jobs where kind = 'daily'") == 1
+
+
+async def test_pings_all_night_start_at_most_one_run(client, pool):
+    import asyncio
+
+    responses = await asyncio.gather(
+        *(client.get("/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": CRON}) for _ in range(25))
+    )
+    assert sorted(r.status for r in responses) == [200] * 24 + [202]
+    assert await pool.fetchval("select count(*) from ga4_sync_jobs") == 1
+
+
+async def test_unset_cron_token_disables_the_trigger(aiohttp_client, runtime, web_settings):
+    client = await aiohttp_client(
+        create_app(replace(web_settings, cron_token=None), runtime=runtime)
+    )
+    response = await client.get("/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": ""})
+    assert response.status == 403
+    assert (await response.json())["error"] == "cron_disabled"
+
+
+async def test_cors_for_configured_origins_only(client):
+    preflight = await client.options(
+        "/v1/sync/ga4/run",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Authorization, Content-Type",
+        },
+    )
+    assert preflight.status == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "AUTHORIZATION" in preflight.headers["Access-Control-Allow-Headers"].upper()
+    meta = await client.get("/v1/sync/ga4/meta", headers={"Origin": ORIGIN})
+    assert meta.headers["Access-Control-Allow-Origin"] == ORIGIN
+    error = await client.post("/v1/sync/ga4/run", headers={"Origin": ORIGIN})
+    assert error.status == 401 and error.headers["Access-Control-Allow-Origin"] == ORIGIN
+    stranger = await client.get("/v1/sync/ga4/meta", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in stranger.headers
+    refused = await client.options(
+        "/v1/sync/ga4/run",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert refused.status == 403 and "Access-Control-Allow-Origin" not in refused.headers
+
+
+async def test_healthz(client, runtime, worker):
+    response = await client.get("/healthz")
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["database"] == "ok" and body["worker"] == "ok"
+    assert body["last_sync_at"] is not None  # the worker's catch-up run
+
+
+async def test_healthz_without_a_worker_is_503(client):
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert (await response.json())["worker"] == "no recent heartbeat"
+
+
+async def test_auth_not_configured_is_a_clear_401(aiohttp_client, runtime):
+    client = await aiohttp_client(create_app(runtime.settings, runtime=runtime))
+    response = await client.post("/v1/sync/ga4/run", headers=bearer(uuid.uuid4()))
+    assert response.status == 401
+    assert "SUPABASE_JWT_SECRET" in (await response.json())["message"]
