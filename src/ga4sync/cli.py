@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="sync demo properties from a built-in fake Google into the database"
     )
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    commands.add_parser("web", help="serve the HTTP API on PORT")
+    commands.add_parser("worker", help="run sync jobs and the daily schedule")
+    commands.add_parser("serve", help="web and worker in one process")
     return parser
 
 
@@ -97,6 +100,19 @@ async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Nam
     return 0 if summary.ok else 1
 
 
+async def _process(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
+    from ga4sync import processes
+
+    await _ensure_schema(url, embedded=embedded)
+    run = {
+        "web": processes.serve_web,
+        "worker": processes.serve_worker,
+        "serve": processes.serve_all,
+    }
+    await run[args.command](settings, url)
+    return 0
+
+
 async def _demo(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
     from ga4sync.demo import run_demo
 
@@ -120,7 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_migrate(url))
             if args.command == "sync":
                 return asyncio.run(_sync(url, embedded, settings, args))
-            return asyncio.run(_demo(url, embedded, settings, args))
+            if args.command == "demo":
+                return asyncio.run(_demo(url, embedded, settings, args))
+            return asyncio.run(_process(url, embedded, settings, args))
     except ConfigError as exc:
         print(f"ga4sync: configuration error: {exc}", file=sys.stderr)
         return 2

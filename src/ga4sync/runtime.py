@@ -13,7 +13,7 @@ import asyncpg
 import procrastinate
 
 from ga4sync.db import open_pool
-from ga4sync.queue import ProcrastinateQueue, Services, create_queue_app
+from ga4sync.queue import ProcrastinateQueue, Services, create_queue_app, recover_stalled_tasks
 from ga4sync.settings import Settings
 from ga4sync.sync import schedule
 from ga4sync.sync.ingest import open_ingestion
@@ -62,7 +62,9 @@ async def run_worker(runtime: Runtime, *, install_signal_handlers: bool = True) 
     async with open_ingestion(runtime.pool, settings, now=runtime.now) as ingestion:
         services = Services(sync=runtime.sync, ingestion=ingestion, settings=settings)
         zone = ZoneInfo(settings.sync_timezone)
-        # Catch up a daily run that no worker was up to start.
+        # A worker starting after a crash takes over what the dead one left doing,
+        # and catches up a daily run that no worker was up to start.
+        await recover_stalled_tasks(runtime.queue_app, settings.stalled_after_s)
         await runtime.sync.ensure_daily_due()
         next_at = schedule.next_run_at(runtime.now(), zone, settings.sync_daily_at)
         logger.info(

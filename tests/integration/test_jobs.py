@@ -46,7 +46,7 @@ async def test_manual_run_during_daily_run_is_refused_with_the_daily_id(service)
 async def test_one_daily_run_per_date_however_many_callers_race(pool, settings, clock):
     from ga4sync.sync.jobs import SyncService
 
-    from .conftest import RecordingQueue
+    from ..conftest import RecordingQueue
 
     queues = [RecordingQueue() for _ in range(3)]
     services = [SyncService(pool, q, settings, now=clock) for q in queues]
@@ -114,7 +114,7 @@ async def test_meta_before_any_run(service, clock):
 
 
 async def test_manual_run_through_a_real_worker(pool, connect_user, runtime, worker):
-    from .conftest import wait_for_job
+    from ..conftest import wait_for_job
 
     user = await connect_user({"1101": "America/Los_Angeles", "1102": "Asia/Tokyo"})
     started = await runtime.sync.start_job(user, scope=str(user))
@@ -133,7 +133,7 @@ async def test_manual_run_through_a_real_worker(pool, connect_user, runtime, wor
 
 
 async def test_one_failing_property_does_not_fail_the_job(fake, connect_user, runtime, worker):
-    from .conftest import wait_for_job
+    from ..conftest import wait_for_job
 
     user = await connect_user({"1201": "UTC", "1202": "UTC"})
     fake.fail_next("1201", status=403, times=1)
@@ -144,7 +144,7 @@ async def test_one_failing_property_does_not_fail_the_job(fake, connect_user, ru
 
 
 async def test_a_run_where_nothing_could_sync_fails(fake, connect_user, runtime, worker):
-    from .conftest import wait_for_job
+    from ..conftest import wait_for_job
 
     user = await connect_user({"1301": "UTC"})
     fake.revoke_refresh_token(f"rt-{user.hex[:8]}")
@@ -155,7 +155,7 @@ async def test_a_run_where_nothing_could_sync_fails(fake, connect_user, runtime,
 
 
 async def test_no_properties_finishes_at_once(runtime, worker):
-    from .conftest import wait_for_job
+    from ..conftest import wait_for_job
 
     job = await wait_for_job(
         runtime.sync, (await runtime.sync.start_job(uuid.uuid4(), "all")).job.id
@@ -191,7 +191,7 @@ async def test_a_starting_worker_catches_up_the_missed_daily_run(pool, worker):
 async def test_a_daily_tick_run_by_the_worker_starts_the_run_of_its_local_date(
     pool, runtime, worker
 ):
-    from .conftest import wait_for_job
+    from ..conftest import wait_for_job
 
     tick = runtime.queue_app.tasks["ga4sync.daily_tick"]
     # 2026-11-22 08:15 UTC is 00:15 PST on the 22nd; 00:15 UTC that day is still the 21st.

@@ -185,7 +185,7 @@ async def test_meta_moves_after_a_successful_run(client, connect_user, runtime, 
     assert before["next_scheduled_at"] == "2026-11-21T00:15:00-08:00"
     user = await connect_user({"2101": "UTC"})
     job_id = (await (await client.post("/v1/sync/ga4/run", headers=bearer(user))).json())["job_id"]
-    from .conftest import wait_for_job
+    from ..conftest import wait_for_job
 
     job = await wait_for_job(runtime.sync, uuid.UUID(job_id))
     assert job.status == "success"
