@@ -21,13 +21,24 @@ def _encode_json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Connections go back to the pool without asyncpg's reset query (a round trip
+    on every release). ga4sync leaves no session state on pooled connections: no
+    SET, no session advisory lock, no LISTEN, temp tables only ``on commit drop``;
+    asyncpg still rolls back a transaction left open before this runs."""
+
+
 @asynccontextmanager
 async def open_pool(
     database_url: str, *, min_size: int = 1, max_size: int = 10
 ) -> AsyncIterator[asyncpg.Pool]:
     """An asyncpg pool on ``database_url``, closed on exit."""
     pool = await asyncpg.create_pool(
-        database_url, min_size=min_size, max_size=max_size, init=_init_connection
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        reset=_keep_session,
     )
     try:
         yield pool

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import procrastinate
 
-from ga4sync.db import open_pool
+from ga4sync.db import connect, open_pool
 from ga4sync.queue import ProcrastinateQueue, Services, create_queue_app, recover_stalled_tasks
 from ga4sync.settings import Settings
+from ga4sync.store.app_settings import SettingsCache
 from ga4sync.sync import schedule
 from ga4sync.sync.ingest import open_ingestion
 from ga4sync.sync.jobs import SyncService
@@ -48,10 +49,18 @@ async def open_runtime(
     ``periodic=False`` runs workers without the cron ticks (tests drive the clock).
     """
     pool_size = max(10, settings.worker_concurrency * 2)
-    async with open_pool(database_url, max_size=pool_size) as pool:
+    async with (
+        open_pool(database_url, max_size=pool_size) as pool,
+        connect(database_url) as listener,
+    ):
+        # /meta is read far more often than a sync finishes: cache it, and let
+        # Postgres say when it changed.
+        cache = SettingsCache(pool)
+        await cache.listen(listener)
         app = create_queue_app(database_url, periodic=periodic)
         async with app.open_async():
-            sync = SyncService(pool, ProcrastinateQueue(app), settings, now=now)
+            queue = ProcrastinateQueue(app)
+            sync = SyncService(pool, queue, settings, now=now, settings_cache=cache)
             yield Runtime(pool=pool, queue_app=app, sync=sync, settings=settings, now=now)
 
 

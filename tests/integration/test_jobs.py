@@ -113,6 +113,7 @@ async def test_meta_before_any_run(service, clock):
     assert meta.next_scheduled_at == datetime(2026, 11, 21, 0, 15, tzinfo=LA)
 
 
+@pytest.mark.smoke
 async def test_manual_run_through_a_real_worker(pool, connect_user, runtime, worker):
     from ..conftest import wait_for_job
 

@@ -179,6 +179,7 @@ async def test_wrong_method_is_json_405(client):
     assert (await response.json())["error"] == "method_not_allowed"
 
 
+@pytest.mark.smoke
 async def test_meta_moves_after_a_successful_run(client, connect_user, runtime, worker):
     before = await (await client.get("/v1/sync/ga4/meta")).json()
     assert before["timezone"] == "America/Los_Angeles"

@@ -23,7 +23,7 @@ import asyncpg
 from ga4sync.errors import Ga4SyncError
 from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
-from ga4sync.store.app_settings import LAST_SUCCESS, get_app_setting, put_app_setting
+from ga4sync.store.app_settings import LAST_SUCCESS, SettingsCache, put_app_setting
 from ga4sync.store.jobs import Job
 from ga4sync.store.properties import get_property_to_sync
 from ga4sync.sync import schedule
@@ -80,8 +80,10 @@ class SyncService:
         settings: Settings,
         *,
         now: Callable[[], datetime] = _utcnow,
+        settings_cache: SettingsCache | None = None,
     ) -> None:
         self._pool = pool
+        self._app_settings = settings_cache or SettingsCache(pool, ttl_s=0.0)
         self._queue = queue
         self._settings = settings
         self._zone = ZoneInfo(settings.sync_timezone)
@@ -156,7 +158,7 @@ class SyncService:
         return job
 
     async def get_meta(self) -> Meta:
-        last = await get_app_setting(self._pool, LAST_SUCCESS)
+        last = await self._app_settings.get(LAST_SUCCESS)
         return Meta(
             last_sync_at=datetime.fromisoformat(last["at"]) if last else None,
             next_scheduled_at=schedule.next_run_at(self._now(), self._zone, self._daily_at),

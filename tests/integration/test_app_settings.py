@@ -1,0 +1,41 @@
+"""The settings cache: served from memory until Postgres says the value changed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ga4sync.db import connect
+from ga4sync.store.app_settings import SettingsCache, get_app_setting, put_app_setting
+
+
+async def test_cache_serves_from_memory_until_notified(pool, database_url):
+    cache = SettingsCache(pool, ttl_s=3600)
+    async with connect(database_url) as listener:
+        await cache.listen(listener)
+        await put_app_setting(pool, "k", {"v": 1})
+        await asyncio.sleep(0.2)  # the notification of this first write may arrive
+        assert await cache.get("k") == {"v": 1}
+        # A write that bypasses the notification is not seen: proof the cache serves.
+        await pool.execute("alter table app_settings disable trigger app_settings_notify")
+        await put_app_setting(pool, "k", {"v": 2})
+        assert await cache.get("k") == {"v": 1}
+        await pool.execute("alter table app_settings enable trigger app_settings_notify")
+        # Any writer, even plain SQL elsewhere, empties the entry through the trigger.
+        await pool.execute("update app_settings set value = '{\"v\": 3}' where key = 'k'")
+        for _ in range(100):
+            if await cache.get("k") == {"v": 3}:
+                break
+            await asyncio.sleep(0.02)
+        assert await cache.get("k") == {"v": 3}
+        assert await get_app_setting(pool, "k") == {"v": 3}
+
+
+async def test_ttl_bounds_staleness_without_a_listener(pool):
+    now = [0.0]
+    cache = SettingsCache(pool, ttl_s=10, clock=lambda: now[0])
+    await put_app_setting(pool, "k", 1)
+    assert await cache.get("k") == 1
+    await put_app_setting(pool, "k", 2)
+    assert await cache.get("k") == 1
+    now[0] = 11
+    assert await cache.get("k") == 2
