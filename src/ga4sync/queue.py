@@ -15,11 +15,13 @@ counts a property into its job once, however often a task runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import asyncpg
 import procrastinate
@@ -34,7 +36,7 @@ from ga4sync.sync.jobs import SyncService
 logger = logging.getLogger(__name__)
 
 # Failures worth another try: the database or network blinked, or the worker
-# was stopped mid-task (a shutdown abort is retried, not lost).
+# was stopped mid-task (a task cancelled by a shutdown is retried, not lost).
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     TimeoutError,
@@ -45,12 +47,10 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     psycopg.OperationalError,
     JobAborted,
 )
-RUN_JOB_RETRY = RetryStrategy(
-    max_attempts=5, exponential_wait=2, retry_exceptions=set(TRANSIENT_ERRORS)
-)
-SYNC_PROPERTY_RETRY = RetryStrategy(
-    max_attempts=8, exponential_wait=2, retry_exceptions=set(TRANSIENT_ERRORS)
-)
+# CancelledError is a BaseException; procrastinate checks it with isinstance all the same.
+_RETRIED = cast(set[type[Exception]], {*TRANSIENT_ERRORS, asyncio.CancelledError})
+RUN_JOB_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2, retry_exceptions=_RETRIED)
+SYNC_PROPERTY_RETRY = RetryStrategy(max_attempts=8, exponential_wait=2, retry_exceptions=_RETRIED)
 # Every 5 minutes hits 00:15 local in every time zone (all UTC offsets are
 # multiples of 15 minutes); the tick itself decides whether a run is due.
 DAILY_TICK_CRON = "*/5 * * * *"

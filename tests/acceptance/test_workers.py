@@ -95,3 +95,41 @@ async def test_two_workers_share_a_run_and_racing_pings_make_one_daily_job(
     )
     assert len(runs) == len(properties) and all(r["n"] == 1 for r in runs)
     assert await pool.fetchval("select count(*) from ga4_report_rows") == 8 * (3 + 27 + 9)
+
+
+async def test_sigterm_mid_sync_loses_nothing(
+    pool, google, encryption_key, spawn_worker, worker_env
+):
+    fake, _ = google
+    await _connect(pool, fake, encryption_key, ["8901", "8902", "8903"])
+    fake.latency_s = 2.0
+    worker_env["WORKER_SHUTDOWN_TIMEOUT_S"] = "0.5"  # shorter than a report: tasks are cut off
+    stopping = spawn_worker()
+
+    async def doing():
+        return await pool.fetchval(
+            "select count(*) from procrastinate_jobs"
+            " where task_name = 'ga4sync.sync_property' and status = 'doing'"
+        )
+
+    await _wait(doing, 30, "the worker to start syncing")
+    stopping.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(stopping.wait, 30) == 0
+    # Nothing is left claimed by the stopped worker: interrupted tasks are queued again.
+    assert await doing() == 0
+    statuses = await pool.fetch(
+        "select status, count(*) from procrastinate_jobs"
+        " where task_name = 'ga4sync.sync_property' group by status"
+    )
+    assert {r["status"] for r in statuses} <= {"todo", "succeeded"}, statuses
+
+    fake.latency_s = 0.0
+    worker_env["WORKER_SHUTDOWN_TIMEOUT_S"] = "25"
+    spawn_worker()
+
+    async def finished():
+        row = await pool.fetchrow("select status, message from ga4_sync_jobs where kind = 'daily'")
+        return row if row["status"] not in ("pending", "running") else None
+
+    done = await _wait(finished, 60, "the run to finish after the restart")
+    assert done["status"] == "success" and done["message"].startswith("Synced 3/3"), done
