@@ -34,6 +34,8 @@ from ga4sync.settings import Settings
 from ga4sync.sync.connections import connect_property, store_google_grant
 from ga4sync.sync.ingest import open_ingestion
 from ga4sync.sync.jobs import SyncService
+from ga4sync.web.app import create_app
+from tests.webtools import ADMIN, CRON, ORIGIN, SECRET
 
 
 def with_database(url: str, dbname: str) -> str:
@@ -246,3 +248,20 @@ async def wait_for_job(sync: SyncService, job_id: uuid.UUID, timeout_s: float = 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"job still {job.status} after {timeout_s}s: {job}")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def web_settings(runtime):
+    """Settings of a web app with auth, CORS, a cron token and one admin."""
+    return replace(
+        runtime.settings,
+        supabase_jwt_secret=SECRET,
+        cors_origins=(ORIGIN,),
+        cron_token=CRON,
+        admin_user_ids=frozenset({str(ADMIN)}),
+    )
+
+
+@pytest.fixture
+async def client(aiohttp_client, runtime, web_settings):
+    return await aiohttp_client(create_app(web_settings, runtime=runtime))

@@ -110,3 +110,14 @@ returning *;
 select id from ga4_sync_jobs
 where status = 'pending' and created_at < now() - make_interval(secs => $1)
 order by created_at;
+
+-- name: list_jobs
+-- Newest first, keyset-paged: $2 is the last job of the previous page (null: first page).
+-- $1 limits to one user's manual runs plus the daily runs (null: everyone's).
+select *
+from ga4_sync_jobs
+where ($1::uuid is null or requested_by = $1 or kind = 'daily')
+  and ($2::uuid is null
+       or (created_at, id) < (select created_at, id from ga4_sync_jobs where id = $2))
+order by created_at desc, id desc
+limit $3;

@@ -47,3 +47,26 @@ select p.id, p.user_id, p.property_id, p.display_name, p.time_zone,
 from ga4_properties p
 left join google_credentials c on c.user_id = p.user_id
 where p.id = $1 and p.enabled;
+
+-- name: list_properties_status
+-- Properties with their last sync and last run; $1 limits to one user (null: all).
+select p.id, p.user_id, p.property_id, p.display_name, p.time_zone, p.enabled,
+       p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
+       coalesce(c.needs_reauth, false) as needs_reauth,
+       c.user_id is not null as connected,
+       r.status as last_run_status,
+       r.finished_at as last_run_finished_at,
+       r.rows_fetched as last_run_rows_fetched,
+       r.rows_inserted + r.rows_updated as last_run_rows_written,
+       r.data_quality as last_run_data_quality
+from ga4_properties p
+left join google_credentials c on c.user_id = p.user_id
+left join lateral (
+    select status, finished_at, rows_fetched, rows_inserted, rows_updated, data_quality
+    from ga4_property_runs
+    where property_ref = p.id and status <> 'running'
+    order by started_at desc
+    limit 1
+) r on true
+where $1::uuid is null or p.user_id = $1
+order by p.display_name nulls last, p.property_id, p.id;

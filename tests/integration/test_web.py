@@ -11,36 +11,7 @@ import pytest
 
 from ga4sync.web.app import create_app
 
-SECRET = "test-jwt-secret-of-a-decent-length-0123456789"
-ORIGIN = "https://app.example.com"
-CRON = "cron-token-0123456789"
-ADMIN = uuid.UUID("00000000-0000-4000-8000-00000000ad01")
-
-
-def token(user: uuid.UUID, *, secret: str = SECRET, exp_in: int = 3600, **claims) -> str:
-    payload = {"sub": str(user), "aud": "authenticated", "exp": int(time.time()) + exp_in}
-    payload.update(claims)
-    return jwt.encode(payload, secret, algorithm="HS256")
-
-
-def bearer(user: uuid.UUID, **kwargs) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(user, **kwargs)}"}
-
-
-@pytest.fixture
-def web_settings(runtime):
-    return replace(
-        runtime.settings,
-        supabase_jwt_secret=SECRET,
-        cors_origins=(ORIGIN,),
-        cron_token=CRON,
-        admin_user_ids=frozenset({str(ADMIN)}),
-    )
-
-
-@pytest.fixture
-async def client(aiohttp_client, runtime, web_settings):
-    return await aiohttp_client(create_app(web_settings, runtime=runtime))
+from ..webtools import ADMIN, CRON, ORIGIN, SECRET, bearer
 
 
 async def test_run_returns_202_and_a_second_click_returns_the_same_run(client):

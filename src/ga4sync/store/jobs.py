@@ -143,3 +143,10 @@ async def finish_job(conn: Conn, job_id: uuid.UUID, status: str, message: str) -
 
 async def jobs_waiting_to_start(conn: Conn, older_than_s: float) -> list[uuid.UUID]:
     return [row["id"] for row in await conn.fetch(query("jobs_waiting_to_start"), older_than_s)]
+
+
+async def list_jobs(
+    conn: Conn, *, user_id: uuid.UUID | None, before: uuid.UUID | None, limit: int
+) -> list[Job]:
+    rows = await conn.fetch(query("list_jobs"), user_id, before, limit)
+    return [job for job in map(_job, rows) if job is not None]

@@ -82,3 +82,10 @@ async def get_property_to_sync(
     """The property by ``ga4_properties.id`` if it is still enabled."""
     row = await conn.fetchrow(query("get_property_to_sync"), property_ref)
     return None if row is None else PropertyToSync(**dict(row))
+
+
+async def list_properties_status(
+    conn: asyncpg.Connection | asyncpg.Pool, user_id: uuid.UUID | None
+) -> list[dict[str, Any]]:
+    """Each property (of ``user_id``, or everyone's) with its last sync and last run."""
+    return [dict(row) for row in await conn.fetch(query("list_properties_status"), user_id)]

@@ -25,7 +25,7 @@ from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
 from ga4sync.store.app_settings import LAST_SUCCESS, SettingsCache, put_app_setting
 from ga4sync.store.jobs import Job
-from ga4sync.store.properties import get_property_to_sync
+from ga4sync.store.properties import get_property_to_sync, list_properties_status
 from ga4sync.sync import schedule
 from ga4sync.sync.ingest import Ingestion, sync_property
 from ga4sync.sync.summary import IngestSummary, PropertyResult
@@ -156,6 +156,17 @@ class SyncService:
         if job is None:
             raise JobNotFound(f"no sync job {job_id}")
         return job
+
+    async def list_jobs(
+        self, *, user_id: uuid.UUID | None, before: uuid.UUID | None = None, limit: int = 20
+    ) -> list[Job]:
+        """Jobs newest first: ``user_id``'s manual runs and all daily runs (everyone's
+        when ``user_id`` is None), the page after job ``before``."""
+        return await job_store.list_jobs(self._pool, user_id=user_id, before=before, limit=limit)
+
+    async def list_properties(self, *, user_id: uuid.UUID | None) -> list[dict[str, Any]]:
+        """Properties (``user_id``'s, or everyone's) with the outcome of their last sync."""
+        return await list_properties_status(self._pool, user_id)
 
     async def get_meta(self) -> Meta:
         last = await self._app_settings.get(LAST_SUCCESS)

@@ -42,6 +42,8 @@ def create_app(
     app.router.add_post("/v1/sync/ga4/run", handlers.run_sync)
     app.router.add_get("/v1/sync/ga4/job/{job_id}", handlers.get_job)
     app.router.add_get("/v1/sync/ga4/meta", handlers.get_meta)
+    app.router.add_get("/v1/sync/ga4/history", handlers.list_history)
+    app.router.add_get("/v1/properties", handlers.list_properties)
     app.router.add_get("/v1/sync/ga4/daily", handlers.daily)
     app.router.add_post("/v1/sync/ga4/daily", handlers.daily)
     app.router.add_get("/healthz", handlers.healthz)

@@ -49,6 +49,11 @@ def job_json(job: Job) -> dict[str, Any]:
         "finished_at": job.finished_at,
         "last_sync_at": job.last_sync_at,
         "run_date": job.run_date,
+        "duration_s": (
+            round((job.finished_at - job.started_at).total_seconds(), 3)
+            if job.started_at and job.finished_at
+            else None
+        ),
         "progress": {
             "properties_done": job.properties_done,
             "properties_total": job.properties_total,
@@ -117,6 +122,70 @@ async def get_job(request: web.Request) -> web.Response:
     if job is None or not visible:
         raise ApiError(404, "not_found", f"No sync job {job_id}.")
     return _json(job_json(job))
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(
+            400, f"invalid_{name}", f"{name} must be a whole number from {low} to {high}."
+        )
+    return int(raw)
+
+
+async def list_history(request: web.Request) -> web.Response:
+    """GET /v1/sync/ga4/history?limit=&before= — jobs newest first, keyset-paged."""
+    principal = await _principal(request)
+    limit = _int_param(request, "limit", 20, 1, 100)
+    before = None
+    if "before" in request.query:
+        try:
+            before = uuid.UUID(request.query["before"])
+        except ValueError:
+            raise ApiError(400, "invalid_before", "before must be a job id (UUID).") from None
+    jobs = await request.app[SERVICE].list_jobs(
+        user_id=None if principal.is_admin else principal.user_id, before=before, limit=limit
+    )
+    return _json(
+        {
+            "jobs": [job_json(job) for job in jobs],
+            "next_before": jobs[-1].id if len(jobs) == limit else None,
+        }
+    )
+
+
+_PROPERTY_FIELDS = (
+    "property_id",
+    "display_name",
+    "time_zone",
+    "enabled",
+    "connected",
+    "needs_reauth",
+    "last_sync_at",
+    "last_sync_status",
+    "last_sync_error",
+    "consecutive_failures",
+    "last_run_status",
+    "last_run_finished_at",
+    "last_run_rows_fetched",
+    "last_run_rows_written",
+    "last_run_data_quality",
+)
+
+
+async def list_properties(request: web.Request) -> web.Response:
+    """GET /v1/properties — my properties (an admin's: everyone's) and how their syncs went."""
+    principal = await _principal(request)
+    rows = await request.app[SERVICE].list_properties(
+        user_id=None if principal.is_admin else principal.user_id
+    )
+    properties = [
+        {"id": row["id"], "user_id": row["user_id"], **{k: row[k] for k in _PROPERTY_FIELDS}}
+        for row in rows
+    ]
+    return _json({"properties": properties})
 
 
 async def get_meta(request: web.Request) -> web.Response:
