@@ -89,7 +89,8 @@ returning j.properties_done, j.properties_total;
 
 -- name: job_property_results
 select p.property_id, p.user_id, jp.property_ref, jp.status, jp.rows_fetched, jp.rows_inserted,
-       jp.rows_updated, jp.rows_unchanged, jp.tokens_consumed, jp.duration_ms, jp.error
+       jp.rows_updated, jp.rows_unchanged, jp.tokens_consumed, jp.duration_ms, jp.error,
+       jp.finished_at
 from ga4_sync_job_properties jp
 join ga4_properties p on p.id = jp.property_ref
 where jp.job_id = $1

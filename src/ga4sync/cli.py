@@ -58,9 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo = commands.add_parser(
-        "demo", help="sync demo properties from a built-in fake Google into the database"
+        "demo", help="run web + worker with a built-in fake Google and demo properties"
     )
-    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.add_argument("--port", type=int, help="web port (default PORT or 8000; 0: any free)")
+    demo.add_argument("--once", action="store_true", help="exit after the first sync")
+    demo.add_argument("--json", action="store_true", help="print the outcome as JSON")
     commands.add_parser("web", help="serve the HTTP API on PORT")
     commands.add_parser("worker", help="run sync jobs and the daily schedule")
     commands.add_parser("serve", help="web and worker in one process")
@@ -117,7 +119,7 @@ async def _demo(url: str, embedded: bool, settings: Settings, args: argparse.Nam
     from ga4sync.demo import run_demo
 
     await _ensure_schema(url, embedded=embedded)
-    return await run_demo(url, settings, as_json=args.json)
+    return await run_demo(url, settings, port=args.port, once=args.once, as_json=args.json)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

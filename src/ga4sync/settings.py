@@ -21,7 +21,7 @@ GA4_MAX_PAGE_SIZE = 250_000
 def obscure_password(url: str) -> str:
     """Return ``url`` with its password replaced, for logs and error messages."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -123,7 +124,7 @@ async def test_manual_run_through_a_real_worker(pool, connect_user, runtime, wor
     assert job.status == "success", job.message
     assert (job.properties_done, job.properties_total, job.properties_failed) == (2, 2, 0)
     assert job.rows_written == job.rows_fetched == 2 * expected_rows(4)
-    assert job.message.startswith("Synced 2/2 properties")
+    assert re.match(r"Synced 2/2 properties in \d+\.\ds: ", job.message), job.message
     assert job.started_at <= job.finished_at and job.last_sync_at is not None
     last = await get_app_setting(pool, LAST_SUCCESS)
     assert last["job_id"] == str(job.id)

@@ -242,10 +242,10 @@ class SyncService:
     async def _finish(self, job_id: uuid.UUID) -> None:
         job = await self.get_job(job_id)
         rows = await job_store.job_property_results(self._pool, job_id)
-        summary = IngestSummary(
-            results=[_result(row) for row in rows],
-            duration_s=(self._now() - job.started_at).total_seconds() if job.started_at else 0.0,
-        )
+        # Both ends are database timestamps: from the start to the last property done.
+        ends = [row["finished_at"] for row in rows if row["finished_at"] is not None]
+        duration_s = (max(ends) - job.started_at).total_seconds() if ends and job.started_at else 0
+        summary = IngestSummary(results=[_result(row) for row in rows], duration_s=duration_s)
         # Some properties failing (a revoked grant, a quota) is reported in the
         # message; the run as a whole failed only when nothing could be synced.
         failed = summary.properties_total > 0 and summary.properties_succeeded == 0

@@ -47,6 +47,8 @@ def create_app(
     app.router.add_get("/v1/sync/ga4/daily", handlers.daily)
     app.router.add_post("/v1/sync/ga4/daily", handlers.daily)
     app.router.add_get("/healthz", handlers.healthz)
+    app.router.add_get("/", handlers.status_page)
+    app.router.add_get("/status", handlers.status_page)
     _add_cors(app, list(app.router.routes()), settings.cors_origins)
     return app
 

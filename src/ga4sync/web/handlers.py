@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -214,6 +215,19 @@ async def daily(request: web.Request) -> web.Response:
     state = "already-running" if job.active else "already-done"
     return _json(
         {"status": state, "job_id": job.id, "run_date": job.run_date, "job_status": job.status}
+    )
+
+
+_STATUS_PAGE = Path(__file__).parent / "static" / "status.html"
+
+
+async def status_page(request: web.Request) -> web.Response:
+    """GET / — the status page (plain HTML and a little JS; it calls the API above)."""
+    return web.Response(
+        body=_STATUS_PAGE.read_bytes(),
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
     )
 
 
