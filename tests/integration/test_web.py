@@ -261,3 +261,10 @@ async def test_auth_not_configured_is_a_clear_401(aiohttp_client, runtime):
     response = await client.post("/v1/sync/ga4/run", headers=bearer(uuid.uuid4()))
     assert response.status == 401
     assert "SUPABASE_JWT_SECRET" in (await response.json())["message"]
+
+
+async def test_openapi_json_is_served(client):
+    response = await client.get("/openapi.json")
+    assert response.status == 200
+    document = await response.json()
+    assert document["openapi"].startswith("3.1") and "/v1/sync/ga4/run" in document["paths"]

@@ -49,6 +49,7 @@ def create_app(
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/", handlers.status_page)
     app.router.add_get("/status", handlers.status_page)
+    app.router.add_get("/openapi.json", handlers.openapi)
     _add_cors(app, list(app.router.routes()), settings.cors_origins)
     return app
 

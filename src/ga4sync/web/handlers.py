@@ -17,6 +17,7 @@ from ga4sync.store.jobs import Job
 from ga4sync.sync.jobs import DailyRunActive, JobNotFound, SyncService
 from ga4sync.web.auth import Authenticator, Principal, cron_token_matches
 from ga4sync.web.errors import ApiError
+from ga4sync.web.openapi import openapi_document
 
 SERVICE = web.AppKey("sync_service", SyncService)
 AUTH = web.AppKey("authenticator", Authenticator)
@@ -216,6 +217,11 @@ async def daily(request: web.Request) -> web.Response:
     return _json(
         {"status": state, "job_id": job.id, "run_date": job.run_date, "job_status": job.status}
     )
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """GET /openapi.json — the OpenAPI description of this API."""
+    return _json(openapi_document())
 
 
 _STATUS_PAGE = Path(__file__).parent / "static" / "status.html"

@@ -1,0 +1,264 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at ``/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ga4sync import __version__
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+_TS = {"type": ["string", "null"], "format": "date-time"}
+_BEARER: list[dict[str, list[str]]] = [{"supabase": []}]
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string", "examples": ["not_found"]},
+            "message": {"type": "string"},
+            "job_id": {"type": "string", "format": "uuid"},
+        },
+    },
+    "Progress": {
+        "type": "object",
+        "properties": {
+            name: {"type": "integer"}
+            for name in (
+                "properties_done",
+                "properties_total",
+                "properties_failed",
+                "rows_fetched",
+                "rows_written",
+            )
+        },
+    },
+    "Job": {
+        "type": "object",
+        "properties": {
+            "job_id": {"type": "string", "format": "uuid"},
+            "status": {"enum": ["pending", "running", "success", "failed"]},
+            "kind": {"enum": ["manual", "daily"]},
+            "scope": {"type": "string", "description": "'all' or the user id synced"},
+            "message": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": _TS,
+            "finished_at": _TS,
+            "last_sync_at": _TS,
+            "run_date": {"type": ["string", "null"], "format": "date"},
+            "duration_s": {"type": ["number", "null"]},
+            "progress": _ref("Progress"),
+        },
+    },
+    "Meta": {
+        "type": "object",
+        "properties": {
+            "last_sync_at": _TS,
+            "next_scheduled_at": {"type": "string", "format": "date-time"},
+            "timezone": {"type": "string", "examples": ["America/Los_Angeles"]},
+        },
+    },
+    "Property": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "user_id": {"type": "string", "format": "uuid"},
+            "property_id": {"type": "string"},
+            "display_name": {"type": ["string", "null"]},
+            "time_zone": {"type": "string"},
+            "enabled": {"type": "boolean"},
+            "connected": {"type": "boolean"},
+            "needs_reauth": {"type": "boolean"},
+            "last_sync_at": _TS,
+            "last_sync_status": {"type": ["string", "null"]},
+            "last_sync_error": {"type": ["string", "null"]},
+            "consecutive_failures": {"type": "integer"},
+            "last_run_status": {"type": ["string", "null"]},
+            "last_run_finished_at": _TS,
+            "last_run_rows_fetched": {"type": ["integer", "null"]},
+            "last_run_rows_written": {"type": ["integer", "null"]},
+            "last_run_data_quality": {"type": ["object", "null"]},
+        },
+    },
+}
+
+_DAILY = {
+    "summary": "Backup trigger for today's daily run (for an uptime pinger)",
+    "parameters": [
+        {"name": "X-CRON-TOKEN", "in": "header", "required": True, "schema": {"type": "string"}}
+    ],
+    "responses": {
+        "202": _json({"type": "object"}, "Today's run started: {status: 'started', job_id}"),
+        "200": _json(
+            {"type": "object"}, "Already there: {status: 'already-running' | 'already-done'}"
+        ),
+        "403": _error("Missing or wrong token, or CRON_TOKEN unset"),
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ga4sync", "version": __version__},
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {
+                "supabase": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+        "paths": {
+            "/v1/sync/ga4/run": {
+                "post": {
+                    "summary": "Start a manual sync",
+                    "security": _BEARER,
+                    "requestBody": {
+                        "required": False,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {"scope": {"enum": ["mine", "all"]}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "job_id": {"type": "string", "format": "uuid"},
+                                    "status": {"type": "string"},
+                                    "created": {"type": "boolean"},
+                                },
+                            },
+                            "Started, or the caller's run that is still active",
+                        ),
+                        "400": _error("Malformed body"),
+                        "401": _error("No or invalid token"),
+                        "403": _error("scope 'all' without being an admin"),
+                        "409": _error("The daily run is active (job_id is the daily job)"),
+                        "413": _error("Body too large"),
+                    },
+                }
+            },
+            "/v1/sync/ga4/job/{job_id}": {
+                "get": {
+                    "summary": "Status and progress of a job",
+                    "security": _BEARER,
+                    "parameters": [
+                        {
+                            "name": "job_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "format": "uuid"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(_ref("Job"), "The job"),
+                        "400": _error("job_id is not a UUID"),
+                        "401": _error("No or invalid token"),
+                        "404": _error("No such job visible to the caller"),
+                    },
+                }
+            },
+            "/v1/sync/ga4/history": {
+                "get": {
+                    "summary": "Jobs, newest first (keyset-paged)",
+                    "security": _BEARER,
+                    "parameters": [
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
+                        {
+                            "name": "before",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "uuid"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "jobs": {"type": "array", "items": _ref("Job")},
+                                    "next_before": {"type": ["string", "null"]},
+                                },
+                            },
+                            "A page of jobs",
+                        ),
+                        "400": _error("Bad limit or before"),
+                        "401": _error("No or invalid token"),
+                    },
+                }
+            },
+            "/v1/sync/ga4/meta": {
+                "get": {
+                    "summary": "Last successful sync and the next scheduled run",
+                    "responses": {"200": _json(_ref("Meta"), "Schedule facts")},
+                }
+            },
+            "/v1/sync/ga4/daily": {"get": _DAILY, "post": _DAILY},
+            "/v1/properties": {
+                "get": {
+                    "summary": "Properties and how their last sync went",
+                    "security": _BEARER,
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "properties": {"type": "array", "items": _ref("Property")}
+                                },
+                            },
+                            "The caller's properties (an admin's: everyone's)",
+                        ),
+                        "401": _error("No or invalid token"),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Database, worker heartbeat and last sync",
+                    "responses": {
+                        "200": _json({"type": "object"}, "Healthy"),
+                        "503": _json({"type": "object"}, "Database or worker missing"),
+                    },
+                }
+            },
+            "/": {
+                "get": {
+                    "summary": "The status page (HTML)",
+                    "responses": {"200": {"description": "HTML page"}},
+                }
+            },
+            "/status": {
+                "get": {
+                    "summary": "The status page (HTML)",
+                    "responses": {"200": {"description": "HTML page"}},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3.1 JSON"}},
+                }
+            },
+        },
+    }
