@@ -1,4 +1,4 @@
-"""The ``ga4sync`` command: migrate, sync and demo."""
+"""The ``ga4sync`` command: migrate, sync, connect, web, worker, serve and demo."""
 
 from __future__ import annotations
 
@@ -10,14 +10,19 @@ import re
 import sys
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
+from ga4sync.crypto import TokenCipher
 from ga4sync.database import database_url
 from ga4sync.db import connect, open_pool
 from ga4sync.errors import ConfigError, Ga4SyncError
 from ga4sync.migrate import migrate, pending_migrations
+from ga4sync.oauth import OAuthClient
 from ga4sync.settings import Settings
+from ga4sync.sync.connections import connect_property, import_google_grant
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
 
 logger = logging.getLogger("ga4sync")
@@ -34,6 +39,17 @@ def _user_id(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"a user id is a UUID, got {value!r}") from None
+
+
+def _property_spec(value: str) -> tuple[str, str]:
+    property_id, _, zone = value.partition(":")
+    _property_id(property_id)
+    zone = zone or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown time zone {zone!r}") from None
+    return property_id, zone
 
 
 def _since_days(value: str) -> int:
@@ -63,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, help="web port (default PORT or 8000; 0: any free)")
     demo.add_argument("--once", action="store_true", help="exit after the first sync")
     demo.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    connect = commands.add_parser(
+        "connect", help="store a user's Google refresh token (checked first) and properties"
+    )
+    connect.add_argument("--user", type=_user_id, required=True, help="the user's id (UUID)")
+    connect.add_argument(
+        "--refresh-token", required=True, help="a refresh token with analytics.readonly scope"
+    )
+    connect.add_argument(
+        "--property",
+        action="append",
+        type=_property_spec,
+        default=[],
+        metavar="ID[:TIME_ZONE]",
+        help="a GA4 property to sync, e.g. 123456789:America/New_York (repeatable)",
+    )
     commands.add_parser("web", help="serve the HTTP API on PORT")
     commands.add_parser("worker", help="run sync jobs and the daily schedule")
     commands.add_parser("serve", help="web and worker in one process")
@@ -102,6 +133,24 @@ async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Nam
     return 0 if summary.ok else 1
 
 
+async def _connect(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
+    await _ensure_schema(url, embedded=embedded)
+    client_id, client_secret = settings.require_google_client()
+    cipher = TokenCipher(settings.require_encryption_key())
+    oauth = OAuthClient(settings.google_token_uri, client_id, client_secret)
+    async with connect(url) as conn:
+        await import_google_grant(
+            conn, cipher, oauth, args.user, args.refresh_token, now=datetime.now(UTC)
+        )
+        for property_id, zone in args.property:
+            await connect_property(conn, args.user, property_id, time_zone=zone)
+    print(
+        f"connected user {args.user}: Google grant checked and stored, "
+        f"{len(args.property)} propert{'y' if len(args.property) == 1 else 'ies'} added"
+    )
+    return 0
+
+
 async def _process(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
     from ga4sync import processes
 
@@ -138,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_migrate(url))
             if args.command == "sync":
                 return asyncio.run(_sync(url, embedded, settings, args))
+            if args.command == "connect":
+                return asyncio.run(_connect(url, embedded, settings, args))
             if args.command == "demo":
                 return asyncio.run(_demo(url, embedded, settings, args))
             return asyncio.run(_process(url, embedded, settings, args))

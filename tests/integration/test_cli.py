@@ -82,3 +82,53 @@ def test_bad_arguments_exit_with_usage(capsys):
         main(["sync", "--property", "abc"])
     assert exit_info.value.code == 2
     assert "a GA4 property id is a number" in capsys.readouterr().err
+
+
+def test_connect_checks_the_token_before_storing_it(
+    database_url, encryption_key, google_in_thread, monkeypatch, capsys
+):
+    fake, base_url = google_in_thread
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "TOKEN_ENCRYPTION_KEY": encryption_key,
+        "GOOGLE_CLIENT_ID": "cli",
+        "GOOGLE_CLIENT_SECRET": "cli-secret",
+        "GOOGLE_TOKEN_URI": f"{base_url}/token",
+        "GA4_API_BASE_URL": base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    user = str(uuid.uuid4())
+
+    assert main(["connect", "--user", user, "--refresh-token", "rt-wrong"]) == 1
+    assert "invalid_grant" in capsys.readouterr().err
+
+    async def stored() -> int:
+        async with connect(database_url) as conn:
+            return await conn.fetchval("select count(*) from google_credentials")
+
+    assert asyncio.run(stored()) == 0
+
+    assert (
+        main(
+            [
+                "connect",
+                "--user",
+                user,
+                "--refresh-token",
+                "rt-cli",
+                "--property",
+                "777:Europe/Paris",
+            ]
+        )
+        == 0
+    )
+    assert "1 property added" in capsys.readouterr().out
+    assert asyncio.run(stored()) == 1
+    assert main(["sync", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["properties_succeeded"] == 1
+    # The access token from the check is reused: one refresh in all.
+    assert fake.token_requests == ["rt-wrong", "rt-cli"]
+
+    with pytest.raises(SystemExit):
+        main(["connect", "--user", user, "--refresh-token", "x", "--property", "1:Mars/Base"])
+    assert "unknown time zone" in capsys.readouterr().err

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from ga4sync.crypto import TokenCipher
-from ga4sync.oauth import SCOPE_ANALYTICS_READONLY
-from ga4sync.store.credentials import save_google_credentials
+from ga4sync.oauth import SCOPE_ANALYTICS_READONLY, OAuthClient
+from ga4sync.store.credentials import save_access_token, save_google_credentials
 from ga4sync.store.properties import upsert_property
 
 
@@ -22,6 +23,29 @@ async def store_google_grant(
     """Keep ``user_id``'s refresh token (encrypted); a new grant clears any re-auth mark."""
     await save_google_credentials(
         pool, user_id, cipher.encrypt(refresh_token), scopes or [SCOPE_ANALYTICS_READONLY]
+    )
+
+
+async def import_google_grant(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    cipher: TokenCipher,
+    oauth: OAuthClient,
+    user_id: uuid.UUID,
+    refresh_token: str,
+    *,
+    now: datetime,
+) -> None:
+    """Store a refresh token an app already holds, after one refresh proves it works.
+
+    Raises ``GrantRevoked`` (Google refused it) or ``GoogleError`` and stores nothing.
+    """
+    refreshed = await oauth.refresh(refresh_token)
+    await store_google_grant(pool, cipher, user_id, refresh_token)
+    await save_access_token(
+        pool,
+        user_id,
+        cipher.encrypt(refreshed.token),
+        now + timedelta(seconds=refreshed.lifetime_s),
     )
 
 
