@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import date
 
 import asyncpg
@@ -44,3 +45,20 @@ async def test_daily_jobs_are_unique_per_local_date_not_forever(pool):
     await pool.execute(insert, "ga4_daily:2026-11-21", date(2026, 11, 21))
     with pytest.raises(asyncpg.UniqueViolationError):
         await pool.execute(insert, "ga4_daily:2026-11-21", date(2026, 11, 21))
+
+
+async def test_other_roles_see_no_rows_of_ga4sync_tables(pool, connect_user):
+    # What Supabase's anon/authenticated roles would get through its Data API.
+    await connect_user({"4401": "UTC"})
+    role = f"ga4sync_reader_{uuid.uuid4().hex[:8]}"
+    await pool.execute(f"create role {role} nologin")
+    try:
+        await pool.execute(f"grant select on google_credentials, ga4_properties to {role}")
+        async with pool.acquire() as conn, conn.transaction():
+            assert await conn.fetchval("select count(*) from ga4_properties") == 1
+            await conn.execute(f"set local role {role}")
+            assert await conn.fetchval("select count(*) from google_credentials") == 0
+            assert await conn.fetchval("select count(*) from ga4_properties") == 0
+    finally:
+        await pool.execute(f"drop owned by {role}")
+        await pool.execute(f"drop role {role}")
