@@ -173,8 +173,10 @@ async def _demo(url: str, embedded: bool, settings: Settings, args: argparse.Nam
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The demo prints what matters itself; its logs would bury that.
+    quiet = args.command == "demo"
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
