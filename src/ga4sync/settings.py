@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ga4sync.errors import ConfigError
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOGLE_REVOKE_URI = "https://oauth2.googleapis.com/revoke"
+GA4_ADMIN_API_BASE_URL = "https://analyticsadmin.googleapis.com"
 GA4_API_BASE_URL = "https://analyticsdata.googleapis.com"
 GA4_MAX_PROPERTY_CONCURRENCY = 10  # GA4's own limit of concurrent requests per property
 GA4_MAX_PAGE_SIZE = 250_000
@@ -41,6 +44,12 @@ class Settings:
     google_client_id: str | None = None
     google_client_secret: str | None = field(default=None, repr=False)
     google_token_uri: str = GOOGLE_TOKEN_URI
+    google_auth_uri: str = GOOGLE_AUTH_URI
+    google_revoke_uri: str = GOOGLE_REVOKE_URI
+    ga4_admin_api_base_url: str = GA4_ADMIN_API_BASE_URL
+    oauth_redirect_uri: str | None = None
+    frontend_url: str = "/"
+    oauth_state_ttl_s: int = 600
     ga4_api_base_url: str = GA4_API_BASE_URL
     ga4_max_concurrency: int = 10
     ga4_property_concurrency: int = 3
@@ -79,6 +88,14 @@ class Settings:
             google_client_secret=env.text("GOOGLE_CLIENT_SECRET"),
             google_token_uri=env.url("GOOGLE_TOKEN_URI", GOOGLE_TOKEN_URI),
             ga4_api_base_url=env.url("GA4_API_BASE_URL", GA4_API_BASE_URL).rstrip("/"),
+            google_auth_uri=env.url("GOOGLE_AUTH_URI", GOOGLE_AUTH_URI),
+            google_revoke_uri=env.url("GOOGLE_REVOKE_URI", GOOGLE_REVOKE_URI),
+            ga4_admin_api_base_url=env.url("GA4_ADMIN_API_BASE_URL", GA4_ADMIN_API_BASE_URL).rstrip(
+                "/"
+            ),
+            oauth_redirect_uri=env.optional_url("OAUTH_REDIRECT_URI"),
+            frontend_url=env.text("FRONTEND_URL") or "/",
+            oauth_state_ttl_s=env.integer("OAUTH_STATE_TTL_S", 600, low=60, high=3600),
             ga4_max_concurrency=env.integer("GA4_MAX_CONCURRENCY", 10, low=1, high=1000),
             ga4_property_concurrency=env.integer(
                 "GA4_PROPERTY_CONCURRENCY", 3, low=1, high=GA4_MAX_PROPERTY_CONCURRENCY
@@ -132,6 +149,14 @@ class Settings:
         assert self.google_client_id and self.google_client_secret
         return self.google_client_id, self.google_client_secret
 
+    def require_oauth_redirect(self) -> str:
+        if not self.oauth_redirect_uri:
+            raise ConfigError(
+                "OAUTH_REDIRECT_URI is not set: the public URL of "
+                "/v1/connections/google/callback, registered with your Google OAuth client"
+            )
+        return self.oauth_redirect_uri
+
     def require_encryption_key(self) -> str:
         if not self.token_encryption_key:
             raise ConfigError(
@@ -184,6 +209,10 @@ class _Env:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
         return raw
+
+    def optional_url(self, name: str) -> str | None:
+        raw = self.text(name)
+        return None if raw is None else self.url(name, raw)
 
     def timezone(self, name: str, default: str) -> str:
         raw = self.text(name) or default

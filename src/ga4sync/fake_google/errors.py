@@ -9,6 +9,8 @@ from aiohttp import web
 
 SERVICE = "analyticsdata.googleapis.com"
 RUN_REPORT_METHOD = "google.analytics.data.v1beta.BetaAnalyticsData.RunReport"
+ADMIN_SERVICE = "analyticsadmin.googleapis.com"
+ADMIN_METHOD = "google.analytics.admin.v1beta.AnalyticsAdminService."
 QUOTAS_URL = "https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"
 SCHEMA_URL = "https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
 JSON_TYPE = "application/json; charset=UTF-8"
@@ -38,6 +40,7 @@ MESSAGES = {
         "property-id."
     ),
     404: "Requested entity was not found.",
+    429: "Resource has been exhausted (e.g. check quota).",
     500: "Internal error encountered.",
     503: "The service is currently unavailable.",
     504: "The service is currently unavailable.",
@@ -47,6 +50,9 @@ MISSING_CREDENTIALS = (
     "login cookie or other valid authentication credential. "
     "See https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
+
+INSUFFICIENT_SCOPES = "Request had insufficient authentication scopes."
+READONLY_SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
 
 # The 429 message for each exhausted quota bucket.
 QUOTA_MESSAGES = {
@@ -73,8 +79,13 @@ def api_error(
     *,
     reason: str | None = None,
     headers: dict[str, str] | None = None,
+    method: str = RUN_REPORT_METHOD,
+    service: str = SERVICE,
 ) -> web.Response:
-    """A ``{"error": {code, message, status[, details]}}`` response (google.rpc.Status as JSON)."""
+    """A ``{"error": {code, message, status[, details]}}`` response (google.rpc.Status as JSON).
+
+    With ``reason``, ``details`` carries one ErrorInfo naming ``service`` and ``method``.
+    """
     error: dict[str, Any] = {
         "code": status,
         "message": message if message is not None else MESSAGES[status],
@@ -86,7 +97,7 @@ def api_error(
                 "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                 "reason": reason,
                 "domain": "googleapis.com",
-                "metadata": {"method": RUN_REPORT_METHOD, "service": SERVICE},
+                "metadata": {"method": method, "service": service},
             }
         ]
     return web.Response(
@@ -98,13 +109,32 @@ def api_error(
     )
 
 
-def unauthenticated(reason: str) -> web.Response:
+def unauthenticated(
+    reason: str, *, method: str = RUN_REPORT_METHOD, service: str = SERVICE
+) -> web.Response:
     """401 for a missing, unknown, expired or revoked access token."""
     message = MISSING_CREDENTIALS if reason == "CREDENTIALS_MISSING" else MESSAGES[401]
     challenge = 'Bearer realm="https://accounts.google.com/"'
     if reason != "CREDENTIALS_MISSING":
         challenge += ', error="invalid_token"'
-    return api_error(401, message, reason=reason, headers={"WWW-Authenticate": challenge})
+    headers = {"WWW-Authenticate": challenge}
+    return api_error(401, message, reason=reason, headers=headers, method=method, service=service)
+
+
+def insufficient_scope(*, method: str = RUN_REPORT_METHOD, service: str = SERVICE) -> web.Response:
+    """403 for a live access token whose grant lacks the API's scope."""
+    challenge = (
+        'Bearer realm="https://accounts.google.com/", error="insufficient_scope", '
+        f'scope="{READONLY_SCOPE}"'
+    )
+    return api_error(
+        403,
+        INSUFFICIENT_SCOPES,
+        reason="ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+        headers={"WWW-Authenticate": challenge},
+        method=method,
+        service=service,
+    )
 
 
 def quota_exhausted(kind: str) -> web.Response:

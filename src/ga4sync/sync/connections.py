@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from ga4sync.crypto import TokenCipher
+from ga4sync.ga4.admin import DiscoveredProperty
 from ga4sync.oauth import SCOPE_ANALYTICS_READONLY, OAuthClient
+from ga4sync.store.connections import upsert_discovered_property
 from ga4sync.store.credentials import save_access_token, save_google_credentials
 from ga4sync.store.properties import upsert_property
 
@@ -34,8 +36,9 @@ async def import_google_grant(
     refresh_token: str,
     *,
     now: datetime,
-) -> None:
-    """Store a refresh token an app already holds, after one refresh proves it works.
+) -> str:
+    """Store a refresh token an app already holds, after one refresh proves it works;
+    return the access token that refresh gave.
 
     Raises ``GrantRevoked`` (Google refused it) or ``GoogleError`` and stores nothing.
     """
@@ -47,6 +50,7 @@ async def import_google_grant(
         cipher.encrypt(refreshed.token),
         now + timedelta(seconds=refreshed.lifetime_s),
     )
+    return refreshed.token
 
 
 async def connect_property(
@@ -67,3 +71,22 @@ async def connect_property(
         time_zone=time_zone,
         enabled=enabled,
     )
+
+
+async def save_discovered_properties(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    user_id: uuid.UUID,
+    properties: list[DiscoveredProperty],
+) -> None:
+    """Keep what Google says a user can read; new properties are synced, known ones keep
+    the user's enabled choice."""
+    for prop in properties:
+        await upsert_discovered_property(
+            pool,
+            user_id,
+            prop.property_id,
+            display_name=prop.display_name,
+            time_zone=prop.time_zone,
+            currency_code=prop.currency_code,
+            enabled=True,
+        )

@@ -9,7 +9,8 @@ from aiohttp import web
 
 from ga4sync.runtime import Runtime, open_runtime
 from ga4sync.settings import Settings
-from ga4sync.web import handlers
+from ga4sync.sync.google_accounts import GoogleAccounts
+from ga4sync.web import common, connections, handlers
 from ga4sync.web.auth import Authenticator
 from ga4sync.web.errors import json_errors
 
@@ -22,8 +23,8 @@ def create_app(
     """The web app. It opens its own runtime on ``database_url`` unless one is given
     (``ga4sync serve`` shares one with the worker)."""
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
-    app[handlers.SETTINGS] = settings
-    app[handlers.AUTH] = Authenticator(settings)
+    app[common.SETTINGS] = settings
+    app[common.AUTH] = Authenticator(settings)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if runtime is not None:
@@ -44,6 +45,11 @@ def create_app(
     app.router.add_get("/v1/sync/ga4/meta", handlers.get_meta)
     app.router.add_get("/v1/sync/ga4/history", handlers.list_history)
     app.router.add_get("/v1/properties", handlers.list_properties)
+    app.router.add_patch("/v1/properties/{property_ref}", connections.patch_property)
+    app.router.add_get("/v1/connections/google/start", connections.start)
+    app.router.add_get("/v1/connections/google/callback", connections.callback)
+    app.router.add_post("/v1/connections/google/tokens", connections.import_tokens)
+    app.router.add_delete("/v1/connections/google", connections.disconnect)
     app.router.add_get("/v1/sync/ga4/daily", handlers.daily)
     app.router.add_post("/v1/sync/ga4/daily", handlers.daily)
     app.router.add_get("/healthz", handlers.healthz)
@@ -55,8 +61,9 @@ def create_app(
 
 
 def _bind(app: web.Application, runtime: Runtime) -> None:
-    app[handlers.SERVICE] = runtime.sync
-    app[handlers.POOL] = runtime.pool
+    app[common.SERVICE] = runtime.sync
+    app[common.POOL] = runtime.pool
+    app[connections.ACCOUNTS] = GoogleAccounts(runtime.pool, runtime.settings, now=runtime.now)
 
 
 def _add_cors(
@@ -68,7 +75,7 @@ def _add_cors(
         allow_credentials=False,
         expose_headers="*",
         allow_headers=_ALLOWED_HEADERS,
-        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
         max_age=3600,
     )
     cors = aiohttp_cors.setup(app, defaults={origin: options for origin in origins})

@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ga4sync.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -45,6 +47,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message, **exc.extra)
+    except ConfigError as exc:
+        # A feature this deployment has not set up: say which setting is missing.
+        return error_response(503, "not_configured", str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -2,41 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 
-from ga4sync.settings import Settings
 from ga4sync.store.health import worker_heartbeat_age_s
 from ga4sync.store.jobs import Job
-from ga4sync.sync.jobs import DailyRunActive, JobNotFound, SyncService
-from ga4sync.web.auth import Authenticator, Principal, cron_token_matches
+from ga4sync.sync.jobs import DailyRunActive, JobNotFound
+from ga4sync.web.auth import cron_token_matches
+from ga4sync.web.common import (
+    POOL,
+    SERVICE,
+    SETTINGS,
+    json_object,
+    json_response,
+    principal_of,
+)
 from ga4sync.web.errors import ApiError
 from ga4sync.web.openapi import openapi_document
-
-SERVICE = web.AppKey("sync_service", SyncService)
-AUTH = web.AppKey("authenticator", Authenticator)
-SETTINGS = web.AppKey("settings", Settings)
-POOL = web.AppKey("pool", asyncpg.Pool)
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-def _json(data: dict[str, Any], status: int = 200) -> web.Response:
-    return web.json_response(
-        data, status=status, dumps=lambda obj: json.dumps(obj, default=_default)
-    )
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -66,28 +53,10 @@ def job_json(job: Job) -> dict[str, Any]:
     }
 
 
-async def _principal(request: web.Request) -> Principal:
-    return await request.app[AUTH].authenticate(request.headers.get("Authorization"))
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object body; an empty body is ``{}``."""
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
-    return body
-
-
 async def run_sync(request: web.Request) -> web.Response:
     """POST /v1/sync/ga4/run — start a manual sync (202 with its job id)."""
-    principal = await _principal(request)
-    body = await _json_object(request)
+    principal = await principal_of(request)
+    body = await json_object(request)
     unknown = sorted(set(body) - {"scope"})
     if unknown:
         raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(unknown)}.")
@@ -101,7 +70,7 @@ async def run_sync(request: web.Request) -> web.Response:
         started = await request.app[SERVICE].start_job(principal.user_id, scope)
     except DailyRunActive as exc:
         raise ApiError(409, "daily_run_active", str(exc), job_id=str(exc.job.id)) from None
-    return _json(
+    return json_response(
         {"job_id": started.job.id, "status": started.job.status, "created": started.created},
         status=202,
     )
@@ -109,7 +78,7 @@ async def run_sync(request: web.Request) -> web.Response:
 
 async def get_job(request: web.Request) -> web.Response:
     """GET /v1/sync/ga4/job/{job_id} — status and progress of a job."""
-    principal = await _principal(request)
+    principal = await principal_of(request)
     try:
         job_id = uuid.UUID(request.match_info["job_id"])
     except ValueError:
@@ -123,7 +92,7 @@ async def get_job(request: web.Request) -> web.Response:
     )
     if job is None or not visible:
         raise ApiError(404, "not_found", f"No sync job {job_id}.")
-    return _json(job_json(job))
+    return json_response(job_json(job))
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -139,7 +108,7 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
 
 async def list_history(request: web.Request) -> web.Response:
     """GET /v1/sync/ga4/history?limit=&before= — jobs newest first, keyset-paged."""
-    principal = await _principal(request)
+    principal = await principal_of(request)
     limit = _int_param(request, "limit", 20, 1, 100)
     before = None
     if "before" in request.query:
@@ -150,7 +119,7 @@ async def list_history(request: web.Request) -> web.Response:
     jobs = await request.app[SERVICE].list_jobs(
         user_id=None if principal.is_admin else principal.user_id, before=before, limit=limit
     )
-    return _json(
+    return json_response(
         {
             "jobs": [job_json(job) for job in jobs],
             "next_before": jobs[-1].id if len(jobs) == limit else None,
@@ -179,7 +148,7 @@ _PROPERTY_FIELDS = (
 
 async def list_properties(request: web.Request) -> web.Response:
     """GET /v1/properties — my properties (an admin's: everyone's) and how their syncs went."""
-    principal = await _principal(request)
+    principal = await principal_of(request)
     rows = await request.app[SERVICE].list_properties(
         user_id=None if principal.is_admin else principal.user_id
     )
@@ -187,13 +156,13 @@ async def list_properties(request: web.Request) -> web.Response:
         {"id": row["id"], "user_id": row["user_id"], **{k: row[k] for k in _PROPERTY_FIELDS}}
         for row in rows
     ]
-    return _json({"properties": properties})
+    return json_response({"properties": properties})
 
 
 async def get_meta(request: web.Request) -> web.Response:
     """GET /v1/sync/ga4/meta — last successful sync and the next scheduled one."""
     meta = await request.app[SERVICE].get_meta()
-    return _json(
+    return json_response(
         {
             "last_sync_at": meta.last_sync_at,
             "next_scheduled_at": meta.next_scheduled_at,
@@ -212,16 +181,16 @@ async def daily(request: web.Request) -> web.Response:
     started = await request.app[SERVICE].ensure_daily_due()
     job = started.job
     if started.created:
-        return _json({"status": "started", "job_id": job.id, "run_date": job.run_date}, 202)
+        return json_response({"status": "started", "job_id": job.id, "run_date": job.run_date}, 202)
     state = "already-running" if job.active else "already-done"
-    return _json(
+    return json_response(
         {"status": state, "job_id": job.id, "run_date": job.run_date, "job_status": job.status}
     )
 
 
 async def openapi(request: web.Request) -> web.Response:
     """GET /openapi.json — the OpenAPI description of this API."""
-    return _json(openapi_document())
+    return json_response(openapi_document())
 
 
 _STATUS_PAGE = Path(__file__).parent / "static" / "status.html"
@@ -244,7 +213,7 @@ async def healthz(request: web.Request) -> web.Response:
         heartbeat_age = await worker_heartbeat_age_s(request.app[POOL])
         meta = await request.app[SERVICE].get_meta()
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        return _json({"status": "unhealthy", "database": f"unreachable: {exc}"}, status=503)
+        return json_response({"status": "unhealthy", "database": f"unreachable: {exc}"}, status=503)
     worker_ok = heartbeat_age is not None and heartbeat_age <= 2 * settings.stalled_after_s
     last_age = (
         (datetime.now(UTC) - meta.last_sync_at).total_seconds() if meta.last_sync_at else None
@@ -258,4 +227,4 @@ async def healthz(request: web.Request) -> web.Response:
         "last_sync_age_s": last_age,
         "next_scheduled_at": meta.next_scheduled_at,
     }
-    return _json(body, status=200 if worker_ok else 503)
+    return json_response(body, status=200 if worker_ok else 503)

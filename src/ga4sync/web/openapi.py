@@ -233,6 +233,132 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/properties/{property_ref}": {
+                "patch": {
+                    "summary": "Turn syncing of one property on or off",
+                    "security": _BEARER,
+                    "parameters": [
+                        {
+                            "name": "property_ref",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                            "description": "the id from GET /v1/properties",
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["enabled"],
+                                    "additionalProperties": False,
+                                    "properties": {"enabled": {"type": "boolean"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json({"type": "object"}, "The new setting"),
+                        "400": _error("Malformed id or body"),
+                        "401": _error("No or invalid token"),
+                        "404": _error("No such property of the caller"),
+                    },
+                }
+            },
+            "/v1/connections/google/start": {
+                "get": {
+                    "summary": "The Google consent URL (connect, or reconnect after re-auth)",
+                    "security": _BEARER,
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "properties": {"url": {"type": "string"}}},
+                            "Send the user's browser to url",
+                        ),
+                        "401": _error("No or invalid token"),
+                        "503": _error("OAuth client or redirect URI not configured"),
+                    },
+                }
+            },
+            "/v1/connections/google/callback": {
+                "get": {
+                    "summary": "Where Google sends the user back (OAUTH_REDIRECT_URI)",
+                    "parameters": [
+                        {
+                            "name": "state",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {"name": "code", "in": "query", "schema": {"type": "string"}},
+                        {"name": "error", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "302": {
+                            "description": "Back to FRONTEND_URL with ?ga4sync=google"
+                            "&status=connected|error"
+                        },
+                        "400": _error("State tampered with, expired or replayed; no code"),
+                    },
+                }
+            },
+            "/v1/connections/google/tokens": {
+                "post": {
+                    "summary": "Import a refresh token the app already holds",
+                    "security": _BEARER,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["refresh_token"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "refresh_token": {"type": "string"},
+                                        "user_id": {
+                                            "type": "string",
+                                            "format": "uuid",
+                                            "description": "admins only: another user",
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json({"type": "object"}, "Stored; properties discovered"),
+                        "400": _error("Malformed body, or Google refused the token"),
+                        "401": _error("No or invalid token"),
+                        "403": _error("Another user's account without being an admin"),
+                    },
+                }
+            },
+            "/v1/connections/google": {
+                "delete": {
+                    "summary": "Disconnect: revoke at Google, delete tokens, stop syncing",
+                    "security": _BEARER,
+                    "parameters": [
+                        {
+                            "name": "delete_data",
+                            "in": "query",
+                            "schema": {"type": "boolean", "default": False},
+                        },
+                        {
+                            "name": "user_id",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "uuid"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json({"type": "object"}, "Done (also when nothing was connected)"),
+                        "400": _error("Bad parameter"),
+                        "401": _error("No or invalid token"),
+                        "403": _error("Another user without being an admin"),
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "summary": "Database, worker heartbeat and last sync",

@@ -1,0 +1,96 @@
+"""The GA4 Admin API (read-only): which properties a user can see, and their time zones."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from ga4sync.errors import Ga4RequestError, GoogleError, GrantRevoked
+from ga4sync.ga4.wire import parse_error
+
+_PAGE_SIZE = 200  # the most accountSummaries.list returns per page
+_DETAIL_CONCURRENCY = 5
+
+
+@dataclass(frozen=True)
+class DiscoveredProperty:
+    property_id: str
+    display_name: str
+    time_zone: str
+    currency_code: str | None
+    account_name: str
+
+
+class AdminClient:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+
+    async def discover(self, access_token: str) -> list[DiscoveredProperty]:
+        """Every GA4 property the token's user can read, with its time zone."""
+        summaries: list[tuple[str, str, str]] = []  # (property id, display name, account)
+        page_token: str | None = None
+        while True:
+            query: dict[str, Any] = {"pageSize": _PAGE_SIZE}
+            if page_token:
+                query["pageToken"] = page_token
+            page = await self._get("/v1beta/accountSummaries", access_token, query)
+            for account in page.get("accountSummaries", ()):
+                for prop in account.get("propertySummaries", ()):
+                    property_id = str(prop.get("property", "")).removeprefix("properties/")
+                    if property_id.isdigit():
+                        summaries.append(
+                            (
+                                property_id,
+                                str(prop.get("displayName", "")),
+                                str(account.get("displayName", "")),
+                            )
+                        )
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                break
+        slots = asyncio.Semaphore(_DETAIL_CONCURRENCY)
+
+        async def details(summary: tuple[str, str, str]) -> DiscoveredProperty:
+            property_id, display_name, account_name = summary
+            async with slots:
+                prop = await self._get(f"/v1beta/properties/{property_id}", access_token)
+            return DiscoveredProperty(
+                property_id=property_id,
+                display_name=str(prop.get("displayName") or display_name),
+                time_zone=str(prop.get("timeZone") or "UTC"),
+                currency_code=prop.get("currencyCode"),
+                account_name=account_name,
+            )
+
+        return list(await asyncio.gather(*(details(s) for s in summaries)))
+
+    async def _get(
+        self, path: str, access_token: str, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        try:
+            async with self._session.get(
+                self._base_url + path,
+                params=query,
+                headers={"Authorization": f"Bearer {access_token}"},
+                timeout=aiohttp.ClientTimeout(total=60),
+            ) as response:
+                payload = await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise GoogleError(f"GA4 Admin API unreachable: {exc!r}") from exc
+        if status == 200:
+            body = json.loads(payload)
+            return body if isinstance(body, dict) else {}
+        google_status, message = parse_error(payload)
+        if status == 401:
+            raise GrantRevoked(f"GA4 Admin API rejected the access token: {message}")
+        raise Ga4RequestError(
+            f"GA4 Admin API answered {status} {google_status}: {message}",
+            http_status=status,
+            google_status=google_status,
+        )

@@ -1,0 +1,160 @@
+"""Connecting users' Google accounts: consent, token import, discovery, disconnect.
+
+The service side of the consent flow: ``start`` gives the consent URL with a
+sealed state, ``finish`` checks the state (signature, age, single use), trades
+the code for tokens, stores them encrypted and discovers the user's GA4
+properties with their time zones. ``import_token`` does the same for a refresh
+token an app already holds, after one refresh proves it. ``disconnect``
+revokes at Google, deletes the tokens, disables the properties and, if asked,
+deletes the synced rows; it is idempotent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import asyncpg
+
+from ga4sync import consent
+from ga4sync.crypto import TokenCipher
+from ga4sync.errors import Ga4SyncError, GoogleError
+from ga4sync.ga4.admin import AdminClient, DiscoveredProperty
+from ga4sync.oauth import OAuthClient
+from ga4sync.settings import Settings
+from ga4sync.store import connections as store
+from ga4sync.store.credentials import save_access_token
+from ga4sync.sync.connections import (
+    import_google_grant,
+    save_discovered_properties,
+    store_google_grant,
+)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Connected:
+    user_id: uuid.UUID
+    properties: list[DiscoveredProperty]
+    discovery_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    had_tokens: bool
+    revoked_at_google: bool | None  # None: nothing to revoke, or Google unreachable
+    rows_deleted: int
+
+
+class GoogleAccounts:
+    def __init__(
+        self, pool: asyncpg.Pool, settings: Settings, *, now: Callable[[], datetime] = _utcnow
+    ) -> None:
+        self._pool = pool
+        self._settings = settings
+        self._now = now
+
+    def _cipher(self) -> TokenCipher:
+        return TokenCipher(self._settings.require_encryption_key())
+
+    def _sealer(self) -> consent.StateSealer:
+        return consent.StateSealer(
+            self._settings.require_encryption_key(), self._settings.oauth_state_ttl_s
+        )
+
+    async def start(self, user_id: uuid.UUID, *, login_hint: str | None = None) -> str:
+        """The Google consent URL for ``user_id`` (also how a user re-authorizes)."""
+        client_id, _ = self._settings.require_google_client()
+        redirect_uri = self._settings.require_oauth_redirect()
+        sealed, state = self._sealer().seal(user_id)
+        return consent.consent_url(
+            self._settings.google_auth_uri,
+            client_id,
+            redirect_uri,
+            sealed,
+            state.code_verifier,
+            login_hint=login_hint,
+        )
+
+    def open_state(self, sealed: str) -> consent.ConsentState:
+        """Who started the flow; ``InvalidState`` when tampered with or expired."""
+        return self._sealer().open(sealed)
+
+    async def finish(self, state: consent.ConsentState, code: str) -> Connected:
+        """Complete the flow for an opened state: single use, then code -> tokens."""
+        if not await store.claim_oauth_state(
+            self._pool, state.nonce, state.user_id, self._settings.oauth_state_ttl_s
+        ):
+            raise consent.InvalidState("this sign-in link was already used; start again")
+        client_id, client_secret = self._settings.require_google_client()
+        cipher = self._cipher()
+        async with aiohttp.ClientSession() as session:
+            tokens = await consent.exchange_code(
+                session,
+                self._settings.google_token_uri,
+                code=code,
+                code_verifier=state.code_verifier,
+                redirect_uri=self._settings.require_oauth_redirect(),
+                client_id=client_id,
+                client_secret=client_secret,
+            )
+            await store_google_grant(
+                self._pool, cipher, state.user_id, tokens.refresh_token, tokens.scopes
+            )
+            await save_access_token(
+                self._pool,
+                state.user_id,
+                cipher.encrypt(tokens.access_token),
+                self._now() + timedelta(seconds=tokens.lifetime_s),
+            )
+            return await self._discover(session, state.user_id, tokens.access_token)
+
+    async def import_token(self, user_id: uuid.UUID, refresh_token: str) -> Connected:
+        """Store a refresh token the app already holds (checked by one refresh first)."""
+        client_id, client_secret = self._settings.require_google_client()
+        oauth = OAuthClient(self._settings.google_token_uri, client_id, client_secret)
+        access_token = await import_google_grant(
+            self._pool, self._cipher(), oauth, user_id, refresh_token, now=self._now()
+        )
+        async with aiohttp.ClientSession() as session:
+            return await self._discover(session, user_id, access_token)
+
+    async def _discover(
+        self, session: aiohttp.ClientSession, user_id: uuid.UUID, access_token: str
+    ) -> Connected:
+        admin = AdminClient(session, self._settings.ga4_admin_api_base_url)
+        try:
+            properties = await admin.discover(access_token)
+        except GoogleError as exc:
+            # The grant is stored and valid; the properties can be discovered again.
+            return Connected(user_id, [], discovery_error=str(exc))
+        await save_discovered_properties(self._pool, user_id, properties)
+        return Connected(user_id, properties)
+
+    async def disconnect(self, user_id: uuid.UUID, *, delete_data: bool) -> Disconnected:
+        stored = await store.delete_google_credentials(self._pool, user_id)
+        await store.disable_user_properties(self._pool, user_id)
+        rows_deleted = (
+            await store.delete_user_report_rows(self._pool, user_id) if delete_data else 0
+        )
+        revoked: bool | None = None
+        if stored:
+            # Revoking the refresh token revokes its access tokens too.
+            try:
+                refresh_token = self._cipher().decrypt(stored[0])
+                async with aiohttp.ClientSession() as session:
+                    revoked = await consent.revoke(
+                        session, self._settings.google_revoke_uri, refresh_token
+                    )
+            except Ga4SyncError:
+                revoked = None  # unreachable, or a key that no longer decrypts it
+        return Disconnected(bool(stored), revoked, rows_deleted)
+
+    async def set_enabled(self, property_ref: int, enabled: bool) -> bool:
+        return await store.set_property_enabled(self._pool, property_ref, enabled)

@@ -1,0 +1,145 @@
+"""HTTP handlers for connecting Google accounts and choosing which properties sync."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from ga4sync.consent import InvalidState
+from ga4sync.errors import Ga4SyncError, GrantRevoked
+from ga4sync.store.properties import get_property
+from ga4sync.sync.google_accounts import Connected, GoogleAccounts
+from ga4sync.web.common import POOL, SETTINGS, json_object, json_response, principal_of
+from ga4sync.web.errors import ApiError
+
+ACCOUNTS = web.AppKey("google_accounts", GoogleAccounts)
+
+
+def _connected_json(connected: Connected) -> dict[str, Any]:
+    return {
+        "user_id": connected.user_id,
+        "properties": [
+            {
+                "property_id": p.property_id,
+                "display_name": p.display_name,
+                "time_zone": p.time_zone,
+                "account": p.account_name,
+            }
+            for p in connected.properties
+        ],
+        "discovery_error": connected.discovery_error,
+    }
+
+
+async def start(request: web.Request) -> web.Response:
+    """GET /v1/connections/google/start — the consent URL to send the user to."""
+    principal = await principal_of(request)
+    url = await request.app[ACCOUNTS].start(principal.user_id, login_hint=principal.email)
+    return json_response({"url": url})
+
+
+def _back_to_frontend(request: web.Request, **outcome: str) -> web.HTTPFound:
+    base = request.app[SETTINGS].frontend_url
+    separator = "&" if "?" in base else "?"
+    return web.HTTPFound(f"{base}{separator}{urlencode({'ga4sync': 'google', **outcome})}")
+
+
+async def callback(request: web.Request) -> web.StreamResponse:
+    """GET /v1/connections/google/callback — Google sends the user back here.
+
+    A state that is tampered with, expired or replayed is a 400 and stores
+    nothing; otherwise the user goes back to FRONTEND_URL with the outcome.
+    """
+    accounts = request.app[ACCOUNTS]
+    sealed = request.query.get("state", "")
+    if not sealed:
+        raise ApiError(400, "invalid_state", "The sign-in response has no state.")
+    try:
+        state = accounts.open_state(sealed)
+    except InvalidState as exc:
+        raise ApiError(400, "invalid_state", str(exc)) from None
+    if "error" in request.query:  # the user said no at Google's consent screen
+        raise _back_to_frontend(request, status="error", reason=request.query["error"][:64])
+    code = request.query.get("code", "")
+    if not code:
+        raise ApiError(400, "invalid_request", "The sign-in response has no code.")
+    try:
+        connected = await accounts.finish(state, code)
+    except InvalidState as exc:
+        raise ApiError(400, "invalid_state", str(exc)) from None
+    except GrantRevoked:
+        raise _back_to_frontend(request, status="error", reason="code_rejected") from None
+    except Ga4SyncError:
+        raise _back_to_frontend(request, status="error", reason="google_unavailable") from None
+    raise _back_to_frontend(request, status="connected", properties=str(len(connected.properties)))
+
+
+async def import_tokens(request: web.Request) -> web.Response:
+    """POST /v1/connections/google/tokens — store a refresh token the app already holds."""
+    principal = await principal_of(request)
+    body = await json_object(request)
+    unknown = sorted(set(body) - {"refresh_token", "user_id"})
+    if unknown:
+        raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(unknown)}.")
+    refresh_token = body.get("refresh_token")
+    if not isinstance(refresh_token, str) or not refresh_token.strip() or len(refresh_token) > 2048:
+        raise ApiError(400, "invalid_refresh_token", "refresh_token must be a non-empty string.")
+    user_id = principal.user_id
+    if body.get("user_id") is not None:
+        try:
+            user_id = uuid.UUID(str(body["user_id"]))
+        except ValueError:
+            raise ApiError(400, "invalid_user_id", "user_id must be a UUID.") from None
+        if user_id != principal.user_id and not principal.is_admin:
+            raise ApiError(403, "forbidden", "Only admins can connect another user's account.")
+    try:
+        connected = await request.app[ACCOUNTS].import_token(user_id, refresh_token.strip())
+    except GrantRevoked as exc:
+        raise ApiError(400, "invalid_refresh_token", f"Google refused the token: {exc}") from None
+    return json_response(_connected_json(connected), status=201)
+
+
+async def disconnect(request: web.Request) -> web.Response:
+    """DELETE /v1/connections/google — revoke, forget the tokens, stop syncing (idempotent)."""
+    principal = await principal_of(request)
+    delete_data = request.query.get("delete_data", "false").lower()
+    if delete_data not in ("true", "false"):
+        raise ApiError(400, "invalid_delete_data", "delete_data must be true or false.")
+    user_id = principal.user_id
+    if "user_id" in request.query:
+        try:
+            user_id = uuid.UUID(request.query["user_id"])
+        except ValueError:
+            raise ApiError(400, "invalid_user_id", "user_id must be a UUID.") from None
+        if user_id != principal.user_id and not principal.is_admin:
+            raise ApiError(403, "forbidden", "Only admins can disconnect another user.")
+    done = await request.app[ACCOUNTS].disconnect(user_id, delete_data=delete_data == "true")
+    return json_response(
+        {
+            "user_id": user_id,
+            "tokens_deleted": done.had_tokens,
+            "revoked_at_google": done.revoked_at_google,
+            "rows_deleted": done.rows_deleted,
+        }
+    )
+
+
+async def patch_property(request: web.Request) -> web.Response:
+    """PATCH /v1/properties/{id} — turn syncing of one property on or off."""
+    principal = await principal_of(request)
+    raw_id = request.match_info["property_ref"]
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        raise ApiError(400, "invalid_property", "The property id must be a number.")
+    body = await json_object(request)
+    if set(body) != {"enabled"} or not isinstance(body["enabled"], bool):
+        raise ApiError(400, "invalid_body", 'Send {"enabled": true} or {"enabled": false}.')
+    prop = await get_property(request.app[POOL], int(raw_id))
+    if prop is None or (prop["user_id"] != principal.user_id and not principal.is_admin):
+        raise ApiError(404, "not_found", f"No property {raw_id}.")
+    await request.app[ACCOUNTS].set_enabled(int(raw_id), body["enabled"])
+    return json_response(
+        {"id": prop["id"], "property_id": prop["property_id"], "enabled": body["enabled"]}
+    )
