@@ -10,19 +10,17 @@ import re
 import sys
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
-from ga4sync.crypto import TokenCipher
 from ga4sync.database import database_url
 from ga4sync.db import connect, open_pool
 from ga4sync.errors import ConfigError, Ga4SyncError
 from ga4sync.migrate import migrate, pending_migrations
-from ga4sync.oauth import OAuthClient
 from ga4sync.settings import Settings
-from ga4sync.sync.connections import connect_property, import_google_grant
+from ga4sync.sync.connections import connect_property
+from ga4sync.sync.google_accounts import GoogleAccounts
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
 
 logger = logging.getLogger("ga4sync")
@@ -80,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--once", action="store_true", help="exit after the first sync")
     demo.add_argument("--json", action="store_true", help="print the outcome as JSON")
     connect = commands.add_parser(
-        "connect", help="store a user's Google refresh token (checked first) and properties"
+        "connect",
+        help="store a user's Google refresh token (checked first) and discover their properties",
     )
     connect.add_argument("--user", type=_user_id, required=True, help="the user's id (UUID)")
     connect.add_argument(
@@ -92,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_property_spec,
         default=[],
         metavar="ID[:TIME_ZONE]",
-        help="a GA4 property to sync, e.g. 123456789:America/New_York (repeatable)",
+        help="also sync this property, e.g. 123456789:America/New_York (repeatable)",
     )
     commands.add_parser("web", help="serve the HTTP API on PORT")
     commands.add_parser("worker", help="run sync jobs and the daily schedule")
@@ -135,19 +134,22 @@ async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Nam
 
 async def _connect(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
     await _ensure_schema(url, embedded=embedded)
-    client_id, client_secret = settings.require_google_client()
-    cipher = TokenCipher(settings.require_encryption_key())
-    oauth = OAuthClient(settings.google_token_uri, client_id, client_secret)
-    async with connect(url) as conn:
-        await import_google_grant(
-            conn, cipher, oauth, args.user, args.refresh_token, now=datetime.now(UTC)
-        )
+    async with open_pool(url, max_size=2) as pool:
+        connected = await GoogleAccounts(pool, settings).import_token(args.user, args.refresh_token)
         for property_id, zone in args.property:
-            await connect_property(conn, args.user, property_id, time_zone=zone)
-    print(
-        f"connected user {args.user}: Google grant checked and stored, "
-        f"{len(args.property)} propert{'y' if len(args.property) == 1 else 'ies'} added"
+            await connect_property(pool, args.user, property_id, time_zone=zone)
+    found = (
+        ", ".join(
+            f"{p.property_id} ({p.display_name}, {p.time_zone})" for p in connected.properties
+        )
+        or "none"
     )
+    print(f"connected user {args.user}: Google grant checked and stored")
+    print(f"discovered properties: {found}")
+    if connected.discovery_error:
+        print(f"discovery failed: {connected.discovery_error}", file=sys.stderr)
+    if args.property:
+        print(f"added by hand: {', '.join(p for p, _ in args.property)}")
     return 0
 
 

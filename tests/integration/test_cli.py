@@ -95,6 +95,7 @@ def test_connect_checks_the_token_before_storing_it(
         "GOOGLE_CLIENT_SECRET": "cli-secret",
         "GOOGLE_TOKEN_URI": f"{base_url}/token",
         "GA4_API_BASE_URL": base_url,
+        "GA4_ADMIN_API_BASE_URL": base_url,
     }.items():
         monkeypatch.setenv(name, value)
     user = str(uuid.uuid4())
@@ -122,7 +123,8 @@ def test_connect_checks_the_token_before_storing_it(
         )
         == 0
     )
-    assert "1 property added" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "added by hand: 777" in out and "discovered properties: none" in out
     assert asyncio.run(stored()) == 1
     assert main(["sync", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["properties_succeeded"] == 1

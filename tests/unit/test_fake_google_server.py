@@ -107,7 +107,8 @@ async def test_token_success_body_has_exactly_googles_fields(api: Api, fake: Fak
             },
             "invalid_grant",
         ),
-        ({"grant_type": "authorization_code", "code": "x"}, "unsupported_grant_type"),
+        ({"grant_type": "password", "username": "u"}, "unsupported_grant_type"),
+        ({"grant_type": "authorization_code", "code": "x"}, "invalid_request"),
         (
             {"grant_type": "refresh_token", "client_id": "c", "client_secret": "s"},
             "invalid_request",

@@ -1,4 +1,4 @@
-"""A fake of Google's GA4 Data API and OAuth token endpoint, speaking the real wire format."""
+"""A fake of Google's GA4 Data and Admin APIs and OAuth endpoints, speaking the real wire format."""
 
 from .fake import DEFAULT_QUOTA_LIMITS, FakeGoogle, token_cost
 

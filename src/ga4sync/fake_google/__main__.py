@@ -12,7 +12,7 @@ from .fake import FakeGoogle
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ga4sync.fake_google",
-        description="Serve a fake GA4 Data API (runReport) and OAuth token endpoint.",
+        description="Serve a fake GA4 Data API, Admin API and Google OAuth endpoints.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any)")

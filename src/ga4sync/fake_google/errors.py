@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -167,3 +168,16 @@ def oauth_json(status: int, payload: dict[str, Any]) -> web.Response:
 def oauth_error(error: str, description: str, status: int = 400) -> web.Response:
     """``{"error": ..., "error_description": ...}`` as oauth2.googleapis.com/token sends it."""
     return oauth_json(status, {"error": error, "error_description": description})
+
+
+def consent_error_page(error: str, detail: str) -> web.Response:
+    """The 400 page accounts.google.com shows for an invalid authorization request."""
+    body = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Error 400 (Bad Request)</title></head><body>"
+        "<h1>Access blocked: Authorization Error</h1>"
+        f"<p>{html.escape(detail)}</p>"
+        f"<p>Error 400: {html.escape(error)}</p>"
+        "</body></html>"
+    )
+    return web.Response(status=400, text=body, content_type="text/html", charset="utf-8")

@@ -1,11 +1,11 @@
-"""FakeGoogle: the configurable state behind the fake GA4 Data API and OAuth token endpoint."""
+"""FakeGoogle: the configurable state behind the fake GA4 Data and Admin APIs and Google OAuth."""
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import time
 from collections import deque
+from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import date, datetime
 from typing import Any
@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from .accounts import AccountDirectory, GaAccount, PropertySpec
 from .catalog import DATE_DIMENSION, DIMENSIONS, METRICS
 from .errors import QUOTA_KINDS, STATUS_NAMES
 from .report import PropertyConfig
 from .server import make_app, serve, serve_in_thread
+from .tokens import TokenStore
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
@@ -52,8 +54,9 @@ def _yyyymmdd(day: str | date) -> str:
     return day.replace("-", "")
 
 
-class FakeGoogle:
-    """A fake GA4 Data API (``runReport``) and OAuth token endpoint with deterministic data.
+class FakeGoogle(TokenStore):
+    """A fake of Google's GA4 Data API (``runReport``), Admin API (account summaries and
+    properties) and OAuth endpoints (consent, token, revoke), with deterministic data.
 
     Configure it with the methods below, serve it with :meth:`serve` (asyncio) or
     :meth:`serve_in_thread` (blocking clients), and inspect what clients did:
@@ -63,73 +66,39 @@ class FakeGoogle:
     * ``token_requests``: the refresh token of every refresh_token grant;
     * ``max_concurrency``: most runReport requests in flight at once per property,
       counting a request refused for exceeding the concurrency limit;
-    * ``quota_used``: tokens charged per property in the current quota day.
+    * ``quota_used``: tokens charged per property in the current quota day;
+    * ``authorization_requests``: query parameters of every consent-screen request;
+    * ``issued_refresh_tokens``: refresh token -> Google account, for code exchanges;
+    * ``revoked``: every token revoked through ``/revoke``, in order;
+    * ``admin_requests``: ``(path, query string)`` of every Admin API request.
 
     Settable at any time: ``latency_s`` (added per runReport while in flight),
-    ``tokens_expire_in_s``, ``quota_limits`` (per-property bucket sizes) and
-    ``default_cardinality`` (for properties never added).
+    ``tokens_expire_in_s``, ``codes_expire_in_s`` (authorization codes, 10 minutes),
+    ``quota_limits`` (per-property bucket sizes), ``default_cardinality`` (for properties
+    never added) and ``admin_page_size_max`` (the cap on accountSummaries' pageSize).
     """
 
     def __init__(self, seed: int = 0) -> None:
+        super().__init__()
         self.seed = seed
         self.latency_s = 0.0
-        self.tokens_expire_in_s = 3599
         self.quota_limits: dict[str, int] = dict(DEFAULT_QUOTA_LIMITS)
         # Cardinality of properties that were never added with add_property.
         self.default_cardinality = 10
         self.report_requests: list[tuple[str, dict[str, Any]]] = []
-        self.token_requests: list[str] = []
+        self.admin_requests: list[tuple[str, str]] = []
+        self.admin_page_size_max = 200
+        self.directory = AccountDirectory()
         self.max_concurrency: dict[str, int] = {}
         # Tokens charged per property in the current quota day (midnight Pacific resets it).
         self.quota_used: dict[str, int] = {}
         self.in_flight: dict[str, int] = {}
         self._properties: dict[str, PropertyConfig] = {}
         self._today: date | None = None
-        self._refresh_tokens: set[str] = set()
-        self._access_tokens: dict[str, tuple[str, float]] = {}
         self._failures: dict[str, deque[tuple[int, str | None]]] = {}
+        self._admin_failures: deque[int] = deque()
         self._windows: dict[tuple[str, str], tuple[object, int]] = {}
         self._quota_day: dict[str, date] = {}
-
-    # --- OAuth -------------------------------------------------------------------------
-
-    def add_refresh_token(self, refresh_token: str) -> None:
-        """Accept ``refresh_token`` at the token endpoint (any client id/secret)."""
-        self._refresh_tokens.add(refresh_token)
-
-    def revoke_refresh_token(self, refresh_token: str) -> None:
-        """Refuse the refresh token from now on, and every access token issued from it."""
-        self._refresh_tokens.discard(refresh_token)
-
-    def refresh_token_valid(self, refresh_token: str) -> bool:
-        """Whether the token endpoint accepts ``refresh_token``."""
-        return refresh_token in self._refresh_tokens
-
-    def issue_access_token(self, refresh_token: str) -> str:
-        """A new ``ya29.`` access token; it works while ``refresh_token`` stays valid."""
-        token = "ya29.a0" + secrets.token_urlsafe(48)
-        expires_at = time.time() + self.tokens_expire_in_s
-        self._access_tokens[token] = (refresh_token, expires_at)
-        return token
-
-    def expire_access_tokens(self, refresh_token: str | None = None) -> None:
-        """Make issued access tokens (all, or those of one refresh token) expired now."""
-        for token, (owner, _) in list(self._access_tokens.items()):
-            if refresh_token is None or owner == refresh_token:
-                self._access_tokens[token] = (owner, 0.0)
-
-    def auth_problem(self, authorization: str | None) -> str | None:
-        """None when the Authorization header carries a live token, else the ErrorInfo reason."""
-        if not authorization:
-            return "CREDENTIALS_MISSING"
-        scheme, _, token = authorization.strip().partition(" ")
-        entry = self._access_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
-        if entry is None:
-            return "ACCESS_TOKEN_TYPE_UNSUPPORTED"
-        owner, expires_at = entry
-        if owner not in self._refresh_tokens or time.time() >= expires_at:
-            return "ACCESS_TOKEN_EXPIRED"
-        return None
 
     # --- properties and data -------------------------------------------------------------
 
@@ -159,6 +128,29 @@ class FakeGoogle:
             today=old.today if old else None,
             overrides=old.overrides if old else {},
         )
+
+    def add_google_account(
+        self, email: str, properties: Iterable[PropertySpec] = (), *, accounts: int = 1
+    ) -> tuple[GaAccount, ...]:
+        """A Google user who can see ``properties`` spread over ``accounts`` GA4 accounts.
+
+        Each property is ``(property_id, display_name, time_zone)``, optionally followed
+        by an industryCategory. The Admin API lists them for tokens of this user, and
+        runReport serves them in their time zone (other settings kept if already added).
+        The first Google account added approves consent screens unless :meth:`consent_as`
+        names another. Adding the same user again replaces their accounts.
+        """
+        built = self.directory.add(email, properties, accounts, self.seed)
+        for account in built:
+            for prop in account.properties:
+                config = self._properties.get(prop.property_id)
+                if config is None:
+                    self.add_property(prop.property_id, time_zone=prop.time_zone)
+                else:
+                    config.time_zone = prop.time_zone
+        if self._first_account is None:
+            self._first_account = email
+        return built
 
     def property(self, property_id: str) -> PropertyConfig:
         """The property's configuration (defaults for properties never added)."""
@@ -228,6 +220,16 @@ class FakeGoogle:
         """Pop the next injected failure of the property, if any."""
         queue = self._failures.get(property_id)
         return queue.popleft() if queue else None
+
+    def fail_next_admin(self, status: int = 500, *, times: int = 1) -> None:
+        """Answer the next ``times`` Admin API requests with an error (429, 500, 503, 403...)."""
+        if status not in STATUS_NAMES:
+            raise ValueError(f"unsupported status {status}")
+        self._admin_failures.extend([status] * times)
+
+    def take_admin_failure(self) -> int | None:
+        """Pop the next injected Admin API failure, if any."""
+        return self._admin_failures.popleft() if self._admin_failures else None
 
     def _window(self, property_id: str, name: str, key: object) -> int:
         stored = self._windows.get((property_id, name))

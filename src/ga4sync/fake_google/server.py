@@ -1,4 +1,7 @@
-"""HTTP side of the fake: the runReport and token routes, and serving them on 127.0.0.1."""
+"""HTTP side of the fake: the runReport and token routes, and serving them on 127.0.0.1.
+
+The consent, revocation and Admin API routes live in ``oauth_routes`` and ``admin_routes``.
+"""
 
 from __future__ import annotations
 
@@ -12,23 +15,28 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .admin_routes import add_admin_routes
+from .appkey import FAKE_KEY
 from .errors import (
+    READONLY_SCOPE,
     api_error,
+    insufficient_scope,
     invalid_argument,
     oauth_error,
     oauth_json,
     quota_exhausted,
     unauthenticated,
 )
+from .oauth_routes import add_oauth_routes, exchange_code
 from .report import ReportBuilder
 from .request import InvalidArgument, parse_report_request
 from .response import render_response
+from .tokens import DATA_API_SCOPES
 
 if TYPE_CHECKING:
     from .fake import FakeGoogle
 
-SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
-FAKE_KEY: web.AppKey[FakeGoogle] = web.AppKey("fake_google")
+SCOPE = READONLY_SCOPE
 _SHUTDOWN_TIMEOUT_S = 2.0
 
 
@@ -44,9 +52,12 @@ async def run_report(request: web.Request) -> web.Response:
         body = None
     fake.report_requests.append((property_id, body if isinstance(body, dict) else {}))
 
-    problem = fake.auth_problem(request.headers.get("Authorization"))
+    authorization = request.headers.get("Authorization")
+    problem = fake.auth_problem(authorization)
     if problem:
         return unauthenticated(problem)
+    if not fake.scope_allows(authorization, DATA_API_SCOPES):
+        return insufficient_scope()
     failure = fake.take_failure(property_id)
     if failure:
         status, quota = failure
@@ -99,12 +110,14 @@ async def _token_params(request: web.Request) -> dict[str, str]:
 
 
 async def token(request: web.Request) -> web.Response:
-    """``POST /token``: the refresh_token grant of oauth2.googleapis.com/token."""
+    """``POST /token``: the refresh_token and authorization_code grants of oauth2.googleapis.com."""
     fake = request.app[FAKE_KEY]
     params = await _token_params(request)
     grant_type = params.get("grant_type")
     if not grant_type:
         return oauth_error("invalid_request", "Missing required parameter: grant_type")
+    if grant_type == "authorization_code":
+        return exchange_code(fake, params)
     if grant_type != "refresh_token":
         return oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
     refresh_token = params.get("refresh_token", "")
@@ -122,19 +135,21 @@ async def token(request: web.Request) -> web.Response:
         {
             "access_token": fake.issue_access_token(refresh_token),
             "expires_in": fake.tokens_expire_in_s,
-            "scope": SCOPE,
+            "scope": fake.granted_scope(refresh_token) or SCOPE,
             "token_type": "Bearer",
         },
     )
 
 
 def make_app(fake: FakeGoogle) -> web.Application:
-    """The aiohttp application: runReport and the OAuth token endpoint."""
+    """The aiohttp application: Data API, Admin API and the OAuth endpoints."""
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app[FAKE_KEY] = fake
     # The method name follows a colon in the last path segment (Google's custom-verb URLs).
     app.router.add_post(r"/v1beta/properties/{property_id:[^/:]+}:runReport", run_report)
     app.router.add_post("/token", token)
+    add_oauth_routes(app)
+    add_admin_routes(app)
     return app
 
 

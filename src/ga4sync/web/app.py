@@ -63,7 +63,8 @@ def create_app(
 def _bind(app: web.Application, runtime: Runtime) -> None:
     app[common.SERVICE] = runtime.sync
     app[common.POOL] = runtime.pool
-    app[connections.ACCOUNTS] = GoogleAccounts(runtime.pool, runtime.settings, now=runtime.now)
+    # The app's own settings: a web process may be configured beyond the runtime's.
+    app[connections.ACCOUNTS] = GoogleAccounts(runtime.pool, app[common.SETTINGS], now=runtime.now)
 
 
 def _add_cors(
