@@ -90,7 +90,15 @@ async def run_job(context: JobContext, job_id: str) -> None:
 
 async def sync_property(context: JobContext, job_id: str, property_ref: int) -> None:
     services = _services(context)
-    await services.sync.sync_job_property(services.ingestion, uuid.UUID(job_id), property_ref)
+    try:
+        await services.sync.sync_job_property(services.ingestion, uuid.UUID(job_id), property_ref)
+    except Exception as exc:
+        if _last_attempt(context, SYNC_PROPERTY_RETRY) or not isinstance(exc, TRANSIENT_ERRORS):
+            # No retry is coming: count the property as failed so the job can finish.
+            await services.sync.abandon_property(
+                uuid.UUID(job_id), property_ref, f"the sync task gave up: {exc!r}"
+            )
+        raise
 
 
 async def daily_tick(context: JobContext, timestamp: int) -> None:
@@ -101,13 +109,16 @@ async def daily_tick(context: JobContext, timestamp: int) -> None:
 async def recover(context: JobContext, timestamp: int) -> None:
     services = _services(context)
     assert context.app is not None
-    await recover_stalled_tasks(context.app, services.settings.stalled_after_s)
+    await recover_stalled_tasks(context.app, services.settings.stalled_after_s, services.sync)
     await services.sync.requeue_waiting_jobs()
+    await services.sync.requeue_orphaned_properties()
 
 
-async def recover_stalled_tasks(app: procrastinate.App, stalled_after_s: float) -> int:
-    """Retry tasks left ``doing`` by workers whose heartbeat stopped; give up after
-    ``STALLED_MAX_ATTEMPTS`` (the service then sees the job's property never done)."""
+async def recover_stalled_tasks(
+    app: procrastinate.App, stalled_after_s: float, sync: SyncService
+) -> int:
+    """Retry tasks left ``doing`` by workers whose heartbeat stopped; after
+    ``STALLED_MAX_ATTEMPTS`` fail them, and their property or job with them."""
     stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_s))
     for job in stalled:
         logger.warning(
@@ -124,9 +135,21 @@ async def recover_stalled_tasks(app: procrastinate.App, stalled_after_s: float) 
                 await app.job_manager.finish_job(
                     job, status=procrastinate.jobs.Status.FAILED, delete_job=False
                 )
+                await _give_up(job, sync)
         except psycopg.errors.RaiseException:
             pass  # another worker's recovery got to it first
     return len(stalled)
+
+
+async def _give_up(job: procrastinate.jobs.Job, sync: SyncService) -> None:
+    reason = f"the worker running it died {job.attempts} times"
+    args = job.task_kwargs
+    if job.task_name == "ga4sync.sync_property":
+        await sync.abandon_property(
+            uuid.UUID(str(args["job_id"])), int(str(args["property_ref"])), reason
+        )
+    elif job.task_name == "ga4sync.run_job":
+        await sync.fail_job(uuid.UUID(str(args["job_id"])), f"the sync could not start: {reason}")
 
 
 class ProcrastinateQueue:

@@ -26,6 +26,7 @@ from ga4sync.store import jobs as job_store
 from ga4sync.store.app_settings import LAST_SUCCESS, SettingsCache, put_app_setting
 from ga4sync.store.jobs import Job
 from ga4sync.store.properties import get_property_to_sync, list_properties_status
+from ga4sync.store.queue_state import orphaned_job_properties
 from ga4sync.sync import schedule
 from ga4sync.sync.ingest import Ingestion, sync_property
 from ga4sync.sync.summary import IngestSummary, PropertyResult
@@ -234,6 +235,36 @@ class SyncService:
         )
         if counted is not None and counted[0] >= counted[1]:
             await self._finish(job_id)
+
+    async def abandon_property(self, job_id: uuid.UUID, property_ref: int, reason: str) -> None:
+        """Count a property whose task cannot run to the end as failed, so its job
+        still finishes instead of waiting forever."""
+        await self.complete_property(
+            job_id,
+            PropertyResult(
+                property_ref=property_ref,
+                property_id="",
+                user_id=uuid.UUID(int=0),
+                status="failed",
+                error=reason,
+            ),
+        )
+
+    async def requeue_orphaned_properties(self, running_for_s: float = 60.0) -> int:
+        """Queue again the properties of running jobs whose task was lost."""
+        orphans = await orphaned_job_properties(self._pool, running_for_s)
+        by_job: dict[uuid.UUID, list[int]] = {}
+        for job_id, ref in orphans:
+            by_job.setdefault(job_id, []).append(ref)
+        for job_id, refs in by_job.items():
+            logger.warning(
+                "sync %s: queueing %d lost properties again",
+                job_id,
+                len(refs),
+                extra={"action": "requeue_orphans"},
+            )
+            await self._queue.enqueue_properties(job_id, refs)
+        return len(orphans)
 
     async def fail_job(self, job_id: uuid.UUID, message: str) -> None:
         """Finish a job that cannot go on (its run task gave up)."""

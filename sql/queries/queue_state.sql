@@ -1,0 +1,17 @@
+-- name: orphaned_job_properties
+-- Properties of running jobs that wait for a task no longer queued nor running
+-- (its queue entry was lost): $1 = seconds a job must have been running.
+select jp.job_id, jp.property_ref
+from ga4_sync_job_properties jp
+join ga4_sync_jobs j on j.id = jp.job_id
+where jp.status = 'pending'
+  and j.status = 'running'
+  and j.started_at < now() - make_interval(secs => $1)
+  and not exists (
+      select 1 from procrastinate_jobs pj
+      where pj.task_name = 'ga4sync.sync_property'
+        and pj.status in ('todo', 'doing')
+        and pj.args ->> 'job_id' = jp.job_id::text
+        and (pj.args ->> 'property_ref')::bigint = jp.property_ref
+  )
+order by jp.job_id, jp.property_ref;

@@ -1,0 +1,16 @@
+"""Reads across ga4sync's job tables and procrastinate's queue, for recovery."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from ga4sync.queries import query
+
+
+async def orphaned_job_properties(
+    conn: asyncpg.Connection | asyncpg.Pool, running_for_s: float
+) -> list[tuple[uuid.UUID, int]]:
+    rows = await conn.fetch(query("orphaned_job_properties"), running_for_s)
+    return [(row["job_id"], row["property_ref"]) for row in rows]

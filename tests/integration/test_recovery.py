@@ -1,0 +1,77 @@
+"""Recovery: work whose worker died, or whose queue entry was lost, never leaves a job running."""
+
+from __future__ import annotations
+
+import uuid
+
+from ga4sync.queue import STALLED_MAX_ATTEMPTS, recover_stalled_tasks
+
+
+async def _running_job_with_one_property(runtime, connect_user):
+    user = await connect_user({"6601": "UTC"})
+    started = await runtime.sync.start_job(user, "all")
+    await runtime.sync.run_job(started.job.id)  # fans out one sync_property task
+    return started.job.id
+
+
+async def test_a_task_lost_too_often_fails_its_property_and_the_job_finishes(
+    pool, runtime, connect_user
+):
+    job_id = await _running_job_with_one_property(runtime, connect_user)
+    # The task was taken by workers that died, STALLED_MAX_ATTEMPTS times.
+    await pool.execute(
+        "update procrastinate_jobs set status = 'doing', attempts = $1, worker_id = null"
+        " where task_name = 'ga4sync.sync_property'",
+        STALLED_MAX_ATTEMPTS,
+    )
+    assert await recover_stalled_tasks(runtime.queue_app, 0.5, runtime.sync) == 1
+    job = await runtime.sync.get_job(job_id)
+    assert job.status == "failed"
+    assert "the worker running it died 3 times" in job.message
+    assert (
+        await pool.fetchval(
+            "select status from procrastinate_jobs where task_name = 'ga4sync.sync_property'"
+        )
+        == "failed"
+    )
+
+
+async def test_a_stalled_task_with_attempts_left_is_queued_again(pool, runtime, connect_user):
+    job_id = await _running_job_with_one_property(runtime, connect_user)
+    await pool.execute(
+        "update procrastinate_jobs set status = 'doing', worker_id = null"
+        " where task_name = 'ga4sync.sync_property'"
+    )
+    assert await recover_stalled_tasks(runtime.queue_app, 0.5, runtime.sync) == 1
+    assert (
+        await pool.fetchval(
+            "select status from procrastinate_jobs where task_name = 'ga4sync.sync_property'"
+        )
+        == "todo"
+    )
+    assert (await runtime.sync.get_job(job_id)).status == "running"
+
+
+async def test_lost_queue_entries_are_recreated(pool, runtime, connect_user):
+    job_id = await _running_job_with_one_property(runtime, connect_user)
+    await pool.execute("delete from procrastinate_jobs where task_name = 'ga4sync.sync_property'")
+    assert await runtime.sync.requeue_orphaned_properties(running_for_s=0) == 1
+    args = await pool.fetchval(
+        "select args from procrastinate_jobs where task_name = 'ga4sync.sync_property'"
+    )
+    assert args["job_id"] == str(job_id)
+    # Queued again only once, however often recovery runs.
+    assert await runtime.sync.requeue_orphaned_properties(running_for_s=0) == 0
+
+
+async def test_a_lost_run_job_entry_is_recreated(pool, runtime):
+    started = await runtime.sync.start_job(uuid.uuid4(), "all")
+    await pool.execute("delete from procrastinate_jobs")
+    assert await runtime.sync.requeue_waiting_jobs(older_than_s=0) == 1
+    assert (
+        await pool.fetchval(
+            "select count(*) from procrastinate_jobs where task_name = 'ga4sync.run_job'"
+        )
+        == 1
+    )
+    assert (await runtime.sync.get_job(started.job.id)).status == "pending"
