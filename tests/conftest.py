@@ -185,12 +185,16 @@ class RecordingQueue:
     def __init__(self) -> None:
         self.runs: list[uuid.UUID] = []
         self.properties: list[tuple[uuid.UUID, list[int]]] = []
+        self.due: list[int] = []
 
     async def enqueue_run(self, job_id: uuid.UUID) -> None:
         self.runs.append(job_id)
 
     async def enqueue_properties(self, job_id: uuid.UUID, property_refs) -> None:
         self.properties.append((job_id, list(property_refs)))
+
+    async def enqueue_due_property(self, property_ref: int) -> None:
+        self.due.append(property_ref)
 
 
 @pytest.fixture

@@ -44,12 +44,13 @@ returning *;
 
 -- name: plan_job_properties
 -- The properties a job covers, fixed the first time it runs.
--- $1 job id, $2 user id (null = everyone)
+-- $1 job id, $2 user id (null = everyone), $3 include 'manual'-frequency properties
 with planned as (
     insert into ga4_sync_job_properties (job_id, property_ref)
     select $1, p.id
     from ga4_properties p
     where p.enabled and ($2::uuid is null or p.user_id = $2)
+      and ($3 or p.sync_frequency <> 'manual')
     on conflict do nothing
     returning 1
 )

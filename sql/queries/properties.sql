@@ -36,7 +36,8 @@ where id = $1;
 
 -- name: get_property
 select id, user_id, property_id, display_name, time_zone, currency_code, enabled,
-       last_sync_at, last_sync_status, last_sync_error, consecutive_failures
+       last_sync_at, last_sync_status, last_sync_error, consecutive_failures,
+       sync_frequency, next_due_at
 from ga4_properties
 where id = $1;
 
@@ -52,6 +53,7 @@ where p.id = $1 and p.enabled;
 -- Properties with their last sync and last run; $1 limits to one user (null: all).
 select p.id, p.user_id, p.property_id, p.display_name, p.time_zone, p.enabled,
        p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
+       p.sync_frequency, p.next_due_at,
        coalesce(c.needs_reauth, false) as needs_reauth,
        c.user_id is not null as connected,
        r.status as last_run_status,
@@ -70,3 +72,32 @@ left join lateral (
 ) r on true
 where $1::uuid is null or p.user_id = $1
 order by p.display_name nulls last, p.property_id, p.id;
+
+-- name: claim_due_properties
+-- Properties whose hourly / 6-hourly sync is due at $1: claimed by moving
+-- next_due_at one interval past $1, so concurrent schedulers never both take one.
+with due as (
+    select p.id, p.sync_frequency
+    from ga4_properties p
+    join google_credentials c on c.user_id = p.user_id
+    where p.enabled
+      and p.sync_frequency in ('hourly', 'every_6h')
+      and not c.needs_reauth
+      and (p.next_due_at is null or p.next_due_at <= $1)
+    order by p.next_due_at nulls first, p.id
+    limit $2
+    for update of p skip locked
+)
+update ga4_properties p
+set next_due_at = $1 + case due.sync_frequency
+                           when 'hourly' then interval '1 hour'
+                           else interval '6 hours'
+                       end
+from due
+where p.id = due.id
+returning p.id;
+
+-- name: set_property_frequency
+update ga4_properties set sync_frequency = $2, next_due_at = null, updated_at = now()
+where id = $1
+returning id;

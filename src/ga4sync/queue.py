@@ -8,7 +8,9 @@ counts a property into its job once, however often a task runs.
 * ``ga4sync.sync_property`` syncs one property of a job; its ``lock`` makes two
   jobs' units for the same property run one after the other, never at once;
 * ``ga4sync.daily_tick`` (every 5 minutes) starts the daily run once its local
-  time has come; procrastinate's cron is UTC-only, so the local-time rule is ours;
+  time has come (procrastinate's cron is UTC-only, so the local-time rule is
+  ours) and queues ``ga4sync.sync_due_property`` for hourly / 6-hourly
+  properties that are due;
 * ``ga4sync.recover`` (every minute) retries tasks of workers whose heartbeat
   stopped, and re-queues jobs whose queue entry was lost.
 """
@@ -103,7 +105,14 @@ async def sync_property(context: JobContext, job_id: str, property_ref: int) -> 
 
 async def daily_tick(context: JobContext, timestamp: int) -> None:
     services = _services(context)
-    await services.sync.ensure_daily_due(datetime.fromtimestamp(timestamp, UTC))
+    at = datetime.fromtimestamp(timestamp, UTC)
+    await services.sync.ensure_daily_due(at)
+    await services.sync.schedule_due_properties(at)
+
+
+async def sync_due_property(context: JobContext, property_ref: int) -> None:
+    services = _services(context)
+    await services.sync.sync_due_property(services.ingestion, property_ref)
 
 
 async def recover(context: JobContext, timestamp: int) -> None:
@@ -167,6 +176,16 @@ class ProcrastinateQueue:
         except AlreadyEnqueued:
             pass  # still queued from an earlier call
 
+    async def enqueue_due_property(self, property_ref: int) -> None:
+        task = self._app.tasks["ga4sync.sync_due_property"]
+        try:
+            await task.configure(
+                lock=f"ga4sync.property:{property_ref}",
+                queueing_lock=f"ga4sync.sync_due_property:{property_ref}",
+            ).defer_async(property_ref=property_ref)
+        except AlreadyEnqueued:
+            pass  # the last one has not even started: nothing piles up
+
     async def enqueue_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> None:
         task = self._app.tasks["ga4sync.sync_property"]
         deferrers = [
@@ -201,6 +220,9 @@ def create_queue_app(database_url: str, *, periodic: bool = True) -> procrastina
     app.task(name="ga4sync.run_job", pass_context=True, retry=RUN_JOB_RETRY)(run_job)
     app.task(name="ga4sync.sync_property", pass_context=True, retry=SYNC_PROPERTY_RETRY)(
         sync_property
+    )
+    app.task(name="ga4sync.sync_due_property", pass_context=True, retry=SYNC_PROPERTY_RETRY)(
+        sync_due_property
     )
     tick = app.task(
         name="ga4sync.daily_tick", pass_context=True, queueing_lock="ga4sync.daily_tick"

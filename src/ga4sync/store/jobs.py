@@ -85,9 +85,11 @@ async def mark_job_running(conn: Conn, job_id: uuid.UUID) -> Job | None:
     return _job(await conn.fetchrow(query("mark_job_running"), job_id))
 
 
-async def plan_job_properties(conn: Conn, job_id: uuid.UUID, user_id: uuid.UUID | None) -> int:
+async def plan_job_properties(
+    conn: Conn, job_id: uuid.UUID, user_id: uuid.UUID | None, *, include_manual: bool
+) -> int:
     """Fix the properties the job covers (first call wins); return how many."""
-    total: int = await conn.fetchval(query("plan_job_properties"), job_id, user_id)
+    total: int = await conn.fetchval(query("plan_job_properties"), job_id, user_id, include_manual)
     return total
 
 

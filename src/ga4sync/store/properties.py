@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -89,3 +90,16 @@ async def list_properties_status(
 ) -> list[dict[str, Any]]:
     """Each property (of ``user_id``, or everyone's) with its last sync and last run."""
     return [dict(row) for row in await conn.fetch(query("list_properties_status"), user_id)]
+
+
+async def claim_due_properties(
+    conn: asyncpg.Connection | asyncpg.Pool, now: datetime, limit: int
+) -> list[int]:
+    """Claim (and return) properties whose hourly or 6-hourly sync is due at ``now``."""
+    return [row["id"] for row in await conn.fetch(query("claim_due_properties"), now, limit)]
+
+
+async def set_property_frequency(
+    conn: asyncpg.Connection | asyncpg.Pool, property_ref: int, frequency: str
+) -> bool:
+    return await conn.fetchval(query("set_property_frequency"), property_ref, frequency) is not None

@@ -27,6 +27,7 @@ from ga4sync.oauth import OAuthClient
 from ga4sync.settings import Settings
 from ga4sync.store import connections as store
 from ga4sync.store.credentials import save_access_token
+from ga4sync.store.properties import set_property_frequency
 from ga4sync.sync.connections import (
     import_google_grant,
     save_discovered_properties,
@@ -158,3 +159,6 @@ class GoogleAccounts:
 
     async def set_enabled(self, property_ref: int, enabled: bool) -> bool:
         return await store.set_property_enabled(self._pool, property_ref, enabled)
+
+    async def set_frequency(self, property_ref: int, frequency: str) -> bool:
+        return await set_property_frequency(self._pool, property_ref, frequency)

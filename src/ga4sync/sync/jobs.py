@@ -25,7 +25,11 @@ from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
 from ga4sync.store.app_settings import LAST_SUCCESS, SettingsCache, put_app_setting
 from ga4sync.store.jobs import Job
-from ga4sync.store.properties import get_property_to_sync, list_properties_status
+from ga4sync.store.properties import (
+    claim_due_properties,
+    get_property_to_sync,
+    list_properties_status,
+)
 from ga4sync.store.queue_state import orphaned_job_properties
 from ga4sync.sync import schedule
 from ga4sync.sync.ingest import Ingestion, sync_property
@@ -40,6 +44,8 @@ class JobQueue(Protocol):
     async def enqueue_run(self, job_id: uuid.UUID) -> None: ...
 
     async def enqueue_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> None: ...
+
+    async def enqueue_due_property(self, property_ref: int) -> None: ...
 
 
 class DailyRunActive(Ga4SyncError):
@@ -142,6 +148,21 @@ class SyncService:
         at = now or self._now()
         return await self.ensure_daily(schedule.due_run_date(at, self._zone, self._daily_at))
 
+    async def schedule_due_properties(self, now: datetime | None = None, limit: int = 500) -> int:
+        """Queue a sync of every hourly / 6-hourly property due at ``now``."""
+        due = await claim_due_properties(self._pool, now or self._now(), limit)
+        for ref in due:
+            await self._queue.enqueue_due_property(ref)
+        if due:
+            logger.info("%d properties due", len(due), extra={"action": "properties_due"})
+        return len(due)
+
+    async def sync_due_property(self, ingestion: Ingestion, property_ref: int) -> None:
+        """Sync one property on its own schedule (no job: its run is recorded)."""
+        prop = await get_property_to_sync(self._pool, property_ref)
+        if prop is not None:
+            await sync_property(ingestion, prop, since_days=self._settings.sync_since_days)
+
     async def requeue_waiting_jobs(self, older_than_s: float = 60.0) -> int:
         """Queue again pending jobs whose queue entry may have been lost (queueing is
         deduplicated, so a job that is still queued is not queued twice)."""
@@ -185,7 +206,10 @@ class SyncService:
         if job is None:
             return  # finished already: a late retry
         user_id = None if job.scope == "all" else uuid.UUID(job.scope)
-        total = await job_store.plan_job_properties(self._pool, job_id, user_id)
+        # The daily run covers every property but those set to sync only on demand.
+        total = await job_store.plan_job_properties(
+            self._pool, job_id, user_id, include_manual=job.kind != "daily"
+        )
         if total == 0:
             await self._finish(job_id)
             return

@@ -127,19 +127,44 @@ async def disconnect(request: web.Request) -> web.Response:
     )
 
 
+FREQUENCIES = ("manual", "hourly", "every_6h", "daily")
+
+
 async def patch_property(request: web.Request) -> web.Response:
-    """PATCH /v1/properties/{id} — turn syncing of one property on or off."""
+    """PATCH /v1/properties/{id} — turn syncing on or off, or change how often it runs."""
     principal = await principal_of(request)
     raw_id = request.match_info["property_ref"]
     if not raw_id.isdigit() or len(raw_id) > 18:
         raise ApiError(400, "invalid_property", "The property id must be a number.")
     body = await json_object(request)
-    if set(body) != {"enabled"} or not isinstance(body["enabled"], bool):
-        raise ApiError(400, "invalid_body", 'Send {"enabled": true} or {"enabled": false}.')
+    if not body or set(body) - {"enabled", "sync_frequency"}:
+        raise ApiError(
+            400,
+            "invalid_body",
+            'Send {"enabled": true|false} and/or {"sync_frequency": '
+            '"manual"|"hourly"|"every_6h"|"daily"}.',
+        )
+    if "enabled" in body and not isinstance(body["enabled"], bool):
+        raise ApiError(400, "invalid_body", "enabled must be true or false.")
+    if "sync_frequency" in body and body["sync_frequency"] not in FREQUENCIES:
+        raise ApiError(
+            400, "invalid_frequency", f"sync_frequency must be one of {', '.join(FREQUENCIES)}."
+        )
     prop = await get_property(request.app[POOL], int(raw_id))
     if prop is None or (prop["user_id"] != principal.user_id and not principal.is_admin):
         raise ApiError(404, "not_found", f"No property {raw_id}.")
-    await request.app[ACCOUNTS].set_enabled(int(raw_id), body["enabled"])
+    accounts = request.app[ACCOUNTS]
+    if "enabled" in body:
+        await accounts.set_enabled(int(raw_id), body["enabled"])
+    if "sync_frequency" in body:
+        await accounts.set_frequency(int(raw_id), body["sync_frequency"])
+    updated = await get_property(request.app[POOL], int(raw_id))
+    assert updated is not None
     return json_response(
-        {"id": prop["id"], "property_id": prop["property_id"], "enabled": body["enabled"]}
+        {
+            "id": updated["id"],
+            "property_id": updated["property_id"],
+            "enabled": updated["enabled"],
+            "sync_frequency": updated["sync_frequency"],
+        }
     )

@@ -143,17 +143,31 @@ _PROPERTY_FIELDS = (
     "last_run_rows_fetched",
     "last_run_rows_written",
     "last_run_data_quality",
+    "sync_frequency",
 )
 
 
 async def list_properties(request: web.Request) -> web.Response:
     """GET /v1/properties — my properties (an admin's: everyone's) and how their syncs went."""
     principal = await principal_of(request)
-    rows = await request.app[SERVICE].list_properties(
-        user_id=None if principal.is_admin else principal.user_id
-    )
+    service = request.app[SERVICE]
+    rows = await service.list_properties(user_id=None if principal.is_admin else principal.user_id)
+    daily_at = (await service.get_meta()).next_scheduled_at
+
+    def next_due(row: dict[str, Any]) -> datetime | None:
+        if not row["enabled"] or row["sync_frequency"] == "manual":
+            return None
+        if row["sync_frequency"] == "daily":
+            return daily_at
+        return row["next_due_at"] or datetime.now(UTC)  # due at the next tick
+
     properties = [
-        {"id": row["id"], "user_id": row["user_id"], **{k: row[k] for k in _PROPERTY_FIELDS}}
+        {
+            "id": row["id"],
+            "user_id": row["user_id"],
+            **{k: row[k] for k in _PROPERTY_FIELDS},
+            "next_due_at": next_due(row),
+        }
         for row in rows
     ]
     return json_response({"properties": properties})

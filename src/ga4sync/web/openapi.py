@@ -90,6 +90,8 @@ _SCHEMAS: dict[str, Any] = {
             "last_run_rows_fetched": {"type": ["integer", "null"]},
             "last_run_rows_written": {"type": ["integer", "null"]},
             "last_run_data_quality": {"type": ["object", "null"]},
+            "sync_frequency": {"enum": ["manual", "hourly", "every_6h", "daily"]},
+            "next_due_at": _TS,
         },
     },
 }
@@ -235,7 +237,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/v1/properties/{property_ref}": {
                 "patch": {
-                    "summary": "Turn syncing of one property on or off",
+                    "summary": "Turn syncing of one property on or off, or set how often it runs",
                     "security": _BEARER,
                     "parameters": [
                         {
@@ -254,7 +256,12 @@ def openapi_document() -> dict[str, Any]:
                                     "type": "object",
                                     "required": ["enabled"],
                                     "additionalProperties": False,
-                                    "properties": {"enabled": {"type": "boolean"}},
+                                    "properties": {
+                                        "enabled": {"type": "boolean"},
+                                        "sync_frequency": {
+                                            "enum": ["manual", "hourly", "every_6h", "daily"]
+                                        },
+                                    },
                                 }
                             }
                         },
