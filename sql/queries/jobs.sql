@@ -123,3 +123,13 @@ where ($1::uuid is null or requested_by = $1 or kind = 'daily')
        or (created_at, id) < (select created_at, id from ga4_sync_jobs where id = $2))
 order by created_at desc, id desc
 limit $3;
+
+-- name: daily_failure_streak
+-- Failed daily runs since the last successful one.
+select count(*)
+from ga4_sync_jobs
+where kind = 'daily' and status = 'failed'
+  and run_date > coalesce(
+      (select max(run_date) from ga4_sync_jobs where kind = 'daily' and status = 'success'),
+      '-infinity'::date
+  );

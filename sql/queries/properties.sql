@@ -23,16 +23,24 @@ where p.enabled
 order by p.id;
 
 -- name: record_property_outcome
--- Success resets the failure streak; anything else extends it.
-update ga4_properties
-set last_sync_at = case when $2 = 'success' then now() else last_sync_at end,
+-- Success resets the failure streak; anything else extends it. Returns the
+-- streak before and after, so alerts fire once per incident.
+with before as (
+    select id, consecutive_failures from ga4_properties where id = $1 for update
+)
+update ga4_properties p
+set last_sync_at = case when $2 = 'success' then now() else p.last_sync_at end,
     last_sync_status = $2,
     last_sync_error = $3,
-    consecutive_failures = case when $2 = 'success' then 0 else consecutive_failures + 1 end,
-    time_zone = coalesce($4, time_zone),
-    currency_code = coalesce($5, currency_code),
+    consecutive_failures = case when $2 = 'success' then 0 else p.consecutive_failures + 1 end,
+    time_zone = coalesce($4, p.time_zone),
+    currency_code = coalesce($5, p.currency_code),
     updated_at = now()
-where id = $1;
+from before
+where p.id = before.id
+returning before.consecutive_failures as failures_before,
+          p.consecutive_failures as failures_after,
+          p.property_id, p.display_name, p.user_id;
 
 -- name: get_property
 select id, user_id, property_id, display_name, time_zone, currency_code, enabled,

@@ -17,6 +17,7 @@ from ga4sync.queue import ProcrastinateQueue, Services, create_queue_app, recove
 from ga4sync.settings import Settings
 from ga4sync.store.app_settings import SettingsCache
 from ga4sync.sync import schedule
+from ga4sync.sync.alerts import alerts_from_settings
 from ga4sync.sync.ingest import open_ingestion
 from ga4sync.sync.jobs import SyncService
 
@@ -60,7 +61,14 @@ async def open_runtime(
         app = create_queue_app(database_url, periodic=periodic)
         async with app.open_async():
             queue = ProcrastinateQueue(app)
-            sync = SyncService(pool, queue, settings, now=now, settings_cache=cache)
+            sync = SyncService(
+                pool,
+                queue,
+                settings,
+                now=now,
+                settings_cache=cache,
+                alerts=alerts_from_settings(settings),
+            )
             yield Runtime(pool=pool, queue_app=app, sync=sync, settings=settings, now=now)
 
 

@@ -216,6 +216,10 @@ class FakeGoogle(TokenStore):
         queue = self._failures.setdefault(property_id, deque())
         queue.extend([(status, quota)] * times)
 
+    def clear_failures(self, property_id: str) -> None:
+        """Forget the failures still waiting for the property: it answers normally again."""
+        self._failures.pop(property_id, None)
+
     def take_failure(self, property_id: str) -> tuple[int, str | None] | None:
         """Pop the next injected failure of the property, if any."""
         queue = self._failures.get(property_id)

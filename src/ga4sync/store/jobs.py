@@ -152,3 +152,8 @@ async def list_jobs(
 ) -> list[Job]:
     rows = await conn.fetch(query("list_jobs"), user_id, before, limit)
     return [job for job in map(_job, rows) if job is not None]
+
+
+async def daily_failure_streak(conn: Conn) -> int:
+    streak: int = await conn.fetchval(query("daily_failure_streak"))
+    return streak

@@ -56,6 +56,17 @@ async def list_properties_to_sync(
     return [PropertyToSync(**dict(row)) for row in rows]
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A property's failure streak before and after one recorded sync."""
+
+    failures_before: int
+    failures_after: int
+    property_id: str
+    display_name: str | None
+    user_id: uuid.UUID
+
+
 async def record_property_outcome(
     conn: asyncpg.Connection | asyncpg.Pool,
     property_ref: int,
@@ -64,10 +75,11 @@ async def record_property_outcome(
     *,
     time_zone: str | None = None,
     currency_code: str | None = None,
-) -> None:
-    await conn.execute(
+) -> Outcome | None:
+    row = await conn.fetchrow(
         query("record_property_outcome"), property_ref, status, error, time_zone, currency_code
     )
+    return None if row is None else Outcome(**dict(row))
 
 
 async def get_property(

@@ -41,6 +41,7 @@ from ga4sync.store.properties import (
 )
 from ga4sync.store.property_runs import finish_property_run, start_property_run
 from ga4sync.store.report_rows import upsert_report_rows
+from ga4sync.sync.alerts import Alerts, alerts_from_settings
 from ga4sync.sync.summary import IngestSummary, PropertyResult
 from ga4sync.sync.tokens import UserTokens
 
@@ -63,6 +64,7 @@ class Ingestion:
     tokens: UserTokens
     settings: Settings
     now: Clock = _utcnow
+    alerts: Alerts | None = None
 
 
 @asynccontextmanager
@@ -84,6 +86,7 @@ async def open_ingestion(
             tokens=UserTokens(pool, cipher, oauth, now),
             settings=settings,
             now=now,
+            alerts=alerts_from_settings(settings),
         )
 
 
@@ -162,7 +165,7 @@ async def sync_property(
         result.status, result.error = "failed", str(exc)
     except asyncio.CancelledError:
         result.status, result.error = "failed", "interrupted before it finished"
-        await asyncio.shield(_finish(pool, run_id, result, started))
+        await asyncio.shield(_finish(ingestion, run_id, result, started))
         raise
     except Exception as exc:
         # An unexpected bug in one property must not stop the others; keep the trace.
@@ -170,11 +173,14 @@ async def sync_property(
             "property %s sync crashed", prop.property_id, extra={"action": "sync_property_crash"}
         )
         result.status, result.error = "failed", f"internal error: {exc!r}"
-    await _finish(pool, run_id, result, started)
+    await _finish(ingestion, run_id, result, started)
     return result
 
 
-async def _finish(pool: asyncpg.Pool, run_id: int, result: PropertyResult, started: float) -> None:
+async def _finish(
+    ingestion: Ingestion, run_id: int, result: PropertyResult, started: float
+) -> None:
+    pool = ingestion.pool
     result.duration_ms = int((time.monotonic() - started) * 1000)
     await finish_property_run(
         pool,
@@ -190,7 +196,7 @@ async def _finish(pool: asyncpg.Pool, run_id: int, result: PropertyResult, start
         data_quality=result.data_quality,
         error=result.error,
     )
-    await record_property_outcome(
+    outcome = await record_property_outcome(
         pool,
         result.property_ref,
         result.status,
@@ -198,6 +204,14 @@ async def _finish(pool: asyncpg.Pool, run_id: int, result: PropertyResult, start
         time_zone=result.time_zone,
         currency_code=result.currency_code,
     )
+    if outcome is not None and ingestion.alerts is not None:
+        name = outcome.display_name or "property"
+        await ingestion.alerts.streak_changed(
+            f"{name} ({outcome.property_id}, user {outcome.user_id})",
+            outcome.failures_before,
+            outcome.failures_after,
+            result.error,
+        )
     logger.info(
         "property %s: %s, %d rows fetched, %d written",
         result.property_id,

@@ -32,6 +32,7 @@ from ga4sync.store.properties import (
 )
 from ga4sync.store.queue_state import orphaned_job_properties
 from ga4sync.sync import schedule
+from ga4sync.sync.alerts import Alerts
 from ga4sync.sync.ingest import Ingestion, sync_property
 from ga4sync.sync.summary import IngestSummary, PropertyResult
 
@@ -88,8 +89,10 @@ class SyncService:
         *,
         now: Callable[[], datetime] = _utcnow,
         settings_cache: SettingsCache | None = None,
+        alerts: Alerts | None = None,
     ) -> None:
         self._pool = pool
+        self._alerts = alerts or Alerts(None, settings.alert_failure_threshold)
         self._app_settings = settings_cache or SettingsCache(pool, ttl_s=0.0)
         self._queue = queue
         self._settings = settings
@@ -304,11 +307,19 @@ class SyncService:
         # Some properties failing (a revoked grant, a quota) is reported in the
         # message; the run as a whole failed only when nothing could be synced.
         failed = summary.properties_total > 0 and summary.properties_succeeded == 0
+        daily_streak_before = (
+            await job_store.daily_failure_streak(self._pool) if job.kind == "daily" else 0
+        )
         finished = await job_store.finish_job(
             self._pool, job_id, "failed" if failed else "success", summary.message()
         )
         if finished is None:
             return  # another unit finished it
+        if finished.kind == "daily":
+            after = 0 if finished.status == "success" else daily_streak_before + 1
+            await self._alerts.streak_changed(
+                "the daily sync", daily_streak_before, after, finished.message
+            )
         if finished.status == "success":
             await put_app_setting(
                 self._pool,
