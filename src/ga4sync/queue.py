@@ -12,7 +12,8 @@ counts a property into its job once, however often a task runs.
   ours) and queues ``ga4sync.sync_due_property`` for hourly / 6-hourly
   properties that are due;
 * ``ga4sync.recover`` (every minute) retries tasks of workers whose heartbeat
-  stopped, and re-queues jobs whose queue entry was lost.
+  stopped, and re-queues jobs whose queue entry was lost;
+* ``ga4sync.cleanup`` (daily) deletes history past ``RETENTION_DAYS``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ SYNC_PROPERTY_RETRY = RetryStrategy(max_attempts=8, exponential_wait=2, retry_ex
 # multiples of 15 minutes); the tick itself decides whether a run is due.
 DAILY_TICK_CRON = "*/5 * * * *"
 RECOVER_CRON = "* * * * *"
+CLEANUP_CRON = "40 3 * * *"
 STALLED_MAX_ATTEMPTS = 3  # a task that kills its worker this often is failed, not retried
 
 
@@ -121,6 +123,19 @@ async def recover(context: JobContext, timestamp: int) -> None:
     await recover_stalled_tasks(context.app, services.settings.stalled_after_s, services.sync)
     await services.sync.requeue_waiting_jobs()
     await services.sync.requeue_orphaned_properties()
+
+
+async def cleanup(context: JobContext, timestamp: int) -> None:
+    services = _services(context)
+    await services.sync.prune_history(datetime.fromtimestamp(timestamp, UTC))
+    assert context.app is not None
+    # Successful tasks are deleted as they finish; failed and aborted ones age out here.
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=services.settings.retention_days * 24,
+        include_failed=True,
+        include_cancelled=True,
+        include_aborted=True,
+    )
 
 
 async def recover_stalled_tasks(
@@ -230,7 +245,11 @@ def create_queue_app(database_url: str, *, periodic: bool = True) -> procrastina
     sweep = app.task(name="ga4sync.recover", pass_context=True, queueing_lock="ga4sync.recover")(
         recover
     )
+    prune = app.task(name="ga4sync.cleanup", pass_context=True, queueing_lock="ga4sync.cleanup")(
+        cleanup
+    )
     if periodic:
         app.periodic(cron=DAILY_TICK_CRON, periodic_id="daily")(tick)
         app.periodic(cron=RECOVER_CRON, periodic_id="recover")(sweep)
+        app.periodic(cron=CLEANUP_CRON, periodic_id="cleanup")(prune)
     return app

@@ -219,7 +219,11 @@ def test_the_schedule_is_registered_with_procrastinate(settings):
 
     app = create_queue_app(settings.database_url)
     crons = {task.task.name: task.cron for task in app.periodic_registry.periodic_tasks.values()}
-    assert crons == {"ga4sync.daily_tick": "*/5 * * * *", "ga4sync.recover": "* * * * *"}
+    assert crons == {
+        "ga4sync.daily_tick": "*/5 * * * *",
+        "ga4sync.recover": "* * * * *",
+        "ga4sync.cleanup": "40 3 * * *",
+    }
     assert (
         create_queue_app(settings.database_url, periodic=False).periodic_registry.periodic_tasks
         == {}

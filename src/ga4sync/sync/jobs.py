@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from ga4sync.store.properties import (
     list_properties_status,
 )
 from ga4sync.store.queue_state import orphaned_job_properties
+from ga4sync.store.retention import prune_oauth_states, prune_property_runs, prune_sync_jobs
 from ga4sync.sync import schedule
 from ga4sync.sync.alerts import Alerts
 from ga4sync.sync.ingest import Ingestion, sync_property
@@ -292,6 +293,21 @@ class SyncService:
             )
             await self._queue.enqueue_properties(job_id, refs)
         return len(orphans)
+
+    async def prune_history(self, now: datetime | None = None) -> dict[str, int]:
+        """Delete finished jobs and property runs older than RETENTION_DAYS (each
+        property keeps its latest run) and expired consent states."""
+        at = now or self._now()
+        cutoff = at - timedelta(days=self._settings.retention_days)
+        pruned = {
+            "sync_jobs": await prune_sync_jobs(self._pool, cutoff),
+            "property_runs": await prune_property_runs(self._pool, cutoff),
+            "oauth_states": await prune_oauth_states(self._pool, at),
+        }
+        logger.info(
+            "pruned history older than %s: %s", cutoff.date(), pruned, extra={"action": "prune"}
+        )
+        return pruned
 
     async def fail_job(self, job_id: uuid.UUID, message: str) -> None:
         """Finish a job that cannot go on (its run task gave up)."""
