@@ -1,15 +1,24 @@
 -- name: create_manual_job
--- Nothing is returned when the user already has an active manual run.
-insert into ga4_sync_jobs (kind, scope, requested_by, since_days)
-values ('manual', $1, $2, $3)
-on conflict (requested_by) where kind = 'manual' and status in ('pending', 'running')
+-- Nothing is returned when the same requester already has this target running.
+insert into ga4_sync_jobs (kind, scope, requested_by, since_days, property_filter)
+values ('manual', $1, $2, $3, $4)
+on conflict (requested_by, scope, coalesce(property_filter, ''))
+    where kind = 'manual' and status in ('pending', 'running')
 do nothing
 returning *;
 
 -- name: get_active_manual_job
 select *
 from ga4_sync_jobs
-where kind = 'manual' and requested_by = $1 and status in ('pending', 'running');
+where kind = 'manual' and requested_by = $1 and scope = $2
+  and coalesce(property_filter, '') = coalesce($3, '')
+  and status in ('pending', 'running');
+
+-- name: manual_runs_since
+-- How many manual runs a user started since $2, and when the oldest of them was.
+select count(*) as runs, min(created_at) as oldest
+from ga4_sync_jobs
+where kind = 'manual' and requested_by = $1 and created_at > $2;
 
 -- name: get_active_daily_job
 select *
@@ -44,13 +53,15 @@ returning *;
 
 -- name: plan_job_properties
 -- The properties a job covers, fixed the first time it runs.
--- $1 job id, $2 user id (null = everyone), $3 include 'manual'-frequency properties
+-- $1 job id, $2 user id (null = everyone), $3 include 'manual'-frequency properties,
+-- $4 one GA4 property id (null = all)
 with planned as (
     insert into ga4_sync_job_properties (job_id, property_ref)
     select $1, p.id
     from ga4_properties p
     where p.enabled and ($2::uuid is null or p.user_id = $2)
       and ($3 or p.sync_frequency <> 'manual')
+      and ($4::text is null or p.property_id = $4)
     on conflict do nothing
     returning 1
 )

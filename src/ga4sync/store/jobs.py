@@ -35,6 +35,7 @@ class Job:
     properties_failed: int
     rows_fetched: int
     rows_written: int
+    property_filter: str | None
 
     @property
     def active(self) -> bool:
@@ -51,14 +52,34 @@ def _job(row: asyncpg.Record | None) -> Job | None:
 
 
 async def create_manual_job(
-    conn: Conn, scope: str, requested_by: uuid.UUID, since_days: int
+    conn: Conn,
+    scope: str,
+    requested_by: uuid.UUID,
+    since_days: int,
+    property_filter: str | None,
 ) -> Job | None:
-    """The new job, or ``None`` when the user already has an active manual run."""
-    return _job(await conn.fetchrow(query("create_manual_job"), scope, requested_by, since_days))
+    """The new job, or ``None`` when the same target is already running for the user."""
+    return _job(
+        await conn.fetchrow(
+            query("create_manual_job"), scope, requested_by, since_days, property_filter
+        )
+    )
 
 
-async def get_active_manual_job(conn: Conn, requested_by: uuid.UUID) -> Job | None:
-    return _job(await conn.fetchrow(query("get_active_manual_job"), requested_by))
+async def get_active_manual_job(
+    conn: Conn, requested_by: uuid.UUID, scope: str, property_filter: str | None
+) -> Job | None:
+    return _job(
+        await conn.fetchrow(query("get_active_manual_job"), requested_by, scope, property_filter)
+    )
+
+
+async def manual_runs_since(
+    conn: Conn, requested_by: uuid.UUID, since: datetime
+) -> tuple[int, datetime | None]:
+    row = await conn.fetchrow(query("manual_runs_since"), requested_by, since)
+    assert row is not None
+    return row["runs"], row["oldest"]
 
 
 async def get_active_daily_job(conn: Conn) -> Job | None:
@@ -86,10 +107,17 @@ async def mark_job_running(conn: Conn, job_id: uuid.UUID) -> Job | None:
 
 
 async def plan_job_properties(
-    conn: Conn, job_id: uuid.UUID, user_id: uuid.UUID | None, *, include_manual: bool
+    conn: Conn,
+    job_id: uuid.UUID,
+    user_id: uuid.UUID | None,
+    *,
+    include_manual: bool,
+    property_filter: str | None,
 ) -> int:
     """Fix the properties the job covers (first call wins); return how many."""
-    total: int = await conn.fetchval(query("plan_job_properties"), job_id, user_id, include_manual)
+    total: int = await conn.fetchval(
+        query("plan_job_properties"), job_id, user_id, include_manual, property_filter
+    )
     return total
 
 

@@ -64,6 +64,16 @@ class JobNotFound(Ga4SyncError):
     pass
 
 
+class RateLimited(Ga4SyncError):
+    """Too many manual runs in the last hour."""
+
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        super().__init__(
+            f"You can start {limit} syncs an hour; try again in {retry_after_s} seconds."
+        )
+        self.retry_after_s = retry_after_s
+
+
 @dataclass(frozen=True)
 class StartedJob:
     job: Job
@@ -103,28 +113,55 @@ class SyncService:
 
     # -- starting ---------------------------------------------------------------
 
-    async def start_job(self, requested_by: uuid.UUID, scope: str) -> StartedJob:
-        """Start a manual run, or return the user's run that is still active.
+    async def start_job(
+        self, requested_by: uuid.UUID, scope: str, *, property_id: str | None = None
+    ) -> StartedJob:
+        """Start a manual run (of ``scope``: "all" or a user id, optionally one GA4
+        property), or return the same request's run that is still active.
 
-        Raises ``DailyRunActive`` while a daily run is pending or running.
+        Raises ``DailyRunActive`` while a daily run is pending or running, and
+        ``RateLimited`` past RUN_RATE_LIMIT new runs an hour for the requester.
         """
         daily = await job_store.get_active_daily_job(self._pool)
         if daily is not None:
             raise DailyRunActive(daily)
+        existing = await job_store.get_active_manual_job(
+            self._pool, requested_by, scope, property_id
+        )
+        if existing is not None:
+            return StartedJob(existing, created=False)
+        await self._check_rate(requested_by)
         since_days = self._settings.sync_since_days
-        job = await job_store.create_manual_job(self._pool, scope, requested_by, since_days)
-        if job is None:
-            existing = await job_store.get_active_manual_job(self._pool, requested_by)
+        job = await job_store.create_manual_job(
+            self._pool, scope, requested_by, since_days, property_id
+        )
+        if job is None:  # a concurrent request created it first
+            existing = await job_store.get_active_manual_job(
+                self._pool, requested_by, scope, property_id
+            )
             if existing is not None:
                 return StartedJob(existing, created=False)
-            # It finished between the two statements: start a new one.
-            job = await job_store.create_manual_job(self._pool, scope, requested_by, since_days)
+            job = await job_store.create_manual_job(
+                self._pool, scope, requested_by, since_days, property_id
+            )
             assert job is not None
         await self._queue.enqueue_run(job.id)
         logger.info(
             "manual sync %s requested by %s", job.id, requested_by, extra={"action": "job_created"}
         )
         return StartedJob(job, created=True)
+
+    async def _check_rate(self, requested_by: uuid.UUID) -> None:
+        limit = self._settings.run_rate_limit
+        if limit <= 0:
+            return
+        window = timedelta(hours=1)
+        runs, oldest = await job_store.manual_runs_since(
+            self._pool, requested_by, datetime.now(UTC) - window
+        )
+        if runs >= limit and oldest is not None:
+            retry_after = (oldest + window - datetime.now(UTC)).total_seconds()
+            raise RateLimited(limit, max(1, int(retry_after) + 1))
 
     async def ensure_daily(self, run_date: date) -> StartedJob:
         """The daily run of ``run_date``: created and queued once, found afterwards."""
@@ -212,7 +249,11 @@ class SyncService:
         user_id = None if job.scope == "all" else uuid.UUID(job.scope)
         # The daily run covers every property but those set to sync only on demand.
         total = await job_store.plan_job_properties(
-            self._pool, job_id, user_id, include_manual=job.kind != "daily"
+            self._pool,
+            job_id,
+            user_id,
+            include_manual=job.kind != "daily",
+            property_filter=job.property_filter,
         )
         if total == 0:
             await self._finish(job_id)

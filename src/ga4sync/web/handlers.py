@@ -12,7 +12,7 @@ from aiohttp import web
 
 from ga4sync.store.health import worker_heartbeat_age_s
 from ga4sync.store.jobs import Job
-from ga4sync.sync.jobs import DailyRunActive, JobNotFound
+from ga4sync.sync.jobs import DailyRunActive, JobNotFound, RateLimited
 from ga4sync.web.auth import cron_token_matches
 from ga4sync.web.common import (
     POOL,
@@ -32,6 +32,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "status": job.status,
         "kind": job.kind,
         "scope": job.scope,
+        "property_id": job.property_filter,
         "message": job.message,
         "created_at": job.created_at,
         "started_at": job.started_at,
@@ -54,22 +55,45 @@ def job_json(job: Job) -> dict[str, Any]:
 
 
 async def run_sync(request: web.Request) -> web.Response:
-    """POST /v1/sync/ga4/run — start a manual sync (202 with its job id)."""
+    """POST /v1/sync/ga4/run — start a manual sync (202 with its job id).
+
+    Body (all optional): ``scope`` "mine" | "all" (admins), ``user_id`` (admins:
+    that user's properties), ``property_id`` (one GA4 property within the scope).
+    """
     principal = await principal_of(request)
     body = await json_object(request)
-    unknown = sorted(set(body) - {"scope"})
+    unknown = sorted(set(body) - {"scope", "user_id", "property_id"})
     if unknown:
         raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(unknown)}.")
     requested = body.get("scope", "all" if principal.is_admin else "mine")
     if requested not in ("all", "mine"):
         raise ApiError(400, "invalid_scope", 'scope must be "all" or "mine".')
-    if requested == "all" and not principal.is_admin:
-        raise ApiError(403, "forbidden", "Only admins can sync every user's properties.")
     scope = "all" if requested == "all" else str(principal.user_id)
+    if body.get("user_id") is not None:
+        try:
+            scope = str(uuid.UUID(str(body["user_id"])))
+        except ValueError:
+            raise ApiError(400, "invalid_user_id", "user_id must be a UUID.") from None
+    if scope != str(principal.user_id) and not principal.is_admin:
+        raise ApiError(403, "forbidden", "Only admins can sync other users' properties.")
+    property_id = body.get("property_id")
+    if property_id is not None and (
+        not isinstance(property_id, str) or not property_id.isdigit() or len(property_id) > 20
+    ):
+        raise ApiError(400, "invalid_property_id", "property_id is a GA4 property number.")
     try:
-        started = await request.app[SERVICE].start_job(principal.user_id, scope)
+        started = await request.app[SERVICE].start_job(
+            principal.user_id, scope, property_id=property_id
+        )
     except DailyRunActive as exc:
         raise ApiError(409, "daily_run_active", str(exc), job_id=str(exc.job.id)) from None
+    except RateLimited as exc:
+        response = json_response(
+            {"error": "rate_limited", "message": str(exc), "retry_after_s": exc.retry_after_s},
+            status=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     return json_response(
         {"job_id": started.job.id, "status": started.job.status, "created": started.created},
         status=202,

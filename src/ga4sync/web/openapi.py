@@ -52,6 +52,7 @@ _SCHEMAS: dict[str, Any] = {
             "status": {"enum": ["pending", "running", "success", "failed"]},
             "kind": {"enum": ["manual", "daily"]},
             "scope": {"type": "string", "description": "'all' or the user id synced"},
+            "property_id": {"type": ["string", "null"], "description": "one property only"},
             "message": {"type": ["string", "null"]},
             "created_at": {"type": "string", "format": "date-time"},
             "started_at": _TS,
@@ -133,7 +134,18 @@ def openapi_document() -> dict[str, Any]:
                                 "schema": {
                                     "type": "object",
                                     "additionalProperties": False,
-                                    "properties": {"scope": {"enum": ["mine", "all"]}},
+                                    "properties": {
+                                        "scope": {"enum": ["mine", "all"]},
+                                        "user_id": {
+                                            "type": "string",
+                                            "format": "uuid",
+                                            "description": "admins: that user's",
+                                        },
+                                        "property_id": {
+                                            "type": "string",
+                                            "pattern": "^[0-9]{1,20}$",
+                                        },
+                                    },
                                 }
                             }
                         },
@@ -152,9 +164,12 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         "400": _error("Malformed body"),
                         "401": _error("No or invalid token"),
-                        "403": _error("scope 'all' without being an admin"),
+                        "403": _error("Another user's properties without being an admin"),
                         "409": _error("The daily run is active (job_id is the daily job)"),
                         "413": _error("Body too large"),
+                        "429": _error(
+                            "More than RUN_RATE_LIMIT new runs in an hour; see Retry-After"
+                        ),
                     },
                 }
             },

@@ -1,0 +1,86 @@
+"""Manual runs with targets (admins: a user, a property) and the per-user rate limit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from ga4sync.runtime import open_runtime
+from ga4sync.web.app import create_app
+
+from ..webtools import ADMIN, bearer
+
+
+async def test_admin_runs_one_users_property(client, pool, runtime, connect_user):
+    alice = await connect_user({"5101": "UTC", "5102": "UTC"})
+    await connect_user({"5103": "UTC"})
+    response = await client.post(
+        "/v1/sync/ga4/run",
+        headers=bearer(ADMIN),
+        json={"user_id": str(alice), "property_id": "5102"},
+    )
+    assert response.status == 202
+    job_id = uuid.UUID((await response.json())["job_id"])
+    await runtime.sync.run_job(job_id)
+    planned = await pool.fetch(
+        "select p.property_id from ga4_sync_job_properties jp"
+        " join ga4_properties p on p.id = jp.property_ref where jp.job_id = $1",
+        job_id,
+    )
+    assert [r["property_id"] for r in planned] == ["5102"]
+    job = await (await client.get(f"/v1/sync/ga4/job/{job_id}", headers=bearer(ADMIN))).json()
+    assert job["scope"] == str(alice) and job["property_id"] == "5102"
+
+
+async def test_targets_and_repeat_clicks(client, connect_user):
+    me = await connect_user({"5201": "UTC", "5202": "UTC"})
+    one = await (
+        await client.post("/v1/sync/ga4/run", headers=bearer(me), json={"property_id": "5201"})
+    ).json()
+    same = await (
+        await client.post("/v1/sync/ga4/run", headers=bearer(me), json={"property_id": "5201"})
+    ).json()
+    other = await (
+        await client.post("/v1/sync/ga4/run", headers=bearer(me), json={"property_id": "5202"})
+    ).json()
+    assert same["job_id"] == one["job_id"] and same["created"] is False
+    assert other["job_id"] != one["job_id"] and other["created"] is True
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"user_id": str(uuid.uuid4())}, 403, "forbidden"),
+        ({"user_id": "nope"}, 400, "invalid_user_id"),
+        ({"property_id": 5201}, 400, "invalid_property_id"),
+        ({"property_id": "51x"}, 400, "invalid_property_id"),
+    ],
+)
+async def test_target_errors(client, body, status, error):
+    response = await client.post("/v1/sync/ga4/run", headers=bearer(uuid.uuid4()), json=body)
+    assert response.status == status
+    assert (await response.json())["error"] == error
+
+
+async def test_rate_limit_is_429_with_retry_after(aiohttp_client, web_settings, database_url):
+    limited_settings = replace(web_settings, run_rate_limit=3)
+    async with open_runtime(limited_settings, database_url, periodic=False) as runtime:
+        client = await aiohttp_client(create_app(limited_settings, runtime=runtime))
+        await _three_then_limited(client, runtime)
+
+
+async def _three_then_limited(client, runtime):
+    me = uuid.uuid4()
+    for _ in range(3):
+        started = await client.post("/v1/sync/ga4/run", headers=bearer(me))
+        assert started.status == 202
+        await runtime.sync.run_job(uuid.UUID((await started.json())["job_id"]))  # finishes
+    limited = await client.post("/v1/sync/ga4/run", headers=bearer(me))
+    assert limited.status == 429
+    body = await limited.json()
+    assert body["error"] == "rate_limited" and "3 syncs an hour" in body["message"]
+    assert 3500 <= int(limited.headers["Retry-After"]) <= 3601
+    # Others are not limited by my clicks.
+    assert (await client.post("/v1/sync/ga4/run", headers=bearer(uuid.uuid4()))).status == 202
