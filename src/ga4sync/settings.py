@@ -73,6 +73,7 @@ class Settings:
     admin_emails: frozenset[str] = frozenset()
     max_body_bytes: int = 64 * 1024
     run_rate_limit: int = 30
+    metrics_token: str | None = field(default=None, repr=False)
     retention_days: int = 30
     # alerts
     alert_webhook_url: str | None = field(default=None, repr=False)
@@ -124,6 +125,7 @@ class Settings:
             admin_emails=frozenset(item.lower() for item in env.items("ADMIN_EMAILS")),
             max_body_bytes=env.integer("MAX_BODY_BYTES", 64 * 1024, low=1024, high=1 << 24),
             run_rate_limit=env.integer("RUN_RATE_LIMIT", 30, low=0, high=100_000),
+            metrics_token=env.text("METRICS_TOKEN"),
             retention_days=env.integer("RETENTION_DAYS", 30, low=1, high=3650),
             alert_webhook_url=env.optional_url("ALERT_WEBHOOK_URL"),
             alert_failure_threshold=env.integer("ALERT_FAILURE_THRESHOLD", 3, low=1, high=1000),

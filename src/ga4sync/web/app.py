@@ -10,7 +10,7 @@ from aiohttp import web
 from ga4sync.runtime import Runtime, open_runtime
 from ga4sync.settings import Settings
 from ga4sync.sync.google_accounts import GoogleAccounts
-from ga4sync.web import common, connections, handlers
+from ga4sync.web import common, connections, handlers, metrics
 from ga4sync.web.auth import Authenticator
 from ga4sync.web.errors import json_errors
 
@@ -53,6 +53,7 @@ def create_app(
     app.router.add_get("/v1/sync/ga4/daily", handlers.daily)
     app.router.add_post("/v1/sync/ga4/daily", handlers.daily)
     app.router.add_get("/healthz", handlers.healthz)
+    app.router.add_get("/metrics", metrics.metrics)
     app.router.add_get("/", handlers.status_page)
     app.router.add_get("/status", handlers.status_page)
     app.router.add_get("/openapi.json", handlers.openapi)

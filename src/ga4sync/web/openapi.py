@@ -390,6 +390,15 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics (Bearer METRICS_TOKEN when set)",
+                    "responses": {
+                        "200": {"description": "Prometheus text exposition format"},
+                        "401": _error("METRICS_TOKEN is set and was not sent"),
+                    },
+                }
+            },
             "/": {
                 "get": {
                     "summary": "The status page (HTML)",

@@ -1,0 +1,41 @@
+-- name: metrics_jobs
+select kind, status, count(*) as n from ga4_sync_jobs group by kind, status;
+
+-- name: metrics_queue
+select task_name, status, count(*) as n
+from procrastinate_jobs
+where status in ('todo', 'doing')
+group by task_name, status;
+
+-- name: metrics_workers
+select count(*) as workers,
+       extract(epoch from now() - max(last_heartbeat))::float8 as heartbeat_age_s
+from procrastinate_workers;
+
+-- name: metrics_runs_24h
+select status,
+       count(*) as runs,
+       coalesce(sum(rows_fetched), 0) as rows_fetched,
+       coalesce(sum(rows_inserted + rows_updated), 0) as rows_written,
+       coalesce(sum(tokens_consumed), 0) as tokens_consumed,
+       coalesce(sum(duration_ms), 0) / 1000.0 as duration_s_sum,
+       coalesce(max(duration_ms), 0) / 1000.0 as duration_s_max
+from ga4_property_runs
+where started_at > now() - interval '24 hours' and status <> 'running'
+group by status;
+
+-- name: metrics_properties
+select count(*) filter (where p.enabled) as enabled,
+       count(*) filter (where not p.enabled) as disabled,
+       count(*) filter (where p.enabled and coalesce(c.needs_reauth, false)) as needs_reauth,
+       count(*) filter (where p.enabled and p.consecutive_failures > 0) as failing
+from ga4_properties p
+left join google_credentials c on c.user_id = p.user_id;
+
+-- name: metrics_quota
+-- Each property's GA4 quota left, as its latest finished run saw it.
+select distinct on (r.property_ref) p.property_id, r.quota
+from ga4_property_runs r
+join ga4_properties p on p.id = r.property_ref
+where r.quota is not null and r.status <> 'running'
+order by r.property_ref, r.started_at desc;

@@ -1,0 +1,119 @@
+"""GET /metrics: Prometheus text format, built from a database snapshot per scrape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ga4sync.store.metrics import Snapshot, metrics_snapshot
+from ga4sync.web.auth import cron_token_matches
+from ga4sync.web.common import POOL, SERVICE, SETTINGS
+from ga4sync.web.errors import ApiError
+
+
+class _SnapshotCollector(Collector):
+    def __init__(self, snapshot: Snapshot, last_success: datetime | None) -> None:
+        self._s = snapshot
+        self._last_success = last_success
+
+    def collect(self) -> Iterator[Metric]:
+        s = self._s
+        jobs = GaugeMetricFamily(
+            "ga4sync_jobs", "Sync jobs by kind and status", labels=["kind", "status"]
+        )
+        for row in s.jobs:
+            jobs.add_metric([row["kind"], row["status"]], row["n"])
+        yield jobs
+        queue = GaugeMetricFamily(
+            "ga4sync_queue_tasks",
+            "Queued (todo) and running (doing) tasks",
+            labels=["task", "status"],
+        )
+        for row in s.queue:
+            queue.add_metric([row["task_name"], row["status"]], row["n"])
+        yield queue
+        yield GaugeMetricFamily(
+            "ga4sync_workers", "Registered workers", value=s.workers.get("workers") or 0
+        )
+        age = s.workers.get("heartbeat_age_s")
+        if age is not None:
+            yield GaugeMetricFamily(
+                "ga4sync_worker_heartbeat_age_seconds",
+                "Seconds since the freshest worker heartbeat",
+                value=age,
+            )
+        if self._last_success is not None:
+            yield GaugeMetricFamily(
+                "ga4sync_last_success_timestamp_seconds",
+                "When the last sync job succeeded",
+                value=self._last_success.timestamp(),
+            )
+        families = {
+            "runs": GaugeMetricFamily(
+                "ga4sync_property_runs_24h", "Property syncs in the last 24 h", labels=["status"]
+            ),
+            "rows_fetched": GaugeMetricFamily(
+                "ga4sync_rows_fetched_24h", "Rows read from GA4 in the last 24 h", labels=["status"]
+            ),
+            "rows_written": GaugeMetricFamily(
+                "ga4sync_rows_written_24h",
+                "Rows inserted or updated in the last 24 h",
+                labels=["status"],
+            ),
+            "tokens_consumed": GaugeMetricFamily(
+                "ga4sync_ga4_tokens_consumed_24h",
+                "GA4 quota tokens spent in the last 24 h",
+                labels=["status"],
+            ),
+            "duration_s_sum": GaugeMetricFamily(
+                "ga4sync_property_sync_seconds_sum_24h",
+                "Total seconds of property syncs in the last 24 h",
+                labels=["status"],
+            ),
+            "duration_s_max": GaugeMetricFamily(
+                "ga4sync_property_sync_seconds_max_24h",
+                "Longest property sync in the last 24 h",
+                labels=["status"],
+            ),
+        }
+        for row in s.runs_24h:
+            for key, family in families.items():
+                family.add_metric([row["status"]], float(row[key]))
+        yield from families.values()
+        props = GaugeMetricFamily(
+            "ga4sync_properties", "Connected properties by state", labels=["state"]
+        )
+        for state in ("enabled", "disabled", "needs_reauth", "failing"):
+            props.add_metric([state], s.properties.get(state) or 0)
+        yield props
+        remaining = GaugeMetricFamily(
+            "ga4sync_ga4_tokens_remaining",
+            "GA4 quota left per property at its latest sync",
+            labels=["property_id", "quota"],
+        )
+        for row in s.quota:
+            for name, status in (row["quota"] or {}).items():
+                if isinstance(status, dict) and "remaining" in status:
+                    remaining.add_metric([row["property_id"], name], status["remaining"])
+        yield remaining
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """GET /metrics — protected by ``Authorization: Bearer METRICS_TOKEN`` when set."""
+    token = request.app[SETTINGS].metrics_token
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not cron_token_matches(token, given.strip()):
+            raise ApiError(401, "unauthorized", "Send 'Authorization: Bearer <METRICS_TOKEN>'.")
+    snapshot = await metrics_snapshot(request.app[POOL])
+    meta = await request.app[SERVICE].get_meta()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_SnapshotCollector(snapshot, meta.last_sync_at))
+    return web.Response(
+        body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
