@@ -144,3 +144,18 @@ where kind = 'daily' and status = 'failed'
       (select max(run_date) from ga4_sync_jobs where kind = 'daily' and status = 'success'),
       '-infinity'::date
   );
+
+-- name: jobs_property_breakdown
+-- For each job in $1: its properties' outcomes, with the data quality of their run.
+select jp.job_id, p.property_id, p.display_name, jp.status, jp.rows_fetched,
+       jp.rows_inserted + jp.rows_updated as rows_written, jp.rows_unchanged,
+       jp.tokens_consumed, jp.duration_ms, jp.error, r.data_quality
+from ga4_sync_job_properties jp
+join ga4_properties p on p.id = jp.property_ref
+left join lateral (
+    select data_quality from ga4_property_runs
+    where job_id = jp.job_id and property_ref = jp.property_ref
+    order by started_at desc limit 1
+) r on true
+where jp.job_id = any($1::uuid[])
+order by jp.job_id, p.property_id;

@@ -17,3 +17,13 @@ set status = $2,
     data_quality = $10,
     error = $11
 where id = $1;
+
+-- name: list_property_runs
+-- A property's runs, newest first, keyset-paged by run id ($2: last id of the previous page).
+select id, job_id, status, start_date, end_date, started_at, finished_at, duration_ms,
+       rows_fetched, rows_inserted, rows_updated, rows_unchanged, tokens_consumed,
+       quota, data_quality, error
+from ga4_property_runs
+where property_ref = $1 and ($2::bigint is null or id < $2)
+order by id desc
+limit $3;

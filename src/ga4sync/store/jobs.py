@@ -185,3 +185,13 @@ async def list_jobs(
 async def daily_failure_streak(conn: Conn) -> int:
     streak: int = await conn.fetchval(query("daily_failure_streak"))
     return streak
+
+
+async def jobs_property_breakdown(
+    conn: Conn, job_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    breakdown: dict[uuid.UUID, list[dict[str, Any]]] = {job_id: [] for job_id in job_ids}
+    for row in await conn.fetch(query("jobs_property_breakdown"), job_ids):
+        item = dict(row)
+        breakdown[item.pop("job_id")].append(item)
+    return breakdown

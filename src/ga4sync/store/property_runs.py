@@ -53,3 +53,10 @@ async def finish_property_run(
         data_quality,
         error,
     )
+
+
+async def list_property_runs(
+    conn: asyncpg.Connection | asyncpg.Pool, property_ref: int, *, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(query("list_property_runs"), property_ref, before, limit)
+    return [dict(row) for row in rows]

@@ -30,6 +30,7 @@ from ga4sync.store.properties import (
     get_property_to_sync,
     list_properties_status,
 )
+from ga4sync.store.property_runs import list_property_runs
 from ga4sync.store.queue_state import orphaned_job_properties
 from ga4sync.store.retention import prune_oauth_states, prune_property_runs, prune_sync_jobs
 from ga4sync.sync import schedule
@@ -226,6 +227,18 @@ class SyncService:
         """Jobs newest first: ``user_id``'s manual runs and all daily runs (everyone's
         when ``user_id`` is None), the page after job ``before``."""
         return await job_store.list_jobs(self._pool, user_id=user_id, before=before, limit=limit)
+
+    async def job_breakdown(
+        self, job_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, list[dict[str, Any]]]:
+        """Per job, each property's outcome: rows, tokens, duration, error, data quality."""
+        return await job_store.jobs_property_breakdown(self._pool, job_ids)
+
+    async def property_runs(
+        self, property_ref: int, *, before: int | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """A property's sync runs, newest first."""
+        return await list_property_runs(self._pool, property_ref, before=before, limit=limit)
 
     async def list_properties(self, *, user_id: uuid.UUID | None) -> list[dict[str, Any]]:
         """Properties (``user_id``'s, or everyone's) with the outcome of their last sync."""

@@ -46,6 +46,7 @@ def create_app(
     app.router.add_get("/v1/sync/ga4/history", handlers.list_history)
     app.router.add_get("/v1/properties", handlers.list_properties)
     app.router.add_patch("/v1/properties/{property_ref}", connections.patch_property)
+    app.router.add_get("/v1/properties/{property_ref}/runs", handlers.list_property_runs)
     app.router.add_get("/v1/connections/google/start", connections.start)
     app.router.add_get("/v1/connections/google/callback", connections.callback)
     app.router.add_post("/v1/connections/google/tokens", connections.import_tokens)

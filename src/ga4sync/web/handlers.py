@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ga4sync.store.health import worker_heartbeat_age_s
 from ga4sync.store.jobs import Job
+from ga4sync.store.properties import get_property
 from ga4sync.sync.jobs import DailyRunActive, JobNotFound, RateLimited
 from ga4sync.web.auth import cron_token_matches
 from ga4sync.web.common import (
@@ -140,13 +141,40 @@ async def list_history(request: web.Request) -> web.Response:
             before = uuid.UUID(request.query["before"])
         except ValueError:
             raise ApiError(400, "invalid_before", "before must be a job id (UUID).") from None
-    jobs = await request.app[SERVICE].list_jobs(
+    include = request.query.get("include", "")
+    if include not in ("", "properties"):
+        raise ApiError(400, "invalid_include", 'include may only be "properties".')
+    service = request.app[SERVICE]
+    jobs = await service.list_jobs(
         user_id=None if principal.is_admin else principal.user_id, before=before, limit=limit
     )
+    rendered = [job_json(job) for job in jobs]
+    if include == "properties":
+        breakdown = await service.job_breakdown([job.id for job in jobs])
+        for item, job in zip(rendered, jobs, strict=True):
+            item["properties"] = breakdown[job.id]
+    return json_response(
+        {"jobs": rendered, "next_before": jobs[-1].id if len(jobs) == limit else None}
+    )
+
+
+async def list_property_runs(request: web.Request) -> web.Response:
+    """GET /v1/properties/{id}/runs?limit=&before= — one property's sync history."""
+    principal = await principal_of(request)
+    raw_id = request.match_info["property_ref"]
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        raise ApiError(400, "invalid_property", "The property id must be a number.")
+    limit = _int_param(request, "limit", 20, 1, 100)
+    before = _int_param(request, "before", 0, 1, 2**62) if "before" in request.query else None
+    prop = await get_property(request.app[POOL], int(raw_id))
+    if prop is None or (prop["user_id"] != principal.user_id and not principal.is_admin):
+        raise ApiError(404, "not_found", f"No property {raw_id}.")
+    runs = await request.app[SERVICE].property_runs(int(raw_id), before=before, limit=limit)
     return json_response(
         {
-            "jobs": [job_json(job) for job in jobs],
-            "next_before": jobs[-1].id if len(jobs) == limit else None,
+            "property_id": prop["property_id"],
+            "runs": runs,
+            "next_before": runs[-1]["id"] if len(runs) == limit else None,
         }
     )
 

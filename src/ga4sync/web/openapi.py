@@ -289,6 +289,37 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/properties/{property_ref}/runs": {
+                "get": {
+                    "summary": "One property's sync runs, newest first (keyset-paged)",
+                    "security": _BEARER,
+                    "parameters": [
+                        {
+                            "name": "property_ref",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
+                        {"name": "before", "in": "query", "schema": {"type": "integer"}},
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {"type": "object"},
+                            "runs: rows fetched, inserted, "
+                            "updated, unchanged, tokens, duration, quota, data "
+                            "quality, error",
+                        ),
+                        "400": _error("Bad id or paging"),
+                        "401": _error("No or invalid token"),
+                        "404": _error("No such property of the caller"),
+                    },
+                }
+            },
             "/v1/connections/google/start": {
                 "get": {
                     "summary": "The Google consent URL (connect, or reconnect after re-auth)",
