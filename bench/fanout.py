@@ -1,0 +1,158 @@
+"""Fan-out benchmark: many properties through the queue with two worker processes.
+
+    python -m bench.fanout [--properties 500] [--cardinality 25] [--latency 0.05]
+
+Each property's three built-in reports come from the fake Google (its own
+process) with a fixed latency per request; cardinality 25 gives 1,953 rows per
+property. Two `ga4sync worker` processes share one manual run of everything.
+The ideal, computed in the same run, is the total request latency divided by
+the total request concurrency (workers x GA4_MAX_CONCURRENCY): what the run
+would take if the database and the CPUs cost nothing. Target: within 1.5x of
+ideal, 0 duplicate rows, 0 rows rewritten by an unchanged re-run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from bench.common import scratch_database, server_url
+from ga4sync.crypto import TokenCipher
+from ga4sync.db import open_pool
+from ga4sync.reports import BUILTIN_REPORTS
+from ga4sync.runtime import open_runtime
+from ga4sync.settings import Settings
+from ga4sync.sync.connections import connect_property, store_google_grant
+
+WORKERS = 2
+MAX_CONCURRENCY = 10  # GA4 requests in flight per worker process
+USERS = 50
+
+
+async def _fake(
+    cardinality: int, latency_s: float, tokens: list[str]
+) -> tuple[subprocess.Popen[str], str]:
+    command = [
+        sys.executable,
+        "-m",
+        "ga4sync.fake_google",
+        "--port",
+        "0",
+        "--cardinality",
+        str(cardinality),
+        "--latency",
+        str(latency_s),
+    ]
+    for token in tokens:
+        command += ["--refresh-token", token]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    base_url = (await asyncio.to_thread(process.stdout.readline)).strip()
+    return process, base_url
+
+
+def _spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ga4sync.cli", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _run_once(settings: Settings, db_url: str, admin: uuid.UUID) -> tuple[float, object]:
+    async with open_runtime(settings, db_url, periodic=False) as runtime:
+        started = time.perf_counter()
+        job = (await runtime.sync.start_job(admin, "all")).job
+        while job.active:
+            await asyncio.sleep(0.1)
+            job = await runtime.sync.get_job(job.id)
+        return time.perf_counter() - started, job
+
+
+async def main(properties: int, cardinality: int, latency_s: float) -> None:
+    tokens = [f"rt-fanout-{n}" for n in range(USERS)]
+    rows_per_property = sum(3 * cardinality ** (len(s.dimensions) - 1) for s in BUILTIN_REPORTS)
+    with server_url() as server, tempfile.TemporaryDirectory() as tmp:
+        async with scratch_database(server) as db_url:
+            fake, base_url = await _fake(cardinality, latency_s, tokens)
+            key = Fernet.generate_key().decode()
+            env = {
+                **os.environ,
+                "DATABASE_URL": db_url,
+                "TOKEN_ENCRYPTION_KEY": key,
+                "GOOGLE_CLIENT_ID": "bench",
+                "GOOGLE_CLIENT_SECRET": "bench",
+                "GOOGLE_TOKEN_URI": f"{base_url}/token",
+                "GA4_API_BASE_URL": base_url,
+                "GA4_MAX_CONCURRENCY": str(MAX_CONCURRENCY),
+                "WORKER_CONCURRENCY": "10",
+                "SYNC_TIMEZONE": "UTC",
+            }
+            settings = replace(Settings.from_env(env), database_url=db_url)
+            workers = []
+            try:
+                workers = [_spawn_worker(env, Path(tmp) / f"worker{n}.log") for n in range(WORKERS)]
+                await asyncio.sleep(3)  # up, and today's (empty) daily run done
+                async with open_pool(db_url) as pool:
+                    cipher = TokenCipher(key)
+                    for n in range(properties):
+                        user = uuid.uuid5(uuid.NAMESPACE_URL, f"fanout-user-{n % USERS}")
+                        if n < USERS:
+                            await store_google_grant(pool, cipher, user, tokens[n])
+                        await connect_property(pool, user, str(800_000_000 + n), time_zone="UTC")
+                admin = uuid.uuid4()
+                first_s, first = await _run_once(settings, db_url, admin)
+                second_s, second = await _run_once(settings, db_url, admin)
+                async with open_pool(db_url) as pool:
+                    stored = await pool.fetchval("select count(*) from ga4_report_rows")
+                    distinct = await pool.fetchval(
+                        "select count(*) from (select distinct property_ref, report, date,"
+                        " dimension_key from ga4_report_rows) d"
+                    )
+            finally:
+                for worker in workers:
+                    worker.terminate()
+                for worker in workers:
+                    worker.wait(timeout=60)
+                fake.terminate()
+                fake.wait(timeout=10)
+    requests = properties * len(BUILTIN_REPORTS)  # one page each at these sizes
+    ideal = requests * latency_s / (WORKERS * MAX_CONCURRENCY)
+    print(
+        f"\n{properties} properties x {rows_per_property:,} rows, {latency_s * 1000:.0f} ms per"
+        f" request, {WORKERS} workers x {MAX_CONCURRENCY} requests in flight\n"
+    )
+    print(f"ideal (request latency / concurrency): {ideal:.2f} s")
+    for label, seconds, job in (
+        ("first load", first_s, first),
+        ("unchanged re-run", second_s, second),
+    ):
+        print(
+            f"{label:18} {seconds:7.2f} s  {seconds / ideal:5.2f}x ideal  status {job.status}"
+            f"  rows fetched {job.rows_fetched:,}  written {job.rows_written:,}"
+        )
+    print(
+        f"rows stored {stored:,} (expected {properties * rows_per_property:,}),"
+        f" duplicates {stored - distinct}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--properties", type=int, default=500)
+    parser.add_argument("--cardinality", type=int, default=25)
+    parser.add_argument("--latency", type=float, default=0.05)
+    args = parser.parse_args()
+    asyncio.run(main(args.properties, args.cardinality, args.latency))
