@@ -53,26 +53,23 @@ async def scratch_database(server: str) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def fake_google_process(
-    *, cardinality: int, latency_s: float = 0.0, refresh_token: str = "rt-bench"
+    *, cardinality: int, latency_s: float = 0.0, refresh_tokens: tuple[str, ...] = ("rt-bench",)
 ) -> AsyncIterator[str]:
     """The fake Google in a child process, so its CPU is not counted as the client's."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ga4sync.fake_google",
-            "--port",
-            "0",
-            "--cardinality",
-            str(cardinality),
-            "--latency",
-            str(latency_s),
-            "--refresh-token",
-            refresh_token,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "ga4sync.fake_google",
+        "--port",
+        "0",
+        "--cardinality",
+        str(cardinality),
+        "--latency",
+        str(latency_s),
+    ]
+    for token in refresh_tokens:
+        command += ["--refresh-token", token]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         base_url = (await asyncio.to_thread(process.stdout.readline)).strip()

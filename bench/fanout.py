@@ -26,7 +26,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bench.common import scratch_database, server_url
+from bench.common import fake_google_process, scratch_database, server_url
 from ga4sync.crypto import TokenCipher
 from ga4sync.db import open_pool
 from ga4sync.reports import BUILTIN_REPORTS
@@ -37,28 +37,6 @@ from ga4sync.sync.connections import connect_property, store_google_grant
 WORKERS = 2
 MAX_CONCURRENCY = 10  # GA4 requests in flight per worker process
 USERS = 50
-
-
-async def _fake(
-    cardinality: int, latency_s: float, tokens: list[str]
-) -> tuple[subprocess.Popen[str], str]:
-    command = [
-        sys.executable,
-        "-m",
-        "ga4sync.fake_google",
-        "--port",
-        "0",
-        "--cardinality",
-        str(cardinality),
-        "--latency",
-        str(latency_s),
-    ]
-    for token in tokens:
-        command += ["--refresh-token", token]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    base_url = (await asyncio.to_thread(process.stdout.readline)).strip()
-    return process, base_url
 
 
 def _spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -85,8 +63,12 @@ async def main(properties: int, cardinality: int, latency_s: float) -> None:
     tokens = [f"rt-fanout-{n}" for n in range(USERS)]
     rows_per_property = sum(3 * cardinality ** (len(s.dimensions) - 1) for s in BUILTIN_REPORTS)
     with server_url() as server, tempfile.TemporaryDirectory() as tmp:
-        async with scratch_database(server) as db_url:
-            fake, base_url = await _fake(cardinality, latency_s, tokens)
+        async with (
+            scratch_database(server) as db_url,
+            fake_google_process(
+                cardinality=cardinality, latency_s=latency_s, refresh_tokens=tuple(tokens)
+            ) as base_url,
+        ):
             key = Fernet.generate_key().decode()
             env = {
                 **os.environ,
@@ -126,8 +108,6 @@ async def main(properties: int, cardinality: int, latency_s: float) -> None:
                     worker.terminate()
                 for worker in workers:
                     worker.wait(timeout=60)
-                fake.terminate()
-                fake.wait(timeout=10)
     requests = properties * len(BUILTIN_REPORTS)  # one page each at these sizes
     ideal = requests * latency_s / (WORKERS * MAX_CONCURRENCY)
     print(
@@ -139,8 +119,9 @@ async def main(properties: int, cardinality: int, latency_s: float) -> None:
         ("first load", first_s, first),
         ("unchanged re-run", second_s, second),
     ):
+        ratio = f"{seconds / ideal:5.2f}x ideal" if ideal else "(no latency)"
         print(
-            f"{label:18} {seconds:7.2f} s  {seconds / ideal:5.2f}x ideal  status {job.status}"
+            f"{label:18} {seconds:7.2f} s  {ratio}  status {job.status}"
             f"  rows fetched {job.rows_fetched:,}  written {job.rows_written:,}"
         )
     print(

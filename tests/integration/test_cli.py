@@ -15,6 +15,20 @@ from ga4sync.fake_google import FakeGoogle
 from ga4sync.sync.connections import connect_property, store_google_grant
 
 
+def _point_at(monkeypatch, database_url: str, encryption_key: str, base_url: str) -> None:
+    """The environment of a ga4sync command using this test's database and fake Google."""
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "TOKEN_ENCRYPTION_KEY": encryption_key,
+        "GOOGLE_CLIENT_ID": "cli",
+        "GOOGLE_CLIENT_SECRET": "cli-secret",
+        "GOOGLE_TOKEN_URI": f"{base_url}/token",
+        "GA4_API_BASE_URL": base_url,
+        "GA4_ADMIN_API_BASE_URL": base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture
 def google_in_thread():
     fake = FakeGoogle(seed=3)
@@ -37,15 +51,7 @@ def test_sync_prints_a_summary_and_scopes_to_one_property(
             await connect_property(conn, user, "778", time_zone="Europe/Paris")
 
     asyncio.run(seed())
-    for name, value in {
-        "DATABASE_URL": database_url,
-        "TOKEN_ENCRYPTION_KEY": encryption_key,
-        "GOOGLE_CLIENT_ID": "cli",
-        "GOOGLE_CLIENT_SECRET": "cli-secret",
-        "GOOGLE_TOKEN_URI": f"{base_url}/token",
-        "GA4_API_BASE_URL": base_url,
-    }.items():
-        monkeypatch.setenv(name, value)
+    _point_at(monkeypatch, database_url, encryption_key, base_url)
 
     assert main(["sync", "--property", "777", "--since-days", "1", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -88,16 +94,7 @@ def test_connect_checks_the_token_before_storing_it(
     database_url, encryption_key, google_in_thread, monkeypatch, capsys
 ):
     fake, base_url = google_in_thread
-    for name, value in {
-        "DATABASE_URL": database_url,
-        "TOKEN_ENCRYPTION_KEY": encryption_key,
-        "GOOGLE_CLIENT_ID": "cli",
-        "GOOGLE_CLIENT_SECRET": "cli-secret",
-        "GOOGLE_TOKEN_URI": f"{base_url}/token",
-        "GA4_API_BASE_URL": base_url,
-        "GA4_ADMIN_API_BASE_URL": base_url,
-    }.items():
-        monkeypatch.setenv(name, value)
+    _point_at(monkeypatch, database_url, encryption_key, base_url)
     user = str(uuid.uuid4())
 
     assert main(["connect", "--user", user, "--refresh-token", "rt-wrong"]) == 1
