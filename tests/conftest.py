@@ -34,6 +34,7 @@ from ga4sync.settings import Settings
 from ga4sync.sync.connections import connect_property, store_google_grant
 from ga4sync.sync.ingest import open_ingestion
 from ga4sync.sync.jobs import SyncService
+from ga4sync.sync.upkeep import Upkeep
 from ga4sync.web.app import create_app
 from tests.webtools import ADMIN, CRON, ORIGIN, SECRET
 
@@ -206,6 +207,12 @@ def recording_queue() -> RecordingQueue:
 def service(pool, settings, clock, recording_queue) -> SyncService:
     """The sync service over a recording queue: what it decides, without a worker."""
     return SyncService(pool, recording_queue, settings, now=clock)
+
+
+@pytest.fixture
+def upkeep(pool, settings, clock, recording_queue) -> Upkeep:
+    """Schedule and queue upkeep over the same recording queue as ``service``."""
+    return Upkeep(pool, recording_queue, settings, now=clock)
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from procrastinate.exceptions import AlreadyEnqueued, JobAborted
 from ga4sync.settings import Settings
 from ga4sync.sync.ingest import Ingestion
 from ga4sync.sync.jobs import SyncService
+from ga4sync.sync.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Services:
     """What tasks need, built once per worker process."""
 
     sync: SyncService
+    upkeep: Upkeep
     ingestion: Ingestion
     settings: Settings
 
@@ -109,25 +111,25 @@ async def daily_tick(context: JobContext, timestamp: int) -> None:
     services = _services(context)
     at = datetime.fromtimestamp(timestamp, UTC)
     await services.sync.ensure_daily_due(at)
-    await services.sync.schedule_due_properties(at)
+    await services.upkeep.schedule_due_properties(at)
 
 
 async def sync_due_property(context: JobContext, property_ref: int) -> None:
     services = _services(context)
-    await services.sync.sync_due_property(services.ingestion, property_ref)
+    await services.upkeep.sync_due_property(services.ingestion, property_ref)
 
 
 async def recover(context: JobContext, timestamp: int) -> None:
     services = _services(context)
     assert context.app is not None
     await recover_stalled_tasks(context.app, services.settings.stalled_after_s, services.sync)
-    await services.sync.requeue_waiting_jobs()
-    await services.sync.requeue_orphaned_properties()
+    await services.upkeep.requeue_waiting_jobs()
+    await services.upkeep.requeue_orphaned_properties()
 
 
 async def cleanup(context: JobContext, timestamp: int) -> None:
     services = _services(context)
-    await services.sync.prune_history(datetime.fromtimestamp(timestamp, UTC))
+    await services.upkeep.prune_history(datetime.fromtimestamp(timestamp, UTC))
     assert context.app is not None
     # Successful tasks are deleted as they finish; failed and aborted ones age out here.
     await context.app.job_manager.delete_old_jobs(

@@ -20,6 +20,7 @@ from ga4sync.sync import schedule
 from ga4sync.sync.alerts import alerts_from_settings
 from ga4sync.sync.ingest import open_ingestion
 from ga4sync.sync.jobs import SyncService
+from ga4sync.sync.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Runtime:
     pool: asyncpg.Pool
     queue_app: procrastinate.App
     sync: SyncService
+    upkeep: Upkeep
     settings: Settings
     now: Callable[[], datetime] = _utcnow
 
@@ -69,7 +71,10 @@ async def open_runtime(
                 settings_cache=cache,
                 alerts=alerts_from_settings(settings),
             )
-            yield Runtime(pool=pool, queue_app=app, sync=sync, settings=settings, now=now)
+            upkeep = Upkeep(pool, queue, settings, now=now)
+            yield Runtime(
+                pool=pool, queue_app=app, sync=sync, upkeep=upkeep, settings=settings, now=now
+            )
 
 
 async def run_worker(runtime: Runtime, *, install_signal_handlers: bool = True) -> None:
@@ -77,7 +82,9 @@ async def run_worker(runtime: Runtime, *, install_signal_handlers: bool = True) 
     ``WORKER_SHUTDOWN_TIMEOUT_S`` to finish, then are aborted and retried later."""
     settings = runtime.settings
     async with open_ingestion(runtime.pool, settings, now=runtime.now) as ingestion:
-        services = Services(sync=runtime.sync, ingestion=ingestion, settings=settings)
+        services = Services(
+            sync=runtime.sync, upkeep=runtime.upkeep, ingestion=ingestion, settings=settings
+        )
         zone = ZoneInfo(settings.sync_timezone)
         # A worker starting after a crash takes over what the dead one left doing,
         # and catches up a daily run that no worker was up to start.

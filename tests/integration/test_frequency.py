@@ -23,7 +23,7 @@ async def _props(pool, connect_user, frequencies: dict[str, str]):
 
 
 async def test_hourly_once_an_hour_six_hourly_every_six_never_the_others(
-    pool, connect_user, service, recording_queue
+    pool, connect_user, upkeep, recording_queue
 ):
     _, refs = await _props(
         pool,
@@ -39,7 +39,7 @@ async def test_hourly_once_an_hour_six_hourly_every_six_never_the_others(
     for minutes in range(0, 12 * 60, 5):  # a tick every 5 minutes for 12 hours
         now = T0 + timedelta(minutes=minutes)
         before = len(recording_queue.due)
-        await service.schedule_due_properties(now)
+        await upkeep.schedule_due_properties(now)
         for ref in recording_queue.due[before:]:
             claims.setdefault(ref, []).append(now)
     assert claims[refs["7101"]] == [T0 + timedelta(hours=h) for h in range(12)]
@@ -47,20 +47,16 @@ async def test_hourly_once_an_hour_six_hourly_every_six_never_the_others(
     assert refs["7103"] not in claims and refs["7104"] not in claims
 
 
-async def test_racing_schedulers_claim_a_property_once(
-    pool, connect_user, service, recording_queue
-):
+async def test_racing_schedulers_claim_a_property_once(pool, connect_user, upkeep, recording_queue):
     await _props(pool, connect_user, {"7201": "hourly", "7202": "hourly"})
-    counts = await asyncio.gather(*(service.schedule_due_properties(T0) for _ in range(8)))
+    counts = await asyncio.gather(*(upkeep.schedule_due_properties(T0) for _ in range(8)))
     assert sum(counts) == 2 and len(recording_queue.due) == 2
 
 
-async def test_a_grant_needing_reauth_is_not_scheduled(
-    pool, connect_user, service, recording_queue
-):
+async def test_a_grant_needing_reauth_is_not_scheduled(pool, connect_user, upkeep, recording_queue):
     user, _ = await _props(pool, connect_user, {"7301": "hourly"})
     await pool.execute("update google_credentials set needs_reauth = true where user_id = $1", user)
-    assert await service.schedule_due_properties(T0) == 0
+    assert await upkeep.schedule_due_properties(T0) == 0
 
 
 async def test_daily_run_skips_manual_properties_a_manual_run_does_not(pool, connect_user, service):
@@ -85,7 +81,7 @@ async def test_daily_run_skips_manual_properties_a_manual_run_does_not(pool, con
 
 async def test_a_due_property_syncs_through_the_worker(pool, connect_user, runtime, worker):
     _, refs = await _props(pool, connect_user, {"7501": "hourly"})
-    assert await runtime.sync.schedule_due_properties(T0) == 1
+    assert await runtime.upkeep.schedule_due_properties(T0) == 1
     for _ in range(200):
         run = await pool.fetchrow(
             "select status, job_id, rows_inserted from ga4_property_runs where property_ref = $1",

@@ -55,19 +55,19 @@ async def test_a_stalled_task_with_attempts_left_is_queued_again(pool, runtime, 
 async def test_lost_queue_entries_are_recreated(pool, runtime, connect_user):
     job_id = await _running_job_with_one_property(runtime, connect_user)
     await pool.execute("delete from procrastinate_jobs where task_name = 'ga4sync.sync_property'")
-    assert await runtime.sync.requeue_orphaned_properties(running_for_s=0) == 1
+    assert await runtime.upkeep.requeue_orphaned_properties(running_for_s=0) == 1
     args = await pool.fetchval(
         "select args from procrastinate_jobs where task_name = 'ga4sync.sync_property'"
     )
     assert args["job_id"] == str(job_id)
     # Queued again only once, however often recovery runs.
-    assert await runtime.sync.requeue_orphaned_properties(running_for_s=0) == 0
+    assert await runtime.upkeep.requeue_orphaned_properties(running_for_s=0) == 0
 
 
 async def test_a_lost_run_job_entry_is_recreated(pool, runtime):
     started = await runtime.sync.start_job(uuid.uuid4(), "all")
     await pool.execute("delete from procrastinate_jobs")
-    assert await runtime.sync.requeue_waiting_jobs(older_than_s=0) == 1
+    assert await runtime.upkeep.requeue_waiting_jobs(older_than_s=0) == 1
     assert (
         await pool.fetchval(
             "select count(*) from procrastinate_jobs where task_name = 'ga4sync.run_job'"

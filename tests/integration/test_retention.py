@@ -9,7 +9,7 @@ from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
 
 
 async def test_prune_keeps_the_latest_run_per_property_and_active_jobs(
-    pool, service, connect_user, ingestion_for
+    pool, service, upkeep, connect_user, ingestion_for
 ):
     await connect_user({"9101": "UTC", "9102": "UTC"})
     async with ingestion_for() as ingestion:
@@ -32,7 +32,7 @@ async def test_prune_keeps_the_latest_run_per_property_and_active_jobs(
     await pool.execute("update ga4_sync_jobs set created_at = now() where id = $1", recent.job.id)
     await pool.execute("update ga4_sync_jobs set finished_at = now() where id = $1", recent.job.id)
 
-    pruned = await service.prune_history(datetime.now(UTC))
+    pruned = await upkeep.prune_history(datetime.now(UTC))
     assert pruned["property_runs"] == 4  # 6 runs, the latest of each property stay
     latest = await pool.fetch(
         "select property_ref, count(*) from ga4_property_runs group by property_ref"
@@ -42,5 +42,5 @@ async def test_prune_keeps_the_latest_run_per_property_and_active_jobs(
     assert old_done.job.id not in left
     assert {active.job.id, recent.job.id} <= left
     assert pruned["sync_jobs"] == 1
-    again = await service.prune_history(datetime.now(UTC) + timedelta(seconds=1))
+    again = await upkeep.prune_history(datetime.now(UTC) + timedelta(seconds=1))
     assert again["property_runs"] == 0 and again["sync_jobs"] == 0

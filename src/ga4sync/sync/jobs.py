@@ -26,13 +26,10 @@ from ga4sync.store import jobs as job_store
 from ga4sync.store.app_settings import LAST_SUCCESS, SettingsCache, put_app_setting
 from ga4sync.store.jobs import Job
 from ga4sync.store.properties import (
-    claim_due_properties,
     get_property_to_sync,
     list_properties_status,
 )
 from ga4sync.store.property_runs import list_property_runs
-from ga4sync.store.queue_state import orphaned_job_properties
-from ga4sync.store.retention import prune_oauth_states, prune_property_runs, prune_sync_jobs
 from ga4sync.sync import schedule
 from ga4sync.sync.alerts import Alerts
 from ga4sync.sync.ingest import Ingestion, sync_property
@@ -190,31 +187,6 @@ class SyncService:
         at = now or self._now()
         return await self.ensure_daily(schedule.due_run_date(at, self._zone, self._daily_at))
 
-    async def schedule_due_properties(self, now: datetime | None = None, limit: int = 500) -> int:
-        """Queue a sync of every hourly / 6-hourly property due at ``now``."""
-        due = await claim_due_properties(self._pool, now or self._now(), limit)
-        for ref in due:
-            await self._queue.enqueue_due_property(ref)
-        if due:
-            logger.info("%d properties due", len(due), extra={"action": "properties_due"})
-        return len(due)
-
-    async def sync_due_property(self, ingestion: Ingestion, property_ref: int) -> None:
-        """Sync one property on its own schedule (no job: its run is recorded)."""
-        prop = await get_property_to_sync(self._pool, property_ref)
-        if prop is not None:
-            await sync_property(ingestion, prop, since_days=self._settings.sync_since_days)
-
-    async def requeue_waiting_jobs(self, older_than_s: float = 60.0) -> int:
-        """Queue again pending jobs whose queue entry may have been lost (queueing is
-        deduplicated, so a job that is still queued is not queued twice)."""
-        waiting = await job_store.jobs_waiting_to_start(self._pool, older_than_s)
-        for job_id in waiting:
-            await self._queue.enqueue_run(job_id)
-        return len(waiting)
-
-    # -- reading ----------------------------------------------------------------
-
     async def get_job(self, job_id: uuid.UUID) -> Job:
         job = await job_store.get_job(self._pool, job_id)
         if job is None:
@@ -331,37 +303,6 @@ class SyncService:
                 error=reason,
             ),
         )
-
-    async def requeue_orphaned_properties(self, running_for_s: float = 60.0) -> int:
-        """Queue again the properties of running jobs whose task was lost."""
-        orphans = await orphaned_job_properties(self._pool, running_for_s)
-        by_job: dict[uuid.UUID, list[int]] = {}
-        for job_id, ref in orphans:
-            by_job.setdefault(job_id, []).append(ref)
-        for job_id, refs in by_job.items():
-            logger.warning(
-                "sync %s: queueing %d lost properties again",
-                job_id,
-                len(refs),
-                extra={"action": "requeue_orphans"},
-            )
-            await self._queue.enqueue_properties(job_id, refs)
-        return len(orphans)
-
-    async def prune_history(self, now: datetime | None = None) -> dict[str, int]:
-        """Delete finished jobs and property runs older than RETENTION_DAYS (each
-        property keeps its latest run) and expired consent states."""
-        at = now or self._now()
-        cutoff = at - timedelta(days=self._settings.retention_days)
-        pruned = {
-            "sync_jobs": await prune_sync_jobs(self._pool, cutoff),
-            "property_runs": await prune_property_runs(self._pool, cutoff),
-            "oauth_states": await prune_oauth_states(self._pool, at),
-        }
-        logger.info(
-            "pruned history older than %s: %s", cutoff.date(), pruned, extra={"action": "prune"}
-        )
-        return pruned
 
     async def fail_job(self, job_id: uuid.UUID, message: str) -> None:
         """Finish a job that cannot go on (its run task gave up)."""
