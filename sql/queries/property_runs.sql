@@ -27,3 +27,12 @@ from ga4_property_runs
 where property_ref = $1 and ($2::bigint is null or id < $2)
 order by id desc
 limit $3;
+
+-- name: close_interrupted_runs
+-- Runs of a property still marked running when its next sync starts were cut
+-- off (a worker died mid-run): syncs of one property never overlap.
+update ga4_property_runs
+set status = 'failed',
+    finished_at = now(),
+    error = 'interrupted: the process running it stopped before it finished'
+where property_ref = $1 and status = 'running';

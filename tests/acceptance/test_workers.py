@@ -68,6 +68,10 @@ async def test_a_sigkilled_worker_leaves_no_job_running_forever(
     assert done["message"].startswith("Synced 2/2 properties")
     # every row is there exactly once
     assert await pool.fetchval("select count(*) from ga4_report_rows") == 2 * (3 + 27 + 9)
+    # the run the dead worker left open is closed as interrupted, none is left running
+    runs = await pool.fetch("select status, error from ga4_property_runs")
+    assert not [r for r in runs if r["status"] == "running"]
+    assert any(r["status"] == "failed" and "interrupted" in r["error"] for r in runs)
 
 
 async def test_two_workers_share_a_run_and_racing_pings_make_one_daily_job(

@@ -156,3 +156,20 @@ async def test_user_and_property_scope(pool, connect_user, ingestion_for):
         one = await ingest_ga4_for_all_accounts(ingestion, property_id="9003")
     assert sorted(r.property_id for r in mine.results) == ["9001", "9002"]
     assert [r.property_id for r in one.results] == ["9003"]
+
+
+async def test_a_run_left_running_by_a_dead_process_is_closed_by_the_next(
+    pool, connect_user, ingestion_for
+):
+    await connect_user({"6301": "UTC"})
+    ref = await pool.fetchval("select id from ga4_properties where property_id = '6301'")
+    await pool.execute(
+        "insert into ga4_property_runs (property_ref, start_date, end_date)"
+        " values ($1, current_date, current_date)",
+        ref,
+    )
+    async with ingestion_for() as ingestion:
+        assert (await ingest_ga4_for_all_accounts(ingestion)).ok
+    runs = await pool.fetch("select status, error from ga4_property_runs order by id")
+    assert [r["status"] for r in runs] == ["failed", "success"]
+    assert "interrupted" in runs[0]["error"]

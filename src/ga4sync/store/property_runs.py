@@ -11,6 +11,12 @@ import asyncpg
 from ga4sync.queries import query
 
 
+async def close_interrupted_runs(
+    conn: asyncpg.Connection | asyncpg.Pool, property_ref: int
+) -> None:
+    await conn.execute(query("close_interrupted_runs"), property_ref)
+
+
 async def start_property_run(
     conn: asyncpg.Connection | asyncpg.Pool,
     property_ref: int,

@@ -39,7 +39,11 @@ from ga4sync.store.properties import (
     list_properties_to_sync,
     record_property_outcome,
 )
-from ga4sync.store.property_runs import finish_property_run, start_property_run
+from ga4sync.store.property_runs import (
+    close_interrupted_runs,
+    finish_property_run,
+    start_property_run,
+)
 from ga4sync.store.report_rows import upsert_report_rows
 from ga4sync.sync.alerts import Alerts, alerts_from_settings
 from ga4sync.sync.summary import IngestSummary, PropertyResult
@@ -151,6 +155,7 @@ async def sync_property(
     except (ZoneInfoNotFoundError, ValueError):
         start_date = end_date = ingestion.now().date()
         result.status, result.error = "failed", f"unknown time zone {prop.time_zone!r}"
+    await close_interrupted_runs(pool, prop.id)
     run_id = await start_property_run(pool, prop.id, job_id, start_date, end_date)
     try:
         if result.error is None:
