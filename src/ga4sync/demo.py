@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import socket
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -53,6 +54,14 @@ DEMO_USERS: dict[str, tuple[DemoProperty, ...]] = {
     ),
 }
 
+# A Google account the status page's "Connect a Google account" button connects
+# (the fake consent screen approves it), with properties of its own.
+DEMO_GOOGLE_ACCOUNT = "you@example.com"
+DEMO_GOOGLE_PROPERTIES = [
+    ("340000001", "Your site (New York)", "America/New_York"),
+    ("340000002", "Your app (London)", "Europe/London"),
+]
+
 TABLES = "ga4_report_rows, ga4_property_runs, ga4_sync_jobs, ga4_properties"
 SAMPLE_QUERY = """\
 select p.display_name, r.date, (r.metrics->>'activeUsers')::int as active_users,
@@ -75,22 +84,36 @@ def demo_fake_google() -> FakeGoogle:
             fake.add_property(
                 prop.property_id, time_zone=prop.time_zone, cardinality=prop.cardinality
             )
+    fake.add_google_account(DEMO_GOOGLE_ACCOUNT, properties=DEMO_GOOGLE_PROPERTIES)
+    fake.consent_as(DEMO_GOOGLE_ACCOUNT)
     return fake
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def demo_settings(settings: Settings, google_url: str, *, port: int | None) -> Settings:
     """The user's settings pointed at the fake Google, with demo secrets where unset."""
     admin = str(demo_user_id(DEMO_ADMIN_EMAIL))
+    web_port = settings.port if port is None else port or _free_port()
     return replace(
         settings,
         ga4_api_base_url=google_url,
+        ga4_admin_api_base_url=google_url,
         google_token_uri=f"{google_url}/token",
+        google_auth_uri=f"{google_url}/o/oauth2/v2/auth",
+        google_revoke_uri=f"{google_url}/revoke",
+        oauth_redirect_uri=f"http://127.0.0.1:{web_port}/v1/connections/google/callback",
+        frontend_url="/",
         google_client_id="ga4sync-demo",
         google_client_secret="ga4sync-demo-secret",
         token_encryption_key=settings.token_encryption_key or Fernet.generate_key().decode(),
         supabase_jwt_secret=settings.supabase_jwt_secret or secrets.token_urlsafe(32),
         admin_user_ids=settings.admin_user_ids | {admin},
-        port=settings.port if port is None else port,
+        port=web_port,
     )
 
 
@@ -193,6 +216,7 @@ def _print_banner(base_url: str, token: str, database_url: str, job: Job) -> Non
 ga4sync demo: web + worker on {base_url}, Google faked on 127.0.0.1
 
   Status page  {base_url}/#token={token}
+               (its "Connect a Google account" button walks the consent flow)
   Sync now     curl -X POST {base_url}/v1/sync/ga4/run -H "Authorization: Bearer {token}"
   This job     curl {base_url}/v1/sync/ga4/job/{job.id} -H "Authorization: Bearer {token}"
   Database     {obscure_password(database_url)}{_psql_hint(database_url)}

@@ -106,3 +106,45 @@ async def test_page_on_another_origin_works_only_if_cors_allows_it(
     else:
         await page.wait_for_selector("#notice.error", timeout=10_000)
         assert "Could not reach the API" in await page.text_content("#notice")
+
+
+async def test_connect_a_google_account_from_the_status_page(
+    browser, aiohttp_server, runtime, web_settings, fake, google_url, pool
+):
+    import socket
+
+    fake.add_google_account(
+        "you@example.com",
+        properties=[
+            ("340000001", "Your site", "America/New_York"),
+            ("340000002", "Your app", "Europe/London"),
+        ],
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = replace(
+        web_settings,
+        google_auth_uri=f"{google_url}/o/oauth2/v2/auth",
+        google_revoke_uri=f"{google_url}/revoke",
+        ga4_admin_api_base_url=google_url,
+        oauth_redirect_uri=f"http://127.0.0.1:{port}/v1/connections/google/callback",
+        frontend_url="/",
+    )
+    server = await aiohttp_server(create_app(settings, runtime=runtime), port=port)
+    page = await browser.new_page()
+    await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+    await page.wait_for_function(
+        "document.querySelector('#next-run').textContent !== '\\u2013'", timeout=10_000
+    )
+    await page.click("#connect-google")
+    # Google's consent screen approves and sends the browser back through the callback.
+    await page.wait_for_selector("#notice.info", timeout=10_000)
+    assert "Google account connected: 2 properties found." in await page.text_content("#notice")
+    assert "ga4sync=" not in page.url
+    await page.wait_for_function(
+        "document.querySelectorAll('#properties tbody tr').length === 2", timeout=10_000
+    )
+    names = await page.locator("#properties tbody tr td:first-child").all_text_contents()
+    assert sorted(names) == ["Your app · 340000002", "Your site · 340000001"]
+    assert await pool.fetchval("select count(*) from google_credentials") == 1
