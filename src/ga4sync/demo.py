@@ -113,6 +113,7 @@ def demo_settings(settings: Settings, google_url: str, *, port: int | None) -> S
         token_encryption_key=settings.token_encryption_key or Fernet.generate_key().decode(),
         supabase_jwt_secret=settings.supabase_jwt_secret or secrets.token_urlsafe(32),
         admin_user_ids=settings.admin_user_ids | {admin},
+        host="127.0.0.1",  # the demo's token is printed: keep it off the network
         port=web_port,
     )
 

@@ -58,11 +58,12 @@ async def running(
     if web_app is not None:
         runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=10.0)
         await runner.setup()
-        site = web.TCPSite(runner, "0.0.0.0", runtime.settings.port)
+        host = runtime.settings.host
+        site = web.TCPSite(runner, host, runtime.settings.port)
         await site.start()
         port = runner.addresses[0][1]
         base_url = f"http://127.0.0.1:{port}"
-        logger.info("web listening on http://0.0.0.0:%d", port, extra={"action": "web_started"})
+        logger.info("web listening on http://%s:%d", host, port, extra={"action": "web_started"})
     worker_task = (
         asyncio.create_task(run_worker(runtime, install_signal_handlers=False), name="worker")
         if worker

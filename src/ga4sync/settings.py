@@ -63,6 +63,7 @@ class Settings:
     sync_daily_at: time = time(0, 15)
     embedded_pg_dir: Path | None = None
     # web
+    host: str = "0.0.0.0"
     port: int = 8000
     cors_origins: tuple[str, ...] = ()
     cron_token: str | None = field(default=None, repr=False)
@@ -115,6 +116,7 @@ class Settings:
             sync_timezone=env.timezone("SYNC_TIMEZONE", "America/Los_Angeles"),
             sync_daily_at=env.clock_time("SYNC_DAILY_AT", time(0, 15)),
             embedded_pg_dir=env.path("GA4SYNC_EMBEDDED_PG_DIR"),
+            host=env.text("HOST") or "0.0.0.0",
             port=env.integer("PORT", 8000, low=1, high=65535),
             cors_origins=tuple(env.items("CORS_ORIGINS")),
             cron_token=env.text("CRON_TOKEN"),
