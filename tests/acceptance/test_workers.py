@@ -41,13 +41,12 @@ async def test_a_sigkilled_worker_leaves_no_job_running_forever(
 
     doomed = spawn_worker()  # starts today's daily run on its way up
 
-    async def doing():
+    async def mid_run():
         return await pool.fetchval(
-            "select count(*) from procrastinate_jobs"
-            " where task_name = 'ga4sync.sync_property' and status = 'doing'"
+            "select count(*) from ga4_property_runs where status = 'running'"
         )
 
-    await _wait(doing, 30, "the worker to start syncing a property")
+    await _wait(mid_run, 30, "the worker to be in the middle of a property's run")
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
     job = await pool.fetchrow("select id, status from ga4_sync_jobs where kind = 'daily'")

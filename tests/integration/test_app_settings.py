@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from ga4sync.db import connect
 from ga4sync.store.app_settings import SettingsCache, get_app_setting, put_app_setting
@@ -39,3 +40,18 @@ async def test_ttl_bounds_staleness_without_a_listener(pool):
     assert await cache.get("k") == 1
     now[0] = 11
     assert await cache.get("k") == 2
+
+
+async def test_reading_a_finished_job_refreshes_an_older_cached_meta(pool, runtime):
+    # Notifications off: only reading the job can tell this process that /meta moved.
+    await pool.execute("alter table app_settings disable trigger app_settings_notify")
+    first = await runtime.sync.start_job(uuid.uuid4(), "all")
+    await runtime.sync.run_job(first.job.id)  # no properties: succeeds at once
+    before = (await runtime.sync.get_meta()).last_sync_at  # now cached
+    assert before is not None
+    user = uuid.uuid4()
+    second = await runtime.sync.start_job(user, str(user))
+    await runtime.sync.run_job(second.job.id)
+    job = await runtime.sync.get_job(second.job.id)
+    assert job.status == "success" and job.last_sync_at > before
+    assert (await runtime.sync.get_meta()).last_sync_at == job.last_sync_at

@@ -54,6 +54,11 @@ class SettingsCache:
         self._values[key] = (read_at, value)
         return value
 
+    def peek(self, key: str) -> Any:
+        """The cached value without reading the database (None when not cached)."""
+        cached = self._values.get(key)
+        return None if cached is None else cached[1]
+
     def invalidate(self, key: str | None = None) -> None:
         if key is None:
             self._values.clear()

@@ -191,6 +191,12 @@ class SyncService:
         job = await job_store.get_job(self._pool, job_id)
         if job is None:
             raise JobNotFound(f"no sync job {job_id}")
+        if job.status == "success" and job.last_sync_at is not None:
+            # A client that saw this success must not then read an older /meta, even
+            # before the change notification reaches this process.
+            cached = self._app_settings.peek(LAST_SUCCESS)
+            if cached and datetime.fromisoformat(cached["at"]) < job.last_sync_at:
+                self._app_settings.invalidate(LAST_SUCCESS)
         return job
 
     async def list_jobs(
@@ -321,25 +327,29 @@ class SyncService:
         daily_streak_before = (
             await job_store.daily_failure_streak(self._pool) if job.kind == "daily" else 0
         )
-        finished = await job_store.finish_job(
-            self._pool, job_id, "failed" if failed else "success", summary.message()
-        )
+        # The job's outcome and the last success move together: nobody sees one
+        # without the other.
+        async with self._pool.acquire() as conn, conn.transaction():
+            finished = await job_store.finish_job(
+                conn, job_id, "failed" if failed else "success", summary.message()
+            )
+            if finished is not None and finished.status == "success":
+                assert finished.last_sync_at is not None
+                await put_app_setting(
+                    conn,
+                    LAST_SUCCESS,
+                    {
+                        "at": finished.last_sync_at.isoformat(),
+                        "job_id": str(job_id),
+                        "kind": finished.kind,
+                    },
+                )
         if finished is None:
             return  # another unit finished it
         if finished.kind == "daily":
             after = 0 if finished.status == "success" else daily_streak_before + 1
             await self._alerts.streak_changed(
                 "the daily sync", daily_streak_before, after, finished.message
-            )
-        if finished.status == "success":
-            await put_app_setting(
-                self._pool,
-                LAST_SUCCESS,
-                {
-                    "at": finished.last_sync_at.isoformat() if finished.last_sync_at else None,
-                    "job_id": str(job_id),
-                    "kind": finished.kind,
-                },
             )
         logger.info(
             "sync %s %s: %s",
