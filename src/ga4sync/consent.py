@@ -24,9 +24,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 
-from ga4sync.errors import ConfigError, Ga4SyncError, GoogleError, GrantRevoked
+from ga4sync.crypto import fernet_keys
+from ga4sync.errors import Ga4SyncError, GoogleError, GrantRevoked
 from ga4sync.oauth import SCOPE_ANALYTICS_READONLY
 
 
@@ -53,12 +54,7 @@ class StateSealer:
     """Seals and opens ``state`` values (keys: ``TOKEN_ENCRYPTION_KEY``)."""
 
     def __init__(self, keys: str, ttl_s: int) -> None:
-        try:
-            self._fernet = MultiFernet(
-                [Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()]
-            )
-        except ValueError:
-            raise ConfigError("TOKEN_ENCRYPTION_KEY must hold Fernet keys") from None
+        self._fernet = fernet_keys(keys)
         self._ttl_s = ttl_s
 
     def seal(self, user_id: uuid.UUID) -> tuple[str, ConsentState]:

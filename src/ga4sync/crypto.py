@@ -7,6 +7,20 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from ga4sync.errors import ConfigError, Ga4SyncError
 
 
+def fernet_keys(keys: str) -> MultiFernet:
+    """``TOKEN_ENCRYPTION_KEY`` as a MultiFernet: the first key encrypts, any decrypts."""
+    try:
+        fernets = [Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()]
+    except ValueError:
+        raise ConfigError(
+            "TOKEN_ENCRYPTION_KEY must be one or more comma-separated Fernet keys "
+            "(32 url-safe base64-encoded bytes)"
+        ) from None
+    if not fernets:
+        raise ConfigError("TOKEN_ENCRYPTION_KEY is empty")
+    return MultiFernet(fernets)
+
+
 class TokenCipher:
     """Encrypts with the first key of ``TOKEN_ENCRYPTION_KEY``, decrypts with any of them.
 
@@ -14,16 +28,7 @@ class TokenCipher:
     """
 
     def __init__(self, keys: str) -> None:
-        try:
-            fernets = [Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()]
-        except ValueError:
-            raise ConfigError(
-                "TOKEN_ENCRYPTION_KEY must be one or more comma-separated Fernet keys "
-                "(32 url-safe base64-encoded bytes)"
-            ) from None
-        if not fernets:
-            raise ConfigError("TOKEN_ENCRYPTION_KEY is empty")
-        self._fernet = MultiFernet(fernets)
+        self._fernet = fernet_keys(keys)
 
     def encrypt(self, plaintext: str) -> bytes:
         return self._fernet.encrypt(plaintext.encode())
