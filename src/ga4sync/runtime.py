@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import procrastinate
 
+from ga4sync.clock import Clock, utcnow
 from ga4sync.db import connect, open_pool
 from ga4sync.queue import ProcrastinateQueue, Services, create_queue_app, recover_stalled_tasks
 from ga4sync.settings import Settings
@@ -25,10 +26,6 @@ from ga4sync.sync.upkeep import Upkeep
 logger = logging.getLogger(__name__)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class Runtime:
     pool: asyncpg.Pool
@@ -36,7 +33,7 @@ class Runtime:
     sync: SyncService
     upkeep: Upkeep
     settings: Settings
-    now: Callable[[], datetime] = _utcnow
+    now: Clock = utcnow
 
 
 @asynccontextmanager
@@ -44,7 +41,7 @@ async def open_runtime(
     settings: Settings,
     database_url: str,
     *,
-    now: Callable[[], datetime] = _utcnow,
+    now: Clock = utcnow,
     periodic: bool = True,
 ) -> AsyncIterator[Runtime]:
     """Everything a web or worker process shares, opened in order and closed in reverse.

@@ -13,11 +13,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import aiohttp
 
+from ga4sync.clock import Clock, utcnow
 from ga4sync.errors import Ga4RequestError, Ga4Unavailable, GrantRevoked
 from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.wire import ReportPage, build_request, parse_error, parse_page
@@ -62,7 +63,7 @@ class Ga4Client:
         limits: ClientLimits,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Clock = utcnow,
     ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")

@@ -12,14 +12,14 @@ deletes the synced rows; it is idempotent.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import aiohttp
 import asyncpg
 
 from ga4sync import consent
+from ga4sync.clock import Clock, utcnow
 from ga4sync.crypto import TokenCipher
 from ga4sync.errors import Ga4SyncError, GoogleError
 from ga4sync.ga4.admin import AdminClient, DiscoveredProperty
@@ -33,10 +33,6 @@ from ga4sync.sync.connections import (
     save_discovered_properties,
     store_google_grant,
 )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -54,9 +50,7 @@ class Disconnected:
 
 
 class GoogleAccounts:
-    def __init__(
-        self, pool: asyncpg.Pool, settings: Settings, *, now: Callable[[], datetime] = _utcnow
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, *, now: Clock = utcnow) -> None:
         self._pool = pool
         self._settings = settings
         self._now = now

@@ -15,12 +15,13 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 import asyncpg
 
+from ga4sync.clock import Clock, utcnow
 from ga4sync.crypto import TokenCipher
 from ga4sync.errors import (
     Ga4SyncError,
@@ -51,12 +52,7 @@ from ga4sync.sync.tokens import UserTokens
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 OnPropertyDone = Callable[[PropertyResult], Awaitable[None]]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -67,13 +63,13 @@ class Ingestion:
     client: Ga4Client
     tokens: UserTokens
     settings: Settings
-    now: Clock = _utcnow
+    now: Clock = utcnow
     alerts: Alerts | None = None
 
 
 @asynccontextmanager
 async def open_ingestion(
-    pool: asyncpg.Pool, settings: Settings, *, now: Clock = _utcnow
+    pool: asyncpg.Pool, settings: Settings, *, now: Clock = utcnow
 ) -> AsyncIterator[Ingestion]:
     """An ``Ingestion`` with its own HTTP session, closed on exit."""
     cipher = TokenCipher(settings.require_encryption_key())

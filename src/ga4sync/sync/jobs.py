@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from ga4sync.clock import Clock, utcnow
 from ga4sync.errors import Ga4SyncError
 from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
@@ -85,10 +86,6 @@ class Meta:
     timezone: str
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class SyncService:
     def __init__(
         self,
@@ -96,7 +93,7 @@ class SyncService:
         queue: JobQueue,
         settings: Settings,
         *,
-        now: Callable[[], datetime] = _utcnow,
+        now: Clock = utcnow,
         settings_cache: SettingsCache | None = None,
         alerts: Alerts | None = None,
     ) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 
+from ga4sync.clock import Clock
 from ga4sync.crypto import TokenCipher
 from ga4sync.errors import GrantRevoked, MissingCredentials
 from ga4sync.oauth import AccessToken, OAuthClient
@@ -30,7 +30,7 @@ class UserTokens:
         pool: asyncpg.Pool,
         cipher: TokenCipher,
         oauth: OAuthClient,
-        now: Callable[[], datetime],
+        now: Clock,
     ) -> None:
         self._pool = pool
         self._cipher = cipher

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
+from ga4sync.clock import Clock, utcnow
 from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
 from ga4sync.store.properties import claim_due_properties, get_property_to_sync
@@ -24,10 +24,6 @@ from ga4sync.sync.jobs import JobQueue
 logger = logging.getLogger(__name__)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Upkeep:
     def __init__(
         self,
@@ -35,7 +31,7 @@ class Upkeep:
         queue: JobQueue,
         settings: Settings,
         *,
-        now: Callable[[], datetime] = _utcnow,
+        now: Clock = utcnow,
     ) -> None:
         self._pool = pool
         self._queue = queue
