@@ -229,7 +229,7 @@ async def runtime(settings: Settings, database_url: str, clock: Clock):
 @pytest.fixture
 async def worker(runtime):
     """A real procrastinate worker in this event loop, stopped after the test."""
-    task = asyncio.create_task(run_worker(runtime, install_signal_handlers=False))
+    task = asyncio.create_task(run_worker(runtime))
     # A starting worker catches up the day's daily run: let it finish (there is
     # nothing to sync yet) so tests start from a quiet queue.
     deadline = asyncio.get_running_loop().time() + 30

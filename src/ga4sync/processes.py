@@ -20,6 +20,7 @@ from aiohttp import web
 
 from ga4sync.runtime import Runtime, open_runtime, run_worker
 from ga4sync.settings import Settings
+from ga4sync.sync.ingest import check_ingestion_settings
 from ga4sync.web.app import create_app
 
 logger = logging.getLogger(__name__)
@@ -64,11 +65,7 @@ async def running(
         port = runner.addresses[0][1]
         base_url = f"http://127.0.0.1:{port}"
         logger.info("web listening on http://%s:%d", host, port, extra={"action": "web_started"})
-    worker_task = (
-        asyncio.create_task(run_worker(runtime, install_signal_handlers=False), name="worker")
-        if worker
-        else None
-    )
+    worker_task = asyncio.create_task(run_worker(runtime), name="worker") if worker else None
     try:
         yield Running(base_url=base_url, worker=worker_task)
     finally:
@@ -99,12 +96,14 @@ async def serve_web(settings: Settings, database_url: str) -> None:
 
 
 async def serve_worker(settings: Settings, database_url: str) -> None:
+    check_ingestion_settings(settings)  # a configuration error ends it before it starts
     async with open_runtime(settings, database_url) as runtime:
         await _serve(runtime, web_app=None, worker=True)
 
 
 async def serve_all(settings: Settings, database_url: str) -> None:
     """Web and worker in one process, for hosts that run a single process."""
+    check_ingestion_settings(settings)  # before the port is bound: nothing half-starts
     async with open_runtime(settings, database_url) as runtime:
         app = create_app(settings, runtime=runtime)
         await _serve(runtime, web_app=app, worker=True)

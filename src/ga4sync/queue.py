@@ -32,6 +32,7 @@ import psycopg
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued, JobAborted
 
+from ga4sync.outage import DATABASE_UNAVAILABLE
 from ga4sync.settings import Settings
 from ga4sync.sync.ingest import Ingestion
 from ga4sync.sync.jobs import SyncService
@@ -41,14 +42,11 @@ logger = logging.getLogger(__name__)
 
 # Failures worth another try: the database or network blinked, or the worker
 # was stopped mid-task (a task cancelled by a shutdown is retried, not lost).
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    OSError,
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    *DATABASE_UNAVAILABLE,
     TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
-    psycopg.OperationalError,
     JobAborted,
 )
 # CancelledError is a BaseException; procrastinate checks it with isinstance all the same.

@@ -1,7 +1,15 @@
-"""Process wiring: the pool, the queue app and the sync service, and the worker loop."""
+"""Process wiring: the pool, the queue app and the sync service, and the worker loop.
+
+The worker outlives its database: when procrastinate's worker stops because
+Postgres went away (a restart, a failover), ``run_worker`` waits for the
+``DatabaseWatch`` to see it back, hands the stopped worker's tasks to the
+recovery and starts a new worker. Only cancellation (SIGTERM, Ctrl-C) or a
+failure that is not a lost database ends it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,9 +19,11 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import procrastinate
+from procrastinate.worker import Worker
 
 from ga4sync.clock import Clock, utcnow
-from ga4sync.db import connect, open_pool
+from ga4sync.db import open_pool
+from ga4sync.outage import DatabaseWatch, is_database_unavailable
 from ga4sync.queue import ProcrastinateQueue, Services, create_queue_app, recover_stalled_tasks
 from ga4sync.settings import Settings
 from ga4sync.store.app_settings import SettingsCache
@@ -33,6 +43,7 @@ class Runtime:
     sync: SyncService
     upkeep: Upkeep
     settings: Settings
+    watch: DatabaseWatch
     now: Clock = utcnow
 
 
@@ -49,59 +60,127 @@ async def open_runtime(
     ``periodic=False`` runs workers without the cron ticks (tests drive the clock).
     """
     pool_size = max(10, settings.worker_concurrency * 2)
-    async with (
-        open_pool(database_url, max_size=pool_size) as pool,
-        connect(database_url) as listener,
-    ):
+    async with open_pool(database_url, max_size=pool_size) as pool:
         # /meta is read far more often than a sync finishes: cache it, and let
-        # Postgres say when it changed.
+        # Postgres say when it changed (on the watch's connection, re-listened
+        # after every reconnect).
         cache = SettingsCache(pool)
-        await cache.listen(listener)
+        watch = DatabaseWatch(database_url, on_connect=cache.listen)
+        await watch.start()
         app = create_queue_app(database_url, periodic=periodic)
-        async with app.open_async():
-            queue = ProcrastinateQueue(app)
-            sync = SyncService(
-                pool,
-                queue,
-                settings,
-                now=now,
-                settings_cache=cache,
-                alerts=alerts_from_settings(settings),
-            )
-            upkeep = Upkeep(pool, queue, settings, now=now)
-            yield Runtime(
-                pool=pool, queue_app=app, sync=sync, upkeep=upkeep, settings=settings, now=now
-            )
+        try:
+            async with app.open_async():
+                queue = ProcrastinateQueue(app)
+                sync = SyncService(
+                    pool,
+                    queue,
+                    settings,
+                    now=now,
+                    settings_cache=cache,
+                    alerts=alerts_from_settings(settings),
+                )
+                upkeep = Upkeep(pool, queue, settings, now=now)
+                yield Runtime(
+                    pool=pool,
+                    queue_app=app,
+                    sync=sync,
+                    upkeep=upkeep,
+                    settings=settings,
+                    watch=watch,
+                    now=now,
+                )
+        finally:
+            await watch.close()
 
 
-async def run_worker(runtime: Runtime, *, install_signal_handlers: bool = True) -> None:
-    """Run jobs until stopped (SIGINT/SIGTERM): running tasks get
-    ``WORKER_SHUTDOWN_TIMEOUT_S`` to finish, then are aborted and retried later."""
+# A worker that keeps stopping while the database answers waits longer each time.
+RESTART_DELAY_S = (1.0, 60.0)
+STEADY_RUN_S = 60.0  # a worker that ran this long resets the delay
+
+
+async def run_worker(runtime: Runtime) -> None:
+    """Run jobs until cancelled (SIGTERM, Ctrl-C): running tasks get
+    ``WORKER_SHUTDOWN_TIMEOUT_S`` to finish, then are aborted and retried later.
+
+    A worker stopped by a lost database is started again once it is back.
+    """
     settings = runtime.settings
+    app = runtime.queue_app
+    loop = asyncio.get_running_loop()
+    app.perform_import_paths()  # type: ignore[no-untyped-call]
     async with open_ingestion(runtime.pool, settings, now=runtime.now) as ingestion:
         services = Services(
             sync=runtime.sync, upkeep=runtime.upkeep, ingestion=ingestion, settings=settings
         )
-        zone = ZoneInfo(settings.sync_timezone)
-        # A worker starting after a crash takes over what the dead one left doing,
-        # and catches up a daily run that no worker was up to start.
-        await recover_stalled_tasks(runtime.queue_app, settings.stalled_after_s, runtime.sync)
-        await runtime.sync.ensure_daily_due()
-        next_at = schedule.next_run_at(runtime.now(), zone, settings.sync_daily_at)
-        logger.info(
-            "scheduler armed: daily sync at %s %s, next %s (%s UTC)",
-            settings.sync_daily_at.strftime("%H:%M"),
-            zone.key,
-            next_at.isoformat(),
-            next_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-            extra={"action": "scheduler_armed"},
-        )
-        await runtime.queue_app.run_worker_async(
-            concurrency=settings.worker_concurrency,
-            additional_context={"services": services},
-            install_signal_handlers=install_signal_handlers,
-            shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
-            update_heartbeat_interval=settings.worker_heartbeat_s,
-            stalled_worker_timeout=settings.stalled_after_s,
-            delete_jobs="successful",
-        )
+        stopped_worker_id: int | None = None
+        restart_delay_s = RESTART_DELAY_S[0]
+        first = True
+        while True:
+            await runtime.watch.until_up()
+            started_at = loop.time()
+            outages_before = runtime.watch.outages
+            worker: Worker | None = None
+            try:
+                if stopped_worker_id is not None:
+                    # Its tasks ended with it (procrastinate waits for or aborts them
+                    # before it stops): unregistering it hands what it left 'doing'
+                    # to the recovery below at once, without waiting for its
+                    # heartbeat to go stale.
+                    await app.job_manager.unregister_worker(stopped_worker_id)
+                    stopped_worker_id = None
+                await _prepare(runtime, announce=first)
+                first = False
+                worker = Worker(
+                    app=app,
+                    concurrency=settings.worker_concurrency,
+                    additional_context={"services": services},
+                    install_signal_handlers=False,
+                    shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
+                    update_heartbeat_interval=settings.worker_heartbeat_s,
+                    stalled_worker_timeout=settings.stalled_after_s,
+                    delete_jobs="successful",
+                )
+                await worker.run()  # type: ignore[no-untyped-call]
+                reason: BaseException | None = None
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                reason = exc
+            finally:
+                if worker is not None and worker.worker_id is not None:
+                    stopped_worker_id = worker.worker_id  # it could not unregister itself
+            # procrastinate's worker only stops by itself when one of its side tasks
+            # (heartbeat, listener, scheduler) failed: mostly, the database went away.
+            if reason is not None:
+                runtime.watch.report(reason)
+            if runtime.watch.outages != outages_before or not await runtime.watch.check():
+                continue  # back to waiting for the database
+            if loop.time() - started_at >= STEADY_RUN_S:
+                restart_delay_s = RESTART_DELAY_S[0]
+            logger.warning(
+                "worker stopped with the database reachable: restarting in %.0f s",
+                restart_delay_s,
+                extra={"action": "worker_restart"},
+            )
+            await asyncio.sleep(restart_delay_s)
+            restart_delay_s = min(restart_delay_s * 2, RESTART_DELAY_S[1])
+
+
+async def _prepare(runtime: Runtime, *, announce: bool) -> None:
+    """What a starting worker does first: take over what a dead worker left doing,
+    and catch up a daily run that no worker was up to start."""
+    settings = runtime.settings
+    await recover_stalled_tasks(runtime.queue_app, settings.stalled_after_s, runtime.sync)
+    await runtime.sync.ensure_daily_due()
+    if not announce:
+        return
+    zone = ZoneInfo(settings.sync_timezone)
+    next_at = schedule.next_run_at(runtime.now(), zone, settings.sync_daily_at)
+    logger.info(
+        "scheduler armed: daily sync at %s %s, next %s (%s UTC)",
+        settings.sync_daily_at.strftime("%H:%M"),
+        zone.key,
+        next_at.isoformat(),
+        next_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        extra={"action": "scheduler_armed"},
+    )

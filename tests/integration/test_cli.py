@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import socket
 import uuid
 
 import pytest
@@ -131,3 +133,32 @@ def test_connect_checks_the_token_before_storing_it(
     with pytest.raises(SystemExit):
         main(["connect", "--user", user, "--refresh-token", "x", "--property", "1:Mars/Base"])
     assert "unknown time zone" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+@pytest.mark.parametrize(
+    ("unset", "bad", "named"),
+    [
+        ("GOOGLE_CLIENT_ID", {}, "GOOGLE_CLIENT_ID not set"),
+        (None, {"TOKEN_ENCRYPTION_KEY": "not-a-fernet-key"}, "TOKEN_ENCRYPTION_KEY"),
+    ],
+)
+def test_a_process_with_a_configuration_error_starts_nothing(
+    command, unset, bad, named, database_url, encryption_key, monkeypatch, capsys, caplog
+):
+    _point_at(monkeypatch, database_url, encryption_key, "http://127.0.0.1:9")
+    if unset:
+        monkeypatch.delenv(unset)
+    for name, value in bad.items():
+        monkeypatch.setenv(name, value)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("PORT", str(port))
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    caplog.set_level(logging.INFO)
+
+    assert main([command]) == 2
+    assert named in capsys.readouterr().err
+    started = [r.getMessage() for r in caplog.records if r.name.startswith("ga4sync")]
+    assert not [m for m in started if "web listening" in m or "scheduler armed" in m], started

@@ -33,6 +33,7 @@ from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.client import ClientLimits, Ga4Client
 from ga4sync.ga4.wire import ReportPage
 from ga4sync.oauth import OAuthClient
+from ga4sync.outage import is_database_unavailable
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.settings import Settings
 from ga4sync.store.properties import (
@@ -67,13 +68,19 @@ class Ingestion:
     alerts: Alerts | None = None
 
 
+def check_ingestion_settings(settings: Settings) -> tuple[TokenCipher, tuple[str, str]]:
+    """What syncing needs from the environment, checked: the token cipher and the
+    OAuth client. Raises ``ConfigError`` naming the setting; processes call it
+    before they start anything."""
+    return TokenCipher(settings.require_encryption_key()), settings.require_google_client()
+
+
 @asynccontextmanager
 async def open_ingestion(
     pool: asyncpg.Pool, settings: Settings, *, now: Clock = utcnow
 ) -> AsyncIterator[Ingestion]:
     """An ``Ingestion`` with its own HTTP session, closed on exit."""
-    cipher = TokenCipher(settings.require_encryption_key())
-    client_id, client_secret = settings.require_google_client()
+    cipher, (client_id, client_secret) = check_ingestion_settings(settings)
     oauth = OAuthClient(
         token_uri=settings.google_token_uri, client_id=client_id, client_secret=client_secret
     )
@@ -169,6 +176,10 @@ async def sync_property(
         await asyncio.shield(_finish(ingestion, run_id, result, started))
         raise
     except Exception as exc:
+        if is_database_unavailable(exc):
+            # Not this property's fault, and nothing can be recorded now: the task
+            # is retried once the database is back (its run is closed as interrupted).
+            raise
         # An unexpected bug in one property must not stop the others; keep the trace.
         logger.exception(
             "property %s sync crashed", prop.property_id, extra={"action": "sync_property_crash"}

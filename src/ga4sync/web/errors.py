@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from ga4sync.errors import ConfigError
+from ga4sync.outage import describe, is_database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ class ApiError(Exception):
 def error_response(status: int, code: str, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": code, "message": message, **extra}, status=status)
 
+
+DATABASE_RETRY_AFTER_S = 5
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -60,7 +63,24 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
-    except Exception:
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            # A restart or failover of Postgres: the client may simply try again.
+            logger.warning(
+                "%s %s: database unavailable (%s)",
+                request.method,
+                request.path,
+                describe(exc),
+                extra={"action": "http_database_unavailable"},
+            )
+            response = error_response(
+                503,
+                "database_unavailable",
+                "The database is unreachable for the moment; nothing was changed. "
+                "Try again in a few seconds.",
+            )
+            response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+            return response
         logger.exception(
             "unexpected error on %s %s",
             request.method,

@@ -1,0 +1,174 @@
+"""Acceptance: the processes ride out a database restart in the middle of a sync.
+
+A Postgres of the test's own is stopped while the worker is mid-way through the
+daily run and started again on the same data (what Supabase maintenance, a
+failover or a pooler restart does). The processes stay up, ``/healthz`` says
+503 while the database is gone and 200 once it and a worker are back, and the
+run finishes with every row, nothing left running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+
+from ga4sync.db import connect, open_pool
+from ga4sync.migrate import migrate
+from tests.conftest import with_database
+from tests.pgserver import RestartablePostgres, restartable_postgres
+
+from .test_serve import _free_port
+from .test_workers import _connect, _wait
+
+PROPERTIES = ["6601", "6602", "6603"]
+ROWS_PER_PROPERTY = 3 + 27 + 9  # the three built-in reports at cardinality 3
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[RestartablePostgres]:
+    with restartable_postgres(tmp_path / "pgdata") as server:
+        yield server
+
+
+@pytest.fixture
+async def outage_db(own_postgres: RestartablePostgres) -> AsyncIterator[str]:
+    async with connect(own_postgres.url) as conn:
+        await conn.execute("create database ga4sync_outage")
+    url = with_database(own_postgres.url, "ga4sync_outage")
+    async with connect(url) as conn:
+        await migrate(conn)
+    yield url
+
+
+async def _fetchval(url: str, sql: str):
+    """One query on a new connection: pooled ones do not survive the restart."""
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
+    command, own_postgres, outage_db, google, encryption_key, tmp_path
+):
+    fake, base_url = google
+    async with open_pool(outage_db, max_size=2) as pool:
+        await _connect(pool, fake, encryption_key, PROPERTIES)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": outage_db,
+        "TOKEN_ENCRYPTION_KEY": encryption_key,
+        "GOOGLE_CLIENT_ID": "acceptance",
+        "GOOGLE_CLIENT_SECRET": "acceptance-secret",
+        "GOOGLE_TOKEN_URI": f"{base_url}/token",
+        "GA4_API_BASE_URL": base_url,
+        "GA4_RETRY_BASE_S": "0.05",
+        "WORKER_HEARTBEAT_S": "0.5",
+        "STALLED_AFTER_S": "2",
+        "WORKER_CONCURRENCY": "4",
+        "PORT": str(port),
+        "CRON_TOKEN": "outage-cron",
+    }
+    fake.latency_s = 1.0  # each report takes a second: the restart lands mid-task
+    logs: dict[str, Path] = {}
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    commands = [command] if command == "serve" else ["worker", "web"]
+    for name in commands:
+        logs[name] = tmp_path / f"{name}.log"
+        with open(logs[name], "wb") as log:
+            processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "ga4sync.cli", name],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def health() -> int | None:
+                try:
+                    async with http.get(base + "/healthz") as response:
+                        return response.status
+                except aiohttp.ClientError:
+                    return None
+
+            async def mid_run():
+                return await _fetchval(
+                    outage_db, "select count(*) from ga4_property_runs where status = 'running'"
+                )
+
+            await _wait(mid_run, 30, "the worker to be in the middle of a property's run")
+            await asyncio.to_thread(own_postgres.stop)
+            await _wait(lambda: _is(health, 503), 15, "/healthz to report the outage")
+            # A client calling meanwhile hears that the database is away, not a 500.
+            async with http.get(
+                base + "/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": "outage-cron"}
+            ) as response:
+                assert response.status == 503
+                assert (await response.json())["error"] == "database_unavailable"
+                assert response.headers["Retry-After"] == "5"
+            await asyncio.sleep(3)  # longer than STALLED_AFTER_S: every heartbeat is stale
+            for name, process in processes.items():
+                assert process.poll() is None, f"{name} exited: {logs[name].read_text()}"
+
+            fake.latency_s = 0.0
+            await asyncio.to_thread(own_postgres.start)
+
+            async def finished():
+                status = await _fetchval(
+                    outage_db, "select status from ga4_sync_jobs where kind = 'daily'"
+                )
+                return status if status not in ("pending", "running") else None
+
+            assert await _wait(finished, 60, "the daily run to finish") == "success"
+            await _wait(lambda: _is(health, 200), 30, "/healthz to be healthy again")
+            message = await _fetchval(
+                outage_db, "select message from ga4_sync_jobs where kind = 'daily'"
+            )
+            assert message.startswith(f"Synced {len(PROPERTIES)}/{len(PROPERTIES)}"), message
+            rows = await _fetchval(outage_db, "select count(*) from ga4_report_rows")
+            assert rows == len(PROPERTIES) * ROWS_PER_PROPERTY
+            left_running = await _fetchval(
+                outage_db, "select count(*) from ga4_property_runs where status = 'running'"
+            )
+            assert left_running == 0
+            doing = await _fetchval(
+                outage_db, "select count(*) from procrastinate_jobs where status = 'doing'"
+            )
+            assert doing == 0
+            for name, process in processes.items():
+                assert process.poll() is None, f"{name} exited: {logs[name].read_text()}"
+
+            async def every_process_saw_it_back():
+                return all("database reachable again" in p.read_text() for p in logs.values())
+
+            await _wait(every_process_saw_it_back, 15, "each process to log the end of the outage")
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        codes = [await asyncio.to_thread(p.wait, 30) for p in processes.values()]
+    assert codes == [0] * len(codes)
+    for name in processes:
+        output = logs[name].read_text()
+        # Said once per outage, not a traceback a second.
+        assert output.count("database unreachable") == 1, output
+        assert output.count("database reachable again") == 1, output
+        assert "Traceback" not in output, output
+
+
+async def _is(probe, expected: int) -> bool:
+    return await probe() == expected
