@@ -84,7 +84,8 @@ async def run_worker(runtime: Runtime, *, install_signal_handlers: bool = True) 
         )
         zone = ZoneInfo(settings.sync_timezone)
         # A worker starting after a crash takes over what the dead one left doing,
-        # and catches up a daily run that no worker was up to start.
+        # and catches up today's daily run if its time has come and no worker was up
+        # to start it.
         await recover_stalled_tasks(runtime.queue_app, settings.stalled_after_s, runtime.sync)
         await runtime.sync.ensure_daily_due()
         next_at = schedule.next_run_at(runtime.now(), zone, settings.sync_daily_at)
