@@ -28,7 +28,7 @@ from ga4sync.runtime import Runtime, open_runtime
 from ga4sync.settings import Settings, obscure_password
 from ga4sync.store.jobs import Job
 from ga4sync.sync.connections import connect_property, store_google_grant
-from ga4sync.sync.jobs import DailyRunActive
+from ga4sync.sync.jobs import DailyRunActive, StartedJob
 from ga4sync.web.app import create_app
 
 _DEMO_NAMESPACE = uuid.UUID("6f1c2d1e-2b7a-4b8e-9a35-1f0c7e9d5a11")
@@ -147,9 +147,10 @@ async def seed(runtime: Runtime) -> None:
 
 
 async def first_sync(runtime: Runtime) -> Job:
-    """Today's daily run if it still has to happen, else a manual run of everything."""
+    """Today's daily run if it is due and still has to happen, else a manual run of
+    everything (also between local midnight and the daily run time)."""
     daily = await runtime.sync.ensure_daily_due()
-    if daily.created or daily.job.active:
+    if isinstance(daily, StartedJob) and (daily.created or daily.job.active):
         return daily.job
     admin = demo_user_id(DEMO_ADMIN_EMAIL)
     try:

@@ -168,7 +168,8 @@ async def run_worker(runtime: Runtime) -> None:
 
 async def _prepare(runtime: Runtime, *, announce: bool) -> None:
     """What a starting worker does first: take over what a dead worker left doing,
-    and catch up a daily run that no worker was up to start."""
+    and catch up today's daily run if its time has come and no worker was up to
+    start it."""
     settings = runtime.settings
     await recover_stalled_tasks(runtime.queue_app, settings.stalled_after_s, runtime.sync)
     await runtime.sync.ensure_daily_due()

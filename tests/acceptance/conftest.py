@@ -35,6 +35,9 @@ def worker_env(database_url, encryption_key, google):
         "WORKER_HEARTBEAT_S": "0.5",
         "STALLED_AFTER_S": "2",
         "WORKER_CONCURRENCY": "4",
+        # These processes run on the real clock: with the daily run due from local
+        # midnight, today's is due whatever the time of day the suite runs at.
+        "SYNC_DAILY_AT": "00:00",
     }
 
 

@@ -92,6 +92,6 @@ async def test_serve_runs_a_manual_sync_end_to_end(
         code = await asyncio.to_thread(process.wait, 30)
     assert code == 0
     output = log_path.read_text()
-    assert "scheduler armed: daily sync at 00:15 America/Los_Angeles" in output
-    assert "fires (00:15 America/Los_Angeles)" in output
+    assert "scheduler armed: daily sync at 00:00 America/Los_Angeles" in output
+    assert "fires (00:00 America/Los_Angeles)" in output
     assert "web listening on http://0.0.0.0:" in output

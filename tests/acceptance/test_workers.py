@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
+from dataclasses import replace
+from datetime import time
 
 from ga4sync.crypto import TokenCipher
 from ga4sync.runtime import open_runtime
@@ -82,8 +84,9 @@ async def test_two_workers_share_a_run_and_racing_pings_make_one_daily_job(
     fake.latency_s = 0.05
     spawn_worker()
     spawn_worker()
-    # Both workers (and these racing callers, on the real clock) start today's run.
-    async with open_runtime(settings, database_url) as runtime:
+    # Both workers (and these racing callers, on the real clock) start today's run,
+    # due from local midnight for them all.
+    async with open_runtime(replace(settings, sync_daily_at=time(0, 0)), database_url) as runtime:
         results = await asyncio.gather(*(runtime.sync.ensure_daily_due() for _ in range(20)))
     assert len({r.job.id for r in results}) == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
@@ -44,6 +45,120 @@ async def test_hourly_quota_defers_that_property_and_the_others_sync(
     assert prop["last_sync_status"] == "quota_deferred"
     assert prop["consecutive_failures"] == 1
     assert "hourly" in prop["last_sync_error"]
+
+
+def _requests(fake, property_id: str) -> int:
+    return sum(1 for pid, _ in fake.report_requests if pid == property_id)
+
+
+def _repeated(fake, property_id: str) -> int:
+    """Requests of the property sent again (retries): same report, same page."""
+    bodies = [
+        json.dumps(b, sort_keys=True) for pid, b in fake.report_requests if pid == property_id
+    ]
+    return len(bodies) - len(set(bodies))
+
+
+async def test_a_429_naming_no_quota_is_retried_and_the_property_syncs_fully(
+    pool, fake, connect_user, ingestion_for
+):
+    # "Resource has been exhausted (e.g. check quota)." and no propertyQuota seen yet:
+    # nothing says a quota is spent, so it is a passing refusal.
+    await connect_user({"4301": "America/Los_Angeles", "4302": "America/Los_Angeles"})
+    fake.fail_next("4301", status=429, quota="generic", times=1)
+    async with ingestion_for() as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    assert summary.ok, summary.message()
+    by_id = {r.property_id: r for r in summary.results}
+    assert by_id["4301"].status == "success", by_id["4301"].error
+    assert await count_rows(pool, "4301") == expected_rows(4)
+    assert _requests(fake, "4301") == 4 and _repeated(fake, "4301") == 1  # one retry
+    prop = await pool.fetchrow(
+        "select last_sync_status, consecutive_failures from ga4_properties"
+        " where property_id = '4301'"
+    )
+    assert (prop["last_sync_status"], prop["consecutive_failures"]) == ("success", 0)
+
+
+async def test_a_429_naming_no_quota_every_time_defers_once_the_retries_run_out(
+    pool, fake, connect_user, ingestion_for
+):
+    await connect_user({"4401": "America/Los_Angeles", "4402": "America/Los_Angeles"})
+    fake.fail_next("4401", status=429, quota="generic", times=1000)
+    async with ingestion_for(ga4_max_retries=3, ga4_property_concurrency=1) as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    by_id = {r.property_id: r for r in summary.results}
+    result = by_id["4401"]
+    assert result.status == "quota_deferred"
+    assert "after 4 attempts" in result.error and "names no quota" in result.error
+    assert "Resource has been exhausted" in result.error
+    assert result.retry_after_s == 3600  # FIXED_NOW is 06:00 UTC: the hour's quotas at 07:00
+    assert _repeated(fake, "4401") >= 3
+    assert by_id["4402"].status == "success"
+
+
+@pytest.mark.parametrize(
+    ("bucket", "quota", "retry_after_s"),
+    [
+        ("tokensPerHour", "hourly", 3600),  # FIXED_NOW is 06:00 UTC
+        ("tokensPerProjectPerHour", "project_hourly", 3600),
+        ("tokensPerDay", "daily", 7200),  # 22:00 Pacific: the day's quota at midnight Pacific
+    ],
+)
+async def test_a_429_naming_no_quota_after_property_quota_showed_a_spent_bucket_defers(
+    pool, fake, connect_user, ingestion_for, bucket, quota, retry_after_s
+):
+    await connect_user({"4501": "America/Los_Angeles"})
+    fake.quota_limits[bucket] = 1  # the first answer spends it: propertyQuota says remaining 0
+    fake.generic_quota_errors = True  # and the next request is refused without naming it
+    async with ingestion_for(ga4_property_concurrency=1) as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    [result] = summary.results
+    assert result.status == "quota_deferred"
+    assert f"GA4 {quota} quota exhausted" in result.error and bucket in result.error
+    assert result.retry_after_s == retry_after_s
+    # not retried: Google's own figures say the quota is spent
+    assert _requests(fake, "4501") >= 2 and _repeated(fake, "4501") == 0
+    assert result.quota[bucket] == {"consumed": 1, "remaining": 0}
+
+
+async def test_a_429_naming_no_quota_is_judged_by_that_propertys_own_figures(
+    pool, fake, connect_user, ingestion_for
+):
+    await connect_user({"4551": "America/Los_Angeles", "4552": "America/Los_Angeles"})
+    fake.quota_used["4551"] = 200_000 - 1  # its first answer spends the day's last token
+    fake.generic_quota_errors = True
+    fake.fail_next("4552", status=429, quota="generic", times=1)
+    async with ingestion_for(ga4_property_concurrency=1, sync_property_concurrency=1) as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    by_id = {r.property_id: r for r in summary.results}
+    assert by_id["4551"].status == "quota_deferred" and "tokensPerDay" in by_id["4551"].error
+    assert by_id["4552"].status == "success", by_id["4552"].error
+    assert await count_rows(pool, "4552") == expected_rows(4)
+
+
+@pytest.mark.parametrize(
+    ("quota", "retry_after_s"),
+    [
+        ("hourly", 3600),
+        ("project_hourly", 3600),
+        ("daily", 7200),
+        ("thresholded", 3600),
+        ("server_errors", 3600),
+    ],
+)
+async def test_a_429_naming_a_spent_quota_defers_at_once(
+    pool, fake, connect_user, ingestion_for, quota, retry_after_s
+):
+    await connect_user({"4601": "America/Los_Angeles"})
+    fake.fail_next("4601", status=429, quota=quota)
+    async with ingestion_for(ga4_property_concurrency=1) as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion)
+    [result] = summary.results
+    assert result.status == "quota_deferred"
+    assert f"GA4 {quota} quota exhausted" in result.error
+    assert result.retry_after_s == retry_after_s
+    assert _repeated(fake, "4601") == 0
 
 
 async def test_server_errors_are_retried_then_given_up(pool, fake, connect_user, ingestion_for):

@@ -363,6 +363,48 @@ async def test_quota_is_charged_per_rows_returned_and_enforced(api: Api, fake: F
     assert refused["error"]["message"].startswith("Exhausted property tokens per hour.")
 
 
+async def test_generic_quota_errors_name_no_quota(api: Api, fake: FakeGoogle) -> None:
+    fake.quota_limits["tokensPerHour"] = 1
+    fake.generic_quota_errors = True
+    status, payload = await api.report(body(returnPropertyQuota=True))
+    assert status == 200
+    assert payload["propertyQuota"]["tokensPerHour"] == {"consumed": 1}  # remaining 0: omitted
+    status, refused = await api.report(body())
+    assert status == 429
+    assert refused == {
+        "error": {
+            "code": 429,
+            "message": "Resource has been exhausted (e.g. check quota).",
+            "status": "RESOURCE_EXHAUSTED",
+        }
+    }
+    fake.fail_next("1", status=429, quota="generic")
+    fake.generic_quota_errors = False
+    assert (await api.report(body()))[1] == refused  # injected: generic however it is set
+    status, named = await api.report(body())
+    assert named["error"]["message"].startswith("Exhausted property tokens per hour.")
+
+
+async def test_server_errors_and_thresholded_requests_quotas_are_enforced(
+    api: Api, fake: FakeGoogle
+) -> None:
+    fake.quota_limits["serverErrorsPerProjectPerHour"] = 2
+    fake.fail_next("1", status=500, times=2)
+    assert [(await api.report(body()))[0] for _ in range(2)] == [500, 500]
+    status, refused = await api.report(body())
+    assert status == 429
+    assert refused["error"]["message"].startswith("Exhausted server errors per project per hour")
+
+    fake.add_property("2", cardinality=4, thresholded=True)
+    fake.quota_limits["potentiallyThresholdedRequestsPerHour"] = 1
+    status, payload = await api.report(body(returnPropertyQuota=True), property_id="2")
+    assert status == 200
+    assert payload["propertyQuota"]["potentiallyThresholdedRequestsPerHour"] == {"consumed": 1}
+    status, refused = await api.report(body(), property_id="2")
+    assert status == 429
+    assert refused["error"]["message"].startswith("Exhausted potentially thresholded requests")
+
+
 async def test_numeric_enum_encoding_when_asked(api: Api) -> None:
     url = f"{api.base_url}/v1beta/properties/1:runReport?$alt=json;enum-encoding=int"
     headers = {"Authorization": f"Bearer {api.token}"}

@@ -207,6 +207,14 @@ def test_order_by_dimension_descending(client: BetaAnalyticsDataClient) -> None:
         (429, "daily", api_exceptions.TooManyRequests, "Exhausted property tokens per day."),
         (429, "hourly", api_exceptions.TooManyRequests, "Exhausted property tokens per hour."),
         (429, "project_hourly", api_exceptions.TooManyRequests, "for a project per hour"),
+        (429, "thresholded", api_exceptions.TooManyRequests, "potentially thresholded requests"),
+        (429, "server_errors", api_exceptions.TooManyRequests, "server errors per project"),
+        (
+            429,
+            "generic",
+            api_exceptions.TooManyRequests,
+            r"^429 .*Resource has been exhausted \(e\.g\. check quota\)\.$",
+        ),
         (500, None, api_exceptions.InternalServerError, "Internal error encountered."),
         (503, None, api_exceptions.ServiceUnavailable, "The service is currently unavailable."),
         (403, None, api_exceptions.Forbidden, "sufficient permissions for this property"),
@@ -225,6 +233,23 @@ def test_errors_map_to_the_library_exceptions(
     with pytest.raises(expected, match=message):
         client.run_report(report())
     assert client.run_report(report()).row_count == 21
+
+
+def test_a_spent_quota_shows_in_property_quota_then_refuses_with_the_generic_429(
+    fake: FakeGoogle, client: BetaAnalyticsDataClient
+) -> None:
+    fake.quota_limits["tokensPerHour"] = 1
+    fake.generic_quota_errors = True
+
+    quota = client.run_report(report()).property_quota
+    # proto3 JSON omits the zero: the library still reads remaining 0
+    assert (quota.tokens_per_hour.consumed, quota.tokens_per_hour.remaining) == (1, 0)
+    assert quota.tokens_per_day.remaining == 199_999
+    with pytest.raises(api_exceptions.TooManyRequests) as refused:
+        client.run_report(report())
+    # the library prefixes the request line to Google's message
+    assert refused.value.message.endswith(": Resource has been exhausted (e.g. check quota).")
+    assert refused.value.code == 429 and refused.value.details == []
 
 
 def test_unauthenticated_after_refreshes_maps_to_unauthorized(

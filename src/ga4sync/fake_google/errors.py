@@ -55,8 +55,10 @@ MISSING_CREDENTIALS = (
 INSUFFICIENT_SCOPES = "Request had insufficient authentication scopes."
 READONLY_SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
 
-# The 429 message for each exhausted quota bucket.
+# The 429 message for each exhausted quota bucket, and Google's generic one that names
+# no quota ("generic"), which the API also answers with.
 QUOTA_MESSAGES = {
+    "generic": MESSAGES[429],
     "concurrent": "Exhausted concurrent requests quota.",
     "hourly": (
         "Exhausted property tokens per hour. These quota tokens will return in under an hour. "
@@ -69,6 +71,14 @@ QUOTA_MESSAGES = {
     "project_hourly": (
         "Exhausted property tokens for a project per hour. These quota tokens will return in "
         f"under an hour. To learn more, see {QUOTAS_URL}"
+    ),
+    "thresholded": (
+        "Exhausted potentially thresholded requests quota. This quota will refresh in under "
+        f"an hour. To learn more, see {QUOTAS_URL}"
+    ),
+    "server_errors": (
+        "Exhausted server errors per project per hour quota. This quota will refresh in under "
+        f"an hour. To learn more, see {QUOTAS_URL}"
     ),
 }
 QUOTA_KINDS = frozenset(QUOTA_MESSAGES)
@@ -139,7 +149,8 @@ def insufficient_scope(*, method: str = RUN_REPORT_METHOD, service: str = SERVIC
 
 
 def quota_exhausted(kind: str) -> web.Response:
-    """429 RESOURCE_EXHAUSTED for one of the property quota buckets."""
+    """429 RESOURCE_EXHAUSTED for one of the property quota buckets (or, for "generic",
+    Google's message that names none)."""
     return api_error(429, QUOTA_MESSAGES[kind])
 
 

@@ -74,7 +74,9 @@ class FakeGoogle(TokenStore):
 
     Settable at any time: ``latency_s`` (added per runReport while in flight),
     ``tokens_expire_in_s``, ``codes_expire_in_s`` (authorization codes, 10 minutes),
-    ``quota_limits`` (per-property bucket sizes), ``default_cardinality`` (for properties
+    ``quota_limits`` (per-property bucket sizes), ``generic_quota_errors`` (refuse an
+    exhausted quota with Google's generic "Resource has been exhausted" message, which
+    names no quota, instead of the bucket's own), ``default_cardinality`` (for properties
     never added) and ``admin_page_size_max`` (the cap on accountSummaries' pageSize).
     """
 
@@ -83,6 +85,7 @@ class FakeGoogle(TokenStore):
         self.seed = seed
         self.latency_s = 0.0
         self.quota_limits: dict[str, int] = dict(DEFAULT_QUOTA_LIMITS)
+        self.generic_quota_errors = False
         # Cardinality of properties that were never added with add_property.
         self.default_cardinality = 10
         self.report_requests: list[tuple[str, dict[str, Any]]] = []
@@ -203,7 +206,8 @@ class FakeGoogle(TokenStore):
         """Answer the next ``times`` runReport requests of the property with an error.
 
         ``status`` is 401, 403, 429, 500 or 503 (also 400, 404, 504); for 429, ``quota``
-        picks the exhausted bucket: concurrent (default), hourly, daily or project_hourly.
+        picks the exhausted bucket: concurrent (default), hourly, daily, project_hourly,
+        thresholded or server_errors, or "generic" for Google's message naming none.
         """
         if status not in STATUS_NAMES:
             raise ValueError(f"unsupported status {status}")
@@ -253,7 +257,7 @@ class FakeGoogle(TokenStore):
         return self.quota_used.get(property_id, 0)
 
     def exhausted_quota(self, property_id: str) -> str | None:
-        """The token bucket that is empty for this property, if any."""
+        """The quota bucket that is empty for this property's next request, if any."""
         hour = int(time.time() // 3600)
         limits = self.quota_limits
         if self._day_used(property_id) >= limits["tokensPerDay"]:
@@ -262,6 +266,17 @@ class FakeGoogle(TokenStore):
             return "hourly"
         if self._window(property_id, "project_hour", hour) >= limits["tokensPerProjectPerHour"]:
             return "project_hourly"
+        if (
+            self._window(property_id, "server_errors", hour)
+            >= limits["serverErrorsPerProjectPerHour"]
+        ):
+            return "server_errors"
+        if (
+            self.property(property_id).thresholded
+            and self._window(property_id, "thresholded", hour)
+            >= limits["potentiallyThresholdedRequestsPerHour"]
+        ):
+            return "thresholded"
         return None
 
     def record_server_error(self, property_id: str) -> None:

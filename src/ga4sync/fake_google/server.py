@@ -79,11 +79,11 @@ async def run_report(request: web.Request) -> web.Response:
     fake.in_flight[property_id] = in_flight
     fake.max_concurrency[property_id] = max(fake.max_concurrency.get(property_id, 0), in_flight)
     try:
-        if in_flight > fake.quota_limits["concurrentRequests"]:
-            return quota_exhausted("concurrent")
         exhausted = fake.exhausted_quota(property_id)
+        if in_flight > fake.quota_limits["concurrentRequests"]:
+            exhausted = "concurrent"
         if exhausted:
-            return quota_exhausted(exhausted)
+            return quota_exhausted("generic" if fake.generic_quota_errors else exhausted)
         if fake.latency_s > 0:
             await asyncio.sleep(fake.latency_s)
         builder = ReportBuilder(report, property_id, fake.property(property_id), fake.seed)

@@ -2,9 +2,12 @@
 
 Concurrency is bounded twice: by ``max_concurrency`` across all properties and
 by ``property_concurrency`` (at most GA4's 10) for each property. Transient
-failures (5xx, network, concurrent-request 429) are retried with jittered
-exponential backoff; an exhausted hourly or daily quota is not waited for here
-but raised as ``QuotaExhausted`` with the time it returns.
+failures (5xx, network, a concurrent-requests 429, a 429 that names no quota
+while nothing shows one spent) are retried with jittered exponential backoff.
+A spent quota (named by the 429, or at zero in the last ``propertyQuota`` this
+client saw for the property) is not waited for here but raised as
+``QuotaExhausted`` with the time it returns; so is a 429 naming no quota that
+outlasts the retries.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 import aiohttp
 
 from ga4sync.clock import Clock, utcnow
-from ga4sync.errors import Ga4RequestError, Ga4Unavailable, GrantRevoked
+from ga4sync.errors import Ga4RequestError, Ga4Unavailable, GrantRevoked, QuotaExhausted
 from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.wire import ReportPage, build_request, parse_error, parse_page
 from ga4sync.reports import ReportSpec
@@ -70,6 +73,9 @@ class Ga4Client:
         self._limits = limits
         self._all = asyncio.Semaphore(limits.max_concurrency)
         self._per_property: dict[str, asyncio.Semaphore] = {}
+        # The last propertyQuota each property's answers carried: what a 429 that
+        # names no quota is judged by.
+        self._last_quota: dict[str, quota_policy.QuotaSnapshot] = {}
         self._sleep = sleep
         self._now = now
 
@@ -79,6 +85,18 @@ class Ga4Client:
             size = min(self._limits.property_concurrency, GA4_MAX_PROPERTY_CONCURRENCY)
             slot = self._per_property[property_id] = asyncio.Semaphore(size)
         return slot
+
+    def last_quota(self, property_id: str) -> quota_policy.QuotaSnapshot | None:
+        """The last ``propertyQuota`` GA4 sent for the property, and when."""
+        return self._last_quota.get(property_id)
+
+    def _seen(self, property_id: str, page: ReportPage) -> ReportPage:
+        if page.quota:
+            self._last_quota[property_id] = quota_policy.QuotaSnapshot(
+                seen_at=self._now(),
+                remaining={name: status.remaining for name, status in page.quota.items()},
+            )
+        return page
 
     async def report_pages(
         self,
@@ -113,6 +131,7 @@ class Ga4Client:
         while True:
             access_token = await token(force_refresh)
             force_refresh = False
+            unnamed_quota = False
             try:
                 async with self._property_slot(property_id), self._all:
                     async with self._session.post(
@@ -128,8 +147,10 @@ class Ga4Client:
             else:
                 if status == 200:
                     if len(payload) > _PARSE_IN_THREAD_BYTES:
-                        return await asyncio.to_thread(parse_page, payload)
-                    return parse_page(payload)
+                        page = await asyncio.to_thread(parse_page, payload)
+                    else:
+                        page = parse_page(payload)
+                    return self._seen(property_id, page)
                 google_status, message = parse_error(payload)
                 if status == 401 and not refreshed:
                     # The access token was revoked or expired early: refresh once.
@@ -138,10 +159,13 @@ class Ga4Client:
                 if status == 401:
                     raise GrantRevoked(f"GA4 rejected a fresh access token: {message}")
                 if status == 429:
-                    exhausted = quota_policy.quota_exhausted(message, self._now())
-                    if exhausted.quota != quota_policy.CONCURRENT:
+                    exhausted = quota_policy.judge_exhausted(
+                        message, self.last_quota(property_id), self._now()
+                    )
+                    if exhausted is not None:
                         raise exhausted
                     failure = message
+                    unnamed_quota = quota_policy.classify_exhausted(message) is None
                 elif status not in _TRANSIENT_STATUSES:
                     raise Ga4RequestError(
                         f"GA4 answered {status} {google_status}: {message}",
@@ -151,6 +175,16 @@ class Ga4Client:
                 else:
                     failure = f"{status} {google_status}: {message}"
             if attempt >= self._limits.max_retries:
+                if unnamed_quota:
+                    # Refused for a quota to the last retry: deferred like a spent one.
+                    raise QuotaExhausted(
+                        f"GA4 quota exhausted for property {property_id}: still refused"
+                        f" after {attempt + 1} attempts, and the answer names no quota: {failure}",
+                        quota=quota_policy.UNNAMED,
+                        retry_after_s=quota_policy.seconds_until_quota_returns(
+                            quota_policy.UNNAMED, self._now()
+                        ),
+                    )
                 raise Ga4Unavailable(
                     f"GA4 property {property_id} still failing after "
                     f"{attempt + 1} attempts: {failure}"

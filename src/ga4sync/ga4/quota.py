@@ -1,9 +1,18 @@
-"""GA4 quota: which quota a 429 names, how long until it returns, and backoff delays."""
+"""GA4 quota: what a 429 is about, how long until a quota returns, and backoff delays.
+
+A 429 ``RESOURCE_EXHAUSTED`` is judged by what Google said: the message when it
+names a quota; else the last ``propertyQuota`` seen for the property, when a
+quota that blocks every request was at zero in a window still running; else
+nothing says a quota is spent (Google's generic "Resource has been exhausted
+(e.g. check quota)."), and the refusal is treated as passing.
+"""
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ga4sync.errors import QuotaExhausted
@@ -15,18 +24,53 @@ CONCURRENT = "concurrent"
 HOURLY = "hourly"
 PROJECT_HOURLY = "project_hourly"
 DAILY = "daily"
+THRESHOLDED = "thresholded"
+SERVER_ERRORS = "server_errors"
+# A refusal that named no quota, given up on after the retries.
+UNNAMED = "unnamed"
+
+# propertyQuota name -> quota, for the quotas that, once at zero, refuse every
+# further request of the property until they return; the longest wait first.
+BLOCKING_QUOTAS = {
+    "tokensPerDay": DAILY,
+    "tokensPerHour": HOURLY,
+    "tokensPerProjectPerHour": PROJECT_HOURLY,
+    "serverErrorsPerProjectPerHour": SERVER_ERRORS,
+    "potentiallyThresholdedRequestsPerHour": THRESHOLDED,
+}
 
 
-def classify_exhausted(message: str) -> str:
-    """Which quota a RESOURCE_EXHAUSTED message is about."""
+def classify_exhausted(message: str) -> str | None:
+    """The quota a RESOURCE_EXHAUSTED message names, or None when it names none.
+
+    GA4 says "Exhausted concurrent requests quota.", "Exhausted property tokens per
+    day / per hour / for a project per hour.", "Exhausted potentially thresholded
+    requests quota." and, for server errors, names them; its generic "Resource has
+    been exhausted (e.g. check quota)." says nothing about which.
+    """
     text = message.lower()
     if "concurrent" in text:
         return CONCURRENT
-    if "per day" in text or "daily" in text:
-        return DAILY
-    if "project" in text:
-        return PROJECT_HOURLY
-    return HOURLY
+    if "thresholded" in text:
+        return THRESHOLDED
+    if "server error" in text:
+        return SERVER_ERRORS
+    if "token" in text:
+        if "per day" in text or "daily" in text:
+            return DAILY
+        if "project" in text:
+            return PROJECT_HOURLY
+        if "per hour" in text or "hourly" in text:
+            return HOURLY
+    return None
+
+
+def _window_start(quota: str, now: datetime) -> datetime:
+    """When the quota's current window began: Pacific midnight, or the hour."""
+    if quota == DAILY:
+        local = now.astimezone(_QUOTA_DAY_ZONE)
+        return datetime.combine(local.date(), datetime.min.time(), _QUOTA_DAY_ZONE)
+    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def seconds_until_quota_returns(quota: str, now: datetime) -> float:
@@ -37,13 +81,13 @@ def seconds_until_quota_returns(quota: str, now: datetime) -> float:
             local.date() + timedelta(days=1), datetime.min.time(), _QUOTA_DAY_ZONE
         )
         return max(60.0, (midnight - now).total_seconds())
-    # Hourly token buckets refill continuously; an hour is the worst case.
-    next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    # Hourly quotas return within the hour: wait for the next one.
+    next_hour = _window_start(quota, now) + timedelta(hours=1)
     return max(60.0, (next_hour - now).total_seconds())
 
 
-def quota_exhausted(message: str, now: datetime) -> QuotaExhausted:
-    quota = classify_exhausted(message)
+def quota_exhausted(quota: str, message: str, now: datetime) -> QuotaExhausted:
+    """``QuotaExhausted`` for ``quota``, retryable once it returns."""
     return QuotaExhausted(
         f"GA4 {quota} quota exhausted: {message}",
         quota=quota,
@@ -51,22 +95,52 @@ def quota_exhausted(message: str, now: datetime) -> QuotaExhausted:
     )
 
 
-def backoff_s(attempt: int, base_s: float, *, cap_s: float = 60.0) -> float:
-    """Full-jitter exponential backoff for retry ``attempt`` (0-based)."""
-    return random.uniform(0, min(cap_s, base_s * (2**attempt)))
-
-
-# Quotas that, once at zero, fail every further request of the property.
-_BLOCKING_QUOTAS = {
-    "tokensPerHour": HOURLY,
-    "tokensPerDay": DAILY,
-    "tokensPerProjectPerHour": PROJECT_HOURLY,
-}
-
-
-def spent_quota(remaining: dict[str, int]) -> str | None:
-    """The first blocking quota with nothing left, by ``propertyQuota`` name -> remaining."""
-    for name, quota in _BLOCKING_QUOTAS.items():
+def spent_quota(remaining: Mapping[str, int]) -> str | None:
+    """The blocking quota with nothing left (the longest to return), by
+    ``propertyQuota`` name -> remaining."""
+    for name, quota in BLOCKING_QUOTAS.items():
         if name in remaining and remaining[name] <= 0:
             return quota
     return None
+
+
+@dataclass(frozen=True)
+class QuotaSnapshot:
+    """A property's ``propertyQuota`` (name -> remaining) and when GA4 sent it."""
+
+    seen_at: datetime
+    remaining: Mapping[str, int]
+
+    def spent_at(self, now: datetime) -> tuple[str, str] | None:
+        """``(quota, propertyQuota name)`` of a blocking quota this snapshot showed at
+        zero in a window still running at ``now`` (a zero from an earlier hour or
+        day says nothing about this one); the longest to return first."""
+        for name, quota in BLOCKING_QUOTAS.items():
+            if self.remaining.get(name, 1) <= 0 and self.seen_at >= _window_start(quota, now):
+                return quota, name
+        return None
+
+
+def judge_exhausted(
+    message: str, snapshot: QuotaSnapshot | None, now: datetime
+) -> QuotaExhausted | None:
+    """What a 429 RESOURCE_EXHAUSTED with ``message`` means for the property:
+    ``QuotaExhausted`` for a quota that is spent (named by the message, or shown at
+    zero by ``snapshot``, its last ``propertyQuota``), None for a passing refusal to
+    retry with backoff (concurrent requests, or a message naming no quota when no
+    figure shows one spent)."""
+    named = classify_exhausted(message)
+    if named == CONCURRENT:
+        return None
+    if named is not None:
+        return quota_exhausted(named, message, now)
+    spent = snapshot.spent_at(now) if snapshot is not None else None
+    if spent is None:
+        return None
+    quota, name = spent
+    return quota_exhausted(quota, f"{message} ({name} was at 0 in the last answer)", now)
+
+
+def backoff_s(attempt: int, base_s: float, *, cap_s: float = 60.0) -> float:
+    """Full-jitter exponential backoff for retry ``attempt`` (0-based)."""
+    return random.uniform(0, min(cap_s, base_s * (2**attempt)))

@@ -311,7 +311,9 @@ async def _sync_report(
             remaining = {name: status.remaining for name, status in page.quota.items()}
             spent = quota_policy.spent_quota(remaining)
             if spent and page.rows_read and read < page.row_count:
-                raise quota_policy.quota_exhausted(f"{spent} quota at zero", ingestion.now())
+                raise quota_policy.quota_exhausted(
+                    spent, "at zero with pages still to read", ingestion.now()
+                )
         await pages.put(None)
 
     async def consume() -> None:

@@ -80,6 +80,15 @@ class StartedJob:
 
 
 @dataclass(frozen=True)
+class NotDueYet:
+    """Today's daily run is not due yet (local midnight to ``SYNC_DAILY_AT``): nothing
+    was started. ``run_date`` is the local date whose run comes next, at ``due_at``."""
+
+    run_date: date
+    due_at: datetime
+
+
+@dataclass(frozen=True)
 class Meta:
     last_sync_at: datetime | None
     next_scheduled_at: datetime
@@ -179,10 +188,17 @@ class SyncService:
         await self._queue.enqueue_run(job.id)
         return StartedJob(job, created=True)
 
-    async def ensure_daily_due(self, now: datetime | None = None) -> StartedJob:
-        """The daily run of the latest local date whose run time has passed at ``now``."""
+    async def ensure_daily_due(self, now: datetime | None = None) -> StartedJob | NotDueYet:
+        """Today's daily run (local date at ``now``) once its time has come: started if
+        no one started it yet, found otherwise. Before that time nothing starts, not
+        even a run the day before missed: today's run, minutes away, re-reads those days.
+        """
         at = now or self._now()
-        return await self.ensure_daily(schedule.due_run_date(at, self._zone, self._daily_at))
+        run_date = schedule.due_run_date(at, self._zone, self._daily_at)
+        if run_date is None:
+            due_at = schedule.next_run_at(at, self._zone, self._daily_at)
+            return NotDueYet(run_date=due_at.date(), due_at=due_at)
+        return await self.ensure_daily(run_date)
 
     async def get_job(self, job_id: uuid.UUID) -> Job:
         job = await job_store.get_job(self._pool, job_id)

@@ -13,7 +13,7 @@ from aiohttp import web
 from ga4sync.store.health import worker_heartbeat_age_s
 from ga4sync.store.jobs import Job
 from ga4sync.store.properties import get_property
-from ga4sync.sync.jobs import DailyRunActive, JobNotFound, RateLimited
+from ga4sync.sync.jobs import DailyRunActive, JobNotFound, NotDueYet, RateLimited
 from ga4sync.web.auth import cron_token_matches
 from ga4sync.web.common import (
     POOL,
@@ -245,6 +245,16 @@ async def daily(request: web.Request) -> web.Response:
     if not cron_token_matches(expected, request.headers.get("X-CRON-TOKEN")):
         raise ApiError(403, "forbidden", "Missing or wrong X-CRON-TOKEN.")
     started = await request.app[SERVICE].ensure_daily_due()
+    if isinstance(started, NotDueYet):
+        # Between local midnight and the run time: today's run starts at its time,
+        # and yesterday's, if it never ran, is not started minutes before it.
+        return json_response(
+            {
+                "status": "not-due-yet",
+                "run_date": started.run_date,
+                "next_scheduled_at": started.due_at,
+            }
+        )
     job = started.job
     if started.created:
         return json_response({"status": "started", "job_id": job.id, "run_date": job.run_date}, 202)

@@ -105,7 +105,10 @@ _DAILY = {
     "responses": {
         "202": _json({"type": "object"}, "Today's run started: {status: 'started', job_id}"),
         "200": _json(
-            {"type": "object"}, "Already there: {status: 'already-running' | 'already-done'}"
+            {"type": "object"},
+            "Already there: {status: 'already-running' | 'already-done', job_id, run_date};"
+            " or, between local midnight and the daily run time, nothing started:"
+            " {status: 'not-due-yet', run_date, next_scheduled_at}",
         ),
         "403": _error("Missing or wrong token, or CRON_TOKEN unset"),
     },
