@@ -41,7 +41,7 @@ async def started_worker(runtime) -> AsyncIterator[asyncio.Task[None]]:
     """A real worker in this loop, returned once it has done its start-up work (its
     catch-up of the daily run included) and is taking tasks."""
     before = await runtime.pool.fetchval("select count(*) from procrastinate_workers")
-    task = asyncio.create_task(run_worker(runtime, install_signal_handlers=False))
+    task = asyncio.create_task(run_worker(runtime))
     deadline = asyncio.get_running_loop().time() + 20
     while await runtime.pool.fetchval("select count(*) from procrastinate_workers") <= before:
         assert not task.done(), task.exception()
