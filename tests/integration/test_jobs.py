@@ -145,15 +145,27 @@ async def test_one_failing_property_does_not_fail_the_job(fake, connect_user, ru
     assert "1201: failed" in job.message
 
 
-async def test_a_run_where_nothing_could_sync_fails(fake, connect_user, runtime, worker):
+async def test_a_run_where_nothing_could_sync_fails(pool, fake, connect_user, runtime, worker):
     from ..conftest import wait_for_job
+
+    synced = await connect_user({"1300": "UTC"})
+    earlier = await wait_for_job(
+        runtime.sync, (await runtime.sync.start_job(synced, str(synced))).job.id
+    )
+    assert earlier.status == "success" and earlier.last_sync_at is not None
+    assert (await get_app_setting(pool, LAST_SUCCESS))["job_id"] == str(earlier.id)
 
     user = await connect_user({"1301": "UTC"})
     fake.revoke_refresh_token(f"rt-{user.hex[:8]}")
-    job = await wait_for_job(runtime.sync, (await runtime.sync.start_job(user, "all")).job.id)
+    job = await wait_for_job(runtime.sync, (await runtime.sync.start_job(user, str(user))).job.id)
     assert job.status == "failed"
     assert "needs_reauth" in job.message
-    assert await runtime.sync.get_meta() is not None
+    assert job.last_sync_at is None
+    # The failed run leaves the last success where it was.
+    last = await get_app_setting(pool, LAST_SUCCESS)
+    assert last["job_id"] == str(earlier.id)
+    assert datetime.fromisoformat(last["at"]) == earlier.last_sync_at
+    assert (await runtime.sync.get_meta()).last_sync_at == earlier.last_sync_at
 
 
 async def test_no_properties_finishes_at_once(runtime, worker):
