@@ -73,6 +73,8 @@ class FakeGoogle(TokenStore):
     * ``admin_requests``: ``(path, query string)`` of every Admin API request.
 
     Settable at any time: ``latency_s`` (added per runReport while in flight),
+    ``hold_reports`` (while true, runReport requests that passed the concurrency
+    and quota checks wait in flight, counted in ``in_flight``, until it is false again),
     ``tokens_expire_in_s``, ``codes_expire_in_s`` (authorization codes, 10 minutes),
     ``quota_limits`` (per-property bucket sizes), ``default_cardinality`` (for properties
     never added) and ``admin_page_size_max`` (the cap on accountSummaries' pageSize).
@@ -82,6 +84,7 @@ class FakeGoogle(TokenStore):
         super().__init__()
         self.seed = seed
         self.latency_s = 0.0
+        self.hold_reports = False
         self.quota_limits: dict[str, int] = dict(DEFAULT_QUOTA_LIMITS)
         # Cardinality of properties that were never added with add_property.
         self.default_cardinality = 10
