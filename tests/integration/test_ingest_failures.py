@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
 
+from ..waiting import eventually
 from .test_ingest import count_rows, expected_rows
 
 
@@ -132,11 +133,21 @@ async def test_concurrency_never_exceeds_the_per_property_limit(
     pool, fake, connect_user, ingestion_for
 ):
     await connect_user({"7001": "America/Los_Angeles", "7002": "America/Los_Angeles"})
-    fake.latency_s = 0.05
+    fake.hold_reports = True
     async with ingestion_for(ga4_page_size=5, ga4_property_concurrency=2) as ingestion:
-        summary = await asyncio.wait_for(ingest_ga4_for_all_accounts(ingestion), 30)
-    assert summary.ok
-    assert max(fake.max_concurrency.values()) == 2
+        run = asyncio.create_task(ingest_ga4_for_all_accounts(ingestion))
+
+        # Each property's three reports want a request at once: two get through, one waits.
+        def at_the_limit() -> bool:
+            held = [fake.in_flight.get(p, 0) for p in ("7001", "7002")]
+            assert max(held) <= 2, held
+            return held == [2, 2]
+
+        await eventually(at_the_limit, "both properties at their limit of requests in flight")
+        fake.hold_reports = False
+        summary = await asyncio.wait_for(run, 30)
+    assert summary.ok, summary.message()
+    assert fake.max_concurrency == {"7001": 2, "7002": 2}
 
 
 async def test_refresh_token_is_encrypted_at_rest(pool, connect_user):
