@@ -13,7 +13,8 @@ import uuid
 import aiohttp
 import jwt
 
-from .test_workers import _connect, _wait
+from ..waiting import eventually
+from .test_workers import _connect
 
 SECRET = "serve-secret-0123456789-0123456789-01234"
 
@@ -66,13 +67,13 @@ async def test_serve_runs_a_manual_sync_end_to_end(
                 status, _ = await get("/healthz")
                 return status == 200
 
-            await _wait(healthy, 30, "serve to become healthy")
+            await eventually(healthy, "serve to become healthy")
 
             async def daily_done():
                 _, body = await get("/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": "serve-cron"})
                 return body and body["status"] == "already-done"
 
-            await _wait(daily_done, 30, "the catch-up daily run to finish")
+            await eventually(daily_done, "the catch-up daily run to finish")
             async with http.post(base + "/v1/sync/ga4/run", headers=auth) as response:
                 assert response.status == 202
                 job_id = (await response.json())["job_id"]
@@ -81,7 +82,7 @@ async def test_serve_runs_a_manual_sync_end_to_end(
                 _, body = await get(f"/v1/sync/ga4/job/{job_id}", headers=auth)
                 return body if body["status"] in ("success", "failed") else None
 
-            job = await _wait(job_done, 30, "the manual run to finish")
+            job = await eventually(job_done, "the manual run to finish")
             assert job["status"] == "success" and job["progress"]["properties_done"] == 2
             _, meta = await get("/v1/sync/ga4/meta")
             assert meta["last_sync_at"] == job["last_sync_at"]

@@ -12,6 +12,8 @@ from ga4sync.crypto import TokenCipher
 from ga4sync.runtime import open_runtime
 from ga4sync.sync.connections import connect_property, store_google_grant
 
+from ..waiting import eventually
+
 
 async def _connect(pool, fake, encryption_key, properties: list[str]) -> uuid.UUID:
     user = uuid.uuid4()
@@ -21,17 +23,6 @@ async def _connect(pool, fake, encryption_key, properties: list[str]) -> uuid.UU
         fake.add_property(property_id, time_zone="UTC", cardinality=3)
         await connect_property(pool, user, property_id, time_zone="UTC")
     return user
-
-
-async def _wait(predicate, timeout_s: float, what: str):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_sigkilled_worker_leaves_no_job_running_forever(
@@ -48,7 +39,7 @@ async def test_a_sigkilled_worker_leaves_no_job_running_forever(
             "select count(*) from ga4_property_runs where status = 'running'"
         )
 
-    await _wait(mid_run, 30, "the worker to be in the middle of a property's run")
+    await eventually(mid_run, "the worker to be in the middle of a property's run")
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
     job = await pool.fetchrow("select id, status from ga4_sync_jobs where kind = 'daily'")
@@ -64,7 +55,7 @@ async def test_a_sigkilled_worker_leaves_no_job_running_forever(
         )
         return row if row["status"] not in ("pending", "running") else None
 
-    done = await _wait(finished, 60, "the daily run to finish after the crash")
+    done = await eventually(finished, "the daily run to finish after the crash", timeout_s=60)
     assert done["status"] == "success", done["message"]
     assert done["message"].startswith("Synced 2/2 properties")
     # every row is there exactly once
@@ -94,7 +85,7 @@ async def test_two_workers_share_a_run_and_racing_pings_make_one_daily_job(
         rows = await pool.fetch("select status, message from ga4_sync_jobs")
         return rows if all(r["status"] not in ("pending", "running") for r in rows) else None
 
-    rows = await _wait(finished, 60, "the daily run to finish")
+    rows = await eventually(finished, "the daily run to finish", timeout_s=60)
     assert len(rows) == 1 and rows[0]["status"] == "success", rows
     runs = await pool.fetch(
         "select property_ref, count(*) as n from ga4_property_runs group by property_ref"
@@ -107,35 +98,70 @@ async def test_sigterm_mid_sync_loses_nothing(
     pool, google, encryption_key, spawn_worker, worker_env
 ):
     fake, _ = google
-    await _connect(pool, fake, encryption_key, ["8901", "8902", "8903"])
-    fake.latency_s = 2.0
-    worker_env["WORKER_SHUTDOWN_TIMEOUT_S"] = "0.5"  # shorter than a report: tasks are cut off
+    properties = ["8901", "8902", "8903"]
+    await _connect(pool, fake, encryption_key, properties)
+    # Reports are answered only once released: the tasks cannot finish within the grace.
+    fake.hold_reports = True
+    worker_env["WORKER_SHUTDOWN_TIMEOUT_S"] = "0.5"
     stopping = spawn_worker()
 
-    async def doing():
-        return await pool.fetchval(
-            "select count(*) from procrastinate_jobs"
+    async def all_syncing():
+        doing = await pool.fetch(
+            "select id, args->>'property_ref' as ref from procrastinate_jobs"
             " where task_name = 'ga4sync.sync_property' and status = 'doing'"
         )
+        in_flight = all(fake.in_flight.get(p, 0) >= 1 for p in properties)
+        return doing if len(doing) == len(properties) and in_flight else None
 
-    await _wait(doing, 30, "the worker to start syncing")
+    running = await eventually(all_syncing, "every property's task to be mid-report")
+    loop = asyncio.get_running_loop()
+    signalled_at = loop.time()
     stopping.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(stopping.wait, 30) == 0
-    # Nothing is left claimed by the stopped worker: interrupted tasks are queued again.
-    assert await doing() == 0
-    statuses = await pool.fetch(
-        "select status, count(*) from procrastinate_jobs"
-        " where task_name = 'ga4sync.sync_property' group by status"
-    )
-    assert {r["status"] for r in statuses} <= {"todo", "succeeded"}, statuses
+    assert loop.time() - signalled_at < 15  # the 0.5 s grace, not the 25 s default
 
-    fake.latency_s = 0.0
+    # Each task was cut off at the grace's end and queued again, not lost or failed.
+    cut = await pool.fetch(
+        "select id, status, attempts from procrastinate_jobs where id = any($1::bigint[])",
+        [r["id"] for r in running],
+    )
+    assert sorted((r["status"], r["attempts"]) for r in cut) == [("todo", 1)] * len(running)
+    retried = await pool.fetchval(
+        "select count(distinct job_id) from procrastinate_events"
+        " where type = 'deferred_for_retry' and job_id = any($1::bigint[])",
+        [r["id"] for r in running],
+    )
+    assert retried == len(running)
+    assert not await pool.fetchval(
+        "select count(*) from procrastinate_jobs"
+        " where task_name = 'ga4sync.sync_property' and status <> 'todo'"
+    )
+    runs = await pool.fetch("select property_ref, status, error from ga4_property_runs")
+    assert sorted(r["property_ref"] for r in runs) == sorted(int(r["ref"]) for r in running)
+    assert all(r["status"] == "failed" and "interrupted" in r["error"] for r in runs), runs
+    job = await pool.fetchrow(
+        "select id, status, properties_done from ga4_sync_jobs where kind = 'daily'"
+    )
+    assert (job["status"], job["properties_done"]) == ("running", 0)  # nothing counted yet
+
+    fake.hold_reports = False
     worker_env["WORKER_SHUTDOWN_TIMEOUT_S"] = "25"
     spawn_worker()
 
     async def finished():
-        row = await pool.fetchrow("select status, message from ga4_sync_jobs where kind = 'daily'")
+        row = await pool.fetchrow(
+            "select status, message, properties_failed from ga4_sync_jobs where id = $1",
+            job["id"],
+        )
         return row if row["status"] not in ("pending", "running") else None
 
-    done = await _wait(finished, 60, "the run to finish after the restart")
+    done = await eventually(finished, "the run to finish after the restart", timeout_s=60)
     assert done["status"] == "success" and done["message"].startswith("Synced 3/3"), done
+    assert done["properties_failed"] == 0
+    # Each cut-off property ran once more, to the end.
+    outcomes = await pool.fetch(
+        "select property_ref, array_agg(status order by id) as statuses from ga4_property_runs"
+        " group by property_ref"
+    )
+    assert sorted(list(r["statuses"]) for r in outcomes) == [["failed", "success"]] * 3
+    assert await pool.fetchval("select count(*) from ga4_report_rows") == 3 * (3 + 27 + 9)

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from ga4sync.db import connect
-from ga4sync.store.app_settings import SettingsCache, get_app_setting, put_app_setting
+from ga4sync.store.app_settings import (
+    CHANGES_CHANNEL,
+    SettingsCache,
+    get_app_setting,
+    put_app_setting,
+)
+
+from ..waiting import eventually
 
 
 async def test_cache_serves_from_memory_until_notified(pool, database_url):
     cache = SettingsCache(pool, ttl_s=3600)
     async with connect(database_url) as listener:
         await cache.listen(listener)
+        # Notifications heard on the cache's connection, seen here after the cache's own
+        # callback ran (asyncpg schedules every listener of a notification at once).
+        heard: list[str] = []
+        await listener.add_listener(CHANGES_CHANNEL, lambda *args: heard.append(args[3]))
+
         await put_app_setting(pool, "k", {"v": 1})
-        await asyncio.sleep(0.2)  # the notification of this first write may arrive
+        await eventually(lambda: heard == ["k"], "the notification of the first write")
         assert await cache.get("k") == {"v": 1}
         # A write that bypasses the notification is not seen: proof the cache serves.
         await pool.execute("alter table app_settings disable trigger app_settings_notify")
@@ -23,10 +34,8 @@ async def test_cache_serves_from_memory_until_notified(pool, database_url):
         await pool.execute("alter table app_settings enable trigger app_settings_notify")
         # Any writer, even plain SQL elsewhere, empties the entry through the trigger.
         await pool.execute("update app_settings set value = '{\"v\": 3}' where key = 'k'")
-        for _ in range(100):
-            if await cache.get("k") == {"v": 3}:
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: heard == ["k", "k"], "the notification of the update")
+        assert cache.peek("k") is None
         assert await cache.get("k") == {"v": 3}
         assert await get_app_setting(pool, "k") == {"v": 3}
 

@@ -7,9 +7,11 @@ import json
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet, InvalidToken
 
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
 
+from ..waiting import eventually
 from .test_ingest import count_rows, expected_rows
 
 
@@ -246,11 +248,21 @@ async def test_concurrency_never_exceeds_the_per_property_limit(
     pool, fake, connect_user, ingestion_for
 ):
     await connect_user({"7001": "America/Los_Angeles", "7002": "America/Los_Angeles"})
-    fake.latency_s = 0.05
+    fake.hold_reports = True
     async with ingestion_for(ga4_page_size=5, ga4_property_concurrency=2) as ingestion:
-        summary = await asyncio.wait_for(ingest_ga4_for_all_accounts(ingestion), 30)
-    assert summary.ok
-    assert max(fake.max_concurrency.values()) == 2
+        run = asyncio.create_task(ingest_ga4_for_all_accounts(ingestion))
+
+        # Each property's three reports want a request at once: two get through, one waits.
+        def at_the_limit() -> bool:
+            held = [fake.in_flight.get(p, 0) for p in ("7001", "7002")]
+            assert max(held) <= 2, held
+            return held == [2, 2]
+
+        await eventually(at_the_limit, "both properties at their limit of requests in flight")
+        fake.hold_reports = False
+        summary = await asyncio.wait_for(run, 30)
+    assert summary.ok, summary.message()
+    assert fake.max_concurrency == {"7001": 2, "7002": 2}
 
 
 async def test_refresh_token_is_encrypted_at_rest(pool, connect_user):
@@ -261,6 +273,45 @@ async def test_refresh_token_is_encrypted_at_rest(pool, connect_user):
     assert b"very-secret" not in raw
     dump = await pool.fetchval("select refresh_token_encrypted from google_credentials")
     assert b"very-secret" not in dump
+
+
+async def test_both_tokens_are_encrypted_at_rest_after_a_refresh(
+    pool, fake, connect_user, ingestion_for, encryption_key
+):
+    refresh_token = "1//very-secret-refresh-token"
+    user = await connect_user({"8101": "UTC"}, refresh_token=refresh_token)
+    async with ingestion_for() as ingestion:
+        assert (await ingest_ga4_for_all_accounts(ingestion)).ok
+        access_token = await ingestion.tokens.get(user)  # the one the sync refreshed and used
+    assert fake.token_requests == [refresh_token] and access_token.startswith("ya29.")
+
+    stored = await pool.fetchrow(
+        "select refresh_token_encrypted, access_token_encrypted, g::text as row_text"
+        " from google_credentials g where user_id = $1",
+        user,
+    )
+    secrets = [refresh_token, access_token]
+    for secret in secrets:
+        for column in ("refresh_token_encrypted", "access_token_encrypted"):
+            assert secret.encode() not in stored[column], column
+        assert secret not in stored["row_text"]
+        assert secret.encode().hex() not in stored["row_text"]  # bytea prints as hex
+    # Nowhere else in the database either (run records, job messages, queue arguments).
+    tables = await pool.fetch(
+        "select format('%I.%I', table_schema, table_name) as name from information_schema.tables"
+        " where table_schema not in ('pg_catalog', 'information_schema')"
+        " and table_type = 'BASE TABLE'"
+    )
+    for table in tables:
+        rows = await pool.fetch(f"select t::text as row_text from {table['name']} t")
+        dump = "\n".join(r["row_text"] for r in rows)
+        assert not [s for s in secrets if s in dump or s.encode().hex() in dump], table["name"]
+    # Both decrypt with TOKEN_ENCRYPTION_KEY, and only with it.
+    key = Fernet(encryption_key.encode())
+    assert key.decrypt(bytes(stored["refresh_token_encrypted"])).decode() == refresh_token
+    assert key.decrypt(bytes(stored["access_token_encrypted"])).decode() == access_token
+    with pytest.raises(InvalidToken):
+        Fernet(Fernet.generate_key()).decrypt(bytes(stored["access_token_encrypted"]))
 
 
 async def test_user_and_property_scope(pool, connect_user, ingestion_for):

@@ -145,15 +145,27 @@ async def test_one_failing_property_does_not_fail_the_job(fake, connect_user, ru
     assert "1201: failed" in job.message
 
 
-async def test_a_run_where_nothing_could_sync_fails(fake, connect_user, runtime, worker):
+async def test_a_run_where_nothing_could_sync_fails(pool, fake, connect_user, runtime, worker):
     from ..conftest import wait_for_job
+
+    synced = await connect_user({"1300": "UTC"})
+    earlier = await wait_for_job(
+        runtime.sync, (await runtime.sync.start_job(synced, str(synced))).job.id
+    )
+    assert earlier.status == "success" and earlier.last_sync_at is not None
+    assert (await get_app_setting(pool, LAST_SUCCESS))["job_id"] == str(earlier.id)
 
     user = await connect_user({"1301": "UTC"})
     fake.revoke_refresh_token(f"rt-{user.hex[:8]}")
-    job = await wait_for_job(runtime.sync, (await runtime.sync.start_job(user, "all")).job.id)
+    job = await wait_for_job(runtime.sync, (await runtime.sync.start_job(user, str(user))).job.id)
     assert job.status == "failed"
     assert "needs_reauth" in job.message
-    assert await runtime.sync.get_meta() is not None
+    assert job.last_sync_at is None
+    # The failed run leaves the last success where it was.
+    last = await get_app_setting(pool, LAST_SUCCESS)
+    assert last["job_id"] == str(earlier.id)
+    assert datetime.fromisoformat(last["at"]) == earlier.last_sync_at
+    assert (await runtime.sync.get_meta()).last_sync_at == earlier.last_sync_at
 
 
 async def test_no_properties_finishes_at_once(runtime, worker):
@@ -165,7 +177,9 @@ async def test_no_properties_finishes_at_once(runtime, worker):
     assert job.status == "success" and job.message == "No enabled GA4 properties to sync."
 
 
-async def test_a_unit_counted_twice_counts_once(pool, connect_user, service, ingestion_for):
+async def test_a_unit_counted_twice_counts_once(
+    pool, connect_user, service, recording_queue, ingestion_for
+):
     user = await connect_user({"1401": "UTC"})
     started = await service.start_job(user, "all")
     await service.run_job(started.job.id)
@@ -178,8 +192,48 @@ async def test_a_unit_counted_twice_counts_once(pool, connect_user, service, ing
     assert (job.properties_done, job.properties_total) == (1, 1)
     assert job.rows_written == expected_rows(4)
     assert await pool.fetchval("select count(*) from ga4_property_runs") == 1
-    # A retried fan-out queues nothing new for a finished job.
+    # A retried fan-out of a finished job neither reopens it nor queues anything.
+    assert recording_queue.properties == [(started.job.id, [ref])]
     await service.run_job(started.job.id)
+    assert recording_queue.properties == [(started.job.id, [ref])]
+    assert await service.get_job(started.job.id) == job
+
+
+async def test_a_retried_fan_out_counts_each_property_once(
+    pool, connect_user, service, recording_queue, ingestion_for
+):
+    user = await connect_user({"1501": "UTC", "1502": "UTC"})
+    started = await service.start_job(user, "all")
+    job_id = started.job.id
+    await service.run_job(job_id)
+    await service.run_job(job_id)  # the fan-out task ran twice before any unit
+    refs = [r["id"] for r in await pool.fetch("select id from ga4_properties order by id")]
+    # Planned once; the retry queues the same units again (still pending), no new ones.
+    assert recording_queue.properties == [(job_id, refs), (job_id, refs)]
+    planned = await pool.fetch(
+        "select property_ref, status from ga4_sync_job_properties where job_id = $1"
+        " order by property_ref",
+        job_id,
+    )
+    assert [(r["property_ref"], r["status"]) for r in planned] == [(ref, "pending") for ref in refs]
+    job = await service.get_job(job_id)
+    assert (job.status, job.properties_total, job.properties_done) == ("running", 2, 0)
+
+    async with ingestion_for() as ingestion:
+        for _, queued in recording_queue.properties:  # every queued unit runs
+            for ref in queued:
+                await service.sync_job_property(ingestion, job_id, ref)
+    job = await service.get_job(job_id)
+    assert job.status == "success"
+    assert (job.properties_total, job.properties_done, job.properties_failed) == (2, 2, 0)
+    assert job.rows_fetched == job.rows_written == 2 * expected_rows(4)
+    runs = await pool.fetch(
+        "select property_ref, count(*) as n from ga4_property_runs where job_id = $1"
+        " group by property_ref order by property_ref",
+        job_id,
+    )
+    assert [(r["property_ref"], r["n"]) for r in runs] == [(ref, 1) for ref in refs]
+    assert await pool.fetchval("select count(*) from ga4_report_rows") == 2 * expected_rows(4)
 
 
 async def test_a_starting_worker_catches_up_the_missed_daily_run(pool, worker):

@@ -45,16 +45,15 @@ async def test_date_only_report_and_several_dimensions(pool):
             [("20261120", "google\x1fcpc", "3"), ("20261120", "google\x1forganic", "4")],
         )
     assert totals.inserted == 1 and sources.inserted == 2
-    stored = {
-        r["report"]: r
-        for r in await pool.fetch("select report, dimensions, metrics from ga4_report_rows")
-    }
-    assert stored["totals"]["dimensions"] == {}
-    assert stored["totals"]["metrics"] == {"users": "5", "sessions": "6"}
-    assert stored["sources"]["dimensions"] in (
-        {"source": "google", "medium": "cpc"},
-        {"source": "google", "medium": "organic"},
+    stored = await pool.fetch(
+        "select report, date::text, dimensions, metrics from ga4_report_rows"
+        " order by report, dimensions->>'medium'"
     )
+    assert [(r["report"], r["date"], r["dimensions"], r["metrics"]) for r in stored] == [
+        ("sources", "2026-11-20", {"source": "google", "medium": "cpc"}, {"sessions": "3"}),
+        ("sources", "2026-11-20", {"source": "google", "medium": "organic"}, {"sessions": "4"}),
+        ("totals", "2026-11-20", {}, {"users": "5", "sessions": "6"}),
+    ]
 
 
 async def test_same_values_for_another_property_are_separate_rows(pool):

@@ -9,6 +9,7 @@ from dataclasses import replace
 import jwt
 import pytest
 
+from ga4sync.settings import Settings
 from ga4sync.web.app import create_app
 
 from ..webtools import ADMIN, CRON, ORIGIN, SECRET, bearer
@@ -90,12 +91,53 @@ async def test_scope_rules(client):
         f"/v1/sync/ga4/job/{(await admin.json())['job_id']}", headers=bearer(ADMIN)
     )
     assert (await job.json())["scope"] == "all"
-    by_email = await client.post(
+    by_role = await client.post(
         "/v1/sync/ga4/run",
         headers=bearer(uuid.uuid4(), app_metadata={"role": "admin"}),
         json={"scope": "all"},
     )
-    assert by_email.status == 202
+    assert by_role.status == 202
+
+
+async def test_a_token_email_listed_in_admin_emails_is_an_admin(
+    aiohttp_client, runtime, web_settings
+):
+    listed = Settings.from_env({"ADMIN_EMAILS": " Boss@Example.com, ops@example.com "})
+    client = await aiohttp_client(
+        create_app(replace(web_settings, admin_emails=listed.admin_emails), runtime=runtime)
+    )
+    someone = uuid.uuid4()
+    mine = await client.post("/v1/sync/ga4/run", headers=bearer(someone))
+    assert mine.status == 202
+    mine_id = (await mine.json())["job_id"]
+
+    for email in ("boss@example.com", "BOSS@example.COM", "ops@example.com"):
+        admin = uuid.uuid4()
+        headers = bearer(admin, email=email)
+        started = await client.post("/v1/sync/ga4/run", headers=headers)
+        assert started.status == 202, email
+        job = await client.get(
+            f"/v1/sync/ga4/job/{(await started.json())['job_id']}", headers=headers
+        )
+        assert (await job.json())["scope"] == "all", email  # an admin's run covers everyone
+        others = await client.get(f"/v1/sync/ga4/job/{mine_id}", headers=headers)
+        assert others.status == 200, email
+
+    # Only the token's own email claim counts, matched whole: user_metadata is the user's to edit.
+    for claims in (
+        {"email": "someone@example.com"},
+        {"email": "boss@example.com.evil.test"},
+        {"email": "boss@example.org", "user_metadata": {"email": "boss@example.com"}},
+        {},
+    ):
+        user = uuid.uuid4()
+        headers = bearer(user, **claims)
+        refused = await client.post("/v1/sync/ga4/run", headers=headers, json={"scope": "all"})
+        assert refused.status == 403, claims
+        own = await client.post("/v1/sync/ga4/run", headers=headers)
+        job = await client.get(f"/v1/sync/ga4/job/{(await own.json())['job_id']}", headers=headers)
+        assert (await job.json())["scope"] == str(user), claims
+        assert (await client.get(f"/v1/sync/ga4/job/{mine_id}", headers=headers)).status == 404
 
 
 async def test_others_cannot_see_my_job_but_admins_and_daily_are_visible(client, runtime):

@@ -11,6 +11,8 @@ import pytest
 
 from ga4sync.fake_google import FakeGoogle
 
+from ..waiting import eventually
+
 
 class Api:
     """A raw client of one served fake."""
@@ -203,8 +205,16 @@ async def test_sampling_counts_are_int64_strings(api: Api, fake: FakeGoogle) -> 
 
 
 async def test_concurrency_limit_answers_429_and_is_tracked(api: Api, fake: FakeGoogle) -> None:
-    fake.latency_s = 0.3
-    results = await asyncio.gather(*(api.report(body()) for _ in range(12)))
+    fake.hold_reports = True
+    sent = [asyncio.create_task(api.report(body())) for _ in range(12)]
+    # Ten are held in flight; the two beyond GA4's limit were refused at once.
+    await eventually(
+        lambda: fake.in_flight.get("1") == 10 and sum(task.done() for task in sent) == 2,
+        "ten requests held and two refused",
+    )
+    assert len(fake.report_requests) == 12
+    fake.hold_reports = False
+    results = await asyncio.gather(*sent)
 
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] * 10 + [429] * 2
@@ -221,15 +231,18 @@ async def test_concurrency_limit_answers_429_and_is_tracked(api: Api, fake: Fake
 
 
 async def test_max_concurrency_counts_simultaneous_requests(api: Api, fake: FakeGoogle) -> None:
-    fake.latency_s = 0.2
-    results = await asyncio.gather(*(api.report(body(returnPropertyQuota=True)) for _ in range(4)))
+    fake.hold_reports = True
+    sent = [asyncio.create_task(api.report(body(returnPropertyQuota=True))) for _ in range(4)]
+    await eventually(lambda: fake.in_flight.get("1") == 4, "four requests in flight at once")
+    fake.hold_reports = False
+    results = await asyncio.gather(*sent)
     assert all(status == 200 for status, _ in results)
     assert fake.max_concurrency == {"1": 4}
+    # Answered one by one: the first saw the other three in flight, the last none.
     remaining = sorted(p["propertyQuota"]["concurrentRequests"]["remaining"] for _, p in results)
-    assert remaining[0] < 10
+    assert remaining == [7, 8, 9, 10]
 
-    fake.latency_s = 0.0
-    for _ in range(3):
+    for _ in range(3):  # one at a time
         await api.report(body())
     assert fake.max_concurrency == {"1": 4}
 

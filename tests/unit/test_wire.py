@@ -91,9 +91,25 @@ def test_quota_return_times():
     assert quota.spent_quota({"tokensPerHour": 5, "concurrentRequests": 0}) is None
 
 
-def test_backoff_is_bounded_and_grows():
-    assert all(0 <= quota.backoff_s(0, 1.0) <= 1.0 for _ in range(50))
-    assert max(quota.backoff_s(10, 1.0, cap_s=60) for _ in range(200)) <= 60
+def test_backoff_is_bounded_and_grows(monkeypatch):
+    # Full jitter: retry n waits uniformly in [0, min(cap, base * 2**n)].
+    bounds: list[tuple[float, float]] = []
+
+    def upper_end(low: float, high: float) -> float:
+        bounds.append((low, high))
+        return high
+
+    monkeypatch.setattr(quota.random, "uniform", upper_end)
+    longest = [quota.backoff_s(n, 0.5, cap_s=10) for n in range(8)]
+    assert longest == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
+    assert bounds == [(0, high) for high in longest]
+    monkeypatch.undo()
+
+    # The real draws stay inside those bounds and spread over them.
+    for attempt, high in enumerate([0.5, 1.0, 2.0, 4.0, 8.0, 10.0]):
+        draws = [quota.backoff_s(attempt, 0.5, cap_s=10) for _ in range(400)]
+        assert all(0 <= d <= high for d in draws)
+        assert min(draws) < high / 4 and max(draws) > high * 3 / 4
 
 
 def test_report_specs_are_validated():

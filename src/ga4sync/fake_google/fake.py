@@ -73,6 +73,8 @@ class FakeGoogle(TokenStore):
     * ``admin_requests``: ``(path, query string)`` of every Admin API request.
 
     Settable at any time: ``latency_s`` (added per runReport while in flight),
+    ``hold_reports`` (while true, runReport requests that passed the concurrency
+    and quota checks wait in flight, counted in ``in_flight``, until it is false again),
     ``tokens_expire_in_s``, ``codes_expire_in_s`` (authorization codes, 10 minutes),
     ``quota_limits`` (per-property bucket sizes), ``generic_quota_errors`` (refuse an
     exhausted quota with Google's generic "Resource has been exhausted" message, which
@@ -84,6 +86,7 @@ class FakeGoogle(TokenStore):
         super().__init__()
         self.seed = seed
         self.latency_s = 0.0
+        self.hold_reports = False
         self.quota_limits: dict[str, int] = dict(DEFAULT_QUOTA_LIMITS)
         self.generic_quota_errors = False
         # Cardinality of properties that were never added with add_property.

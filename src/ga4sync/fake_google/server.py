@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 SCOPE = READONLY_SCOPE
 _SHUTDOWN_TIMEOUT_S = 2.0
+# How often a held runReport looks whether it may answer: it polls a flag because
+# whoever releases it may run on another thread than the server's loop.
+_HOLD_POLL_S = 0.005
 
 
 async def run_report(request: web.Request) -> web.Response:
@@ -84,6 +87,8 @@ async def run_report(request: web.Request) -> web.Response:
             exhausted = "concurrent"
         if exhausted:
             return quota_exhausted("generic" if fake.generic_quota_errors else exhausted)
+        while fake.hold_reports:
+            await asyncio.sleep(_HOLD_POLL_S)
         if fake.latency_s > 0:
             await asyncio.sleep(fake.latency_s)
         builder = ReportBuilder(report, property_id, fake.property(property_id), fake.seed)
