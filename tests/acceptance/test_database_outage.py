@@ -25,9 +25,10 @@ from ga4sync.db import connect, open_pool
 from ga4sync.migrate import migrate
 from tests.conftest import with_database
 from tests.pgserver import RestartablePostgres, restartable_postgres
+from tests.waiting import eventually
 
 from .test_serve import _free_port
-from .test_workers import _connect, _wait
+from .test_workers import _connect
 
 PROPERTIES = ["6601", "6602", "6603"]
 ROWS_PER_PROPERTY = 3 + 27 + 9  # the three built-in reports at cardinality 3
@@ -112,9 +113,19 @@ async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
                     outage_db, "select count(*) from ga4_property_runs where status = 'running'"
                 )
 
-            await _wait(mid_run, 30, "the worker to be in the middle of a property's run")
+            await eventually(
+                mid_run,
+                "the worker to be in the middle of a property's run",
+                timeout_s=30,
+                interval_s=0.1,
+            )
             await asyncio.to_thread(own_postgres.stop)
-            await _wait(lambda: _is(health, 503), 15, "/healthz to report the outage")
+            await eventually(
+                lambda: _is(health, 503),
+                "/healthz to report the outage",
+                timeout_s=15,
+                interval_s=0.1,
+            )
             # A client calling meanwhile hears that the database is away, not a 500.
             async with http.get(
                 base + "/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": "outage-cron"}
@@ -135,8 +146,16 @@ async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
                 )
                 return status if status not in ("pending", "running") else None
 
-            assert await _wait(finished, 60, "the daily run to finish") == "success"
-            await _wait(lambda: _is(health, 200), 30, "/healthz to be healthy again")
+            assert (
+                await eventually(finished, "the daily run to finish", timeout_s=60, interval_s=0.1)
+                == "success"
+            )
+            await eventually(
+                lambda: _is(health, 200),
+                "/healthz to be healthy again",
+                timeout_s=30,
+                interval_s=0.1,
+            )
             message = await _fetchval(
                 outage_db, "select message from ga4_sync_jobs where kind = 'daily'"
             )
@@ -157,7 +176,12 @@ async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
             async def every_process_saw_it_back():
                 return all("database reachable again" in p.read_text() for p in logs.values())
 
-            await _wait(every_process_saw_it_back, 15, "each process to log the end of the outage")
+            await eventually(
+                every_process_saw_it_back,
+                "each process to log the end of the outage",
+                timeout_s=15,
+                interval_s=0.1,
+            )
     finally:
         for process in processes.values():
             if process.poll() is None:
