@@ -10,29 +10,63 @@ delete from google_credentials where user_id = $1
 returning refresh_token_encrypted, access_token_encrypted;
 
 -- name: disable_user_properties
-update ga4_properties set enabled = false, updated_at = now()
-where user_id = $1 and enabled;
+-- A user who disconnects loses access; a property nobody else can access
+-- stops syncing. One that others still access goes on with their grants.
+with gone as (
+    delete from ga4_property_access where user_id = $1 returning property_ref
+)
+update ga4_properties p set enabled = false, updated_at = now()
+from gone
+where p.id = gone.property_ref and p.enabled
+  and not exists (
+      select 1 from ga4_property_access a
+      where a.property_ref = gone.property_ref and a.user_id <> $1
+  );
 
 -- name: delete_user_report_rows
+-- The rows of the properties only this user can access (run before their
+-- access is removed); rows that other users still see stay.
 with gone as (
     delete from ga4_report_rows r
-    using ga4_properties p
-    where r.property_ref = p.id and p.user_id = $1
+    using ga4_property_access a
+    where a.user_id = $1 and r.property_ref = a.property_ref
+      and not exists (
+          select 1 from ga4_property_access o
+          where o.property_ref = a.property_ref and o.user_id <> $1
+      )
     returning 1
+),
+coverage as (
+    delete from ga4_coverage g
+    using ga4_property_access a
+    where a.user_id = $1 and g.property_ref = a.property_ref
+      and not exists (
+          select 1 from ga4_property_access o
+          where o.property_ref = a.property_ref and o.user_id <> $1
+      )
 )
 select count(*) from gone;
 
 -- name: upsert_discovered_property
 -- A property found in the user's Google account: names and time zone follow
 -- Google; whether it is synced stays the user's choice once made.
-insert into ga4_properties (user_id, property_id, display_name, time_zone, currency_code, enabled)
-values ($1, $2, $3, $4, $5, $6)
-on conflict (user_id, property_id) do update
-set display_name = excluded.display_name,
-    time_zone = excluded.time_zone,
-    currency_code = excluded.currency_code,
-    updated_at = now()
-returning id;
+-- A property another user connected first is the same row: this user gains access.
+with prop as (
+    insert into ga4_properties (property_id, display_name, time_zone, currency_code, enabled)
+    values ($2, $3, $4, $5, $6)
+    on conflict (property_id) do update
+    set display_name = excluded.display_name,
+        time_zone = excluded.time_zone,
+        currency_code = excluded.currency_code,
+        updated_at = now()
+    returning id
+),
+access as (
+    insert into ga4_property_access (user_id, property_ref)
+    select $1, id from prop
+    on conflict do nothing
+)
+select id from prop;
 
 -- name: set_property_enabled
 update ga4_properties set enabled = $2, updated_at = now()

@@ -53,13 +53,15 @@ returning *;
 
 -- name: plan_job_properties
 -- The properties a job covers, fixed the first time it runs.
--- $1 job id, $2 user id (null = everyone), $3 include 'manual'-frequency properties,
+-- $1 job id, $2 user id (null = everyone; else the properties that user can access), $3 include 'manual'-frequency properties,
 -- $4 one GA4 property id (null = all)
 with planned as (
     insert into ga4_sync_job_properties (job_id, property_ref)
     select $1, p.id
     from ga4_properties p
-    where p.enabled and ($2::uuid is null or p.user_id = $2)
+    where p.enabled
+      and ($2::uuid is null or exists (
+          select 1 from ga4_property_access a where a.property_ref = p.id and a.user_id = $2))
       and ($3 or p.sync_frequency <> 'manual')
       and ($4::text is null or p.property_id = $4)
     on conflict do nothing
@@ -100,7 +102,7 @@ where j.id = $1
 returning j.properties_done, j.properties_total;
 
 -- name: job_property_results
-select p.property_id, p.user_id, jp.property_ref, jp.status, jp.rows_fetched, jp.rows_inserted,
+select p.property_id, jp.property_ref, jp.status, jp.rows_fetched, jp.rows_inserted,
        jp.rows_updated, jp.rows_unchanged, jp.tokens_consumed, jp.duration_ms, jp.error,
        jp.finished_at
 from ga4_sync_job_properties jp

@@ -27,10 +27,16 @@ group by status;
 -- name: metrics_properties
 select count(*) filter (where p.enabled) as enabled,
        count(*) filter (where not p.enabled) as disabled,
-       count(*) filter (where p.enabled and coalesce(c.needs_reauth, false)) as needs_reauth,
+       count(*) filter (where p.enabled and g.has_credentials and not g.has_grant) as needs_reauth,
        count(*) filter (where p.enabled and p.consecutive_failures > 0) as failing
 from ga4_properties p
-left join google_credentials c on c.user_id = p.user_id;
+left join lateral (
+    select bool_or(c.user_id is not null) as has_credentials,
+           coalesce(bool_or(not c.needs_reauth), false) as has_grant
+    from ga4_property_access a
+    left join google_credentials c on c.user_id = a.user_id
+    where a.property_ref = p.id
+) g on true;
 
 -- name: metrics_quota
 -- Each property's GA4 quota left, as its latest finished run saw it.

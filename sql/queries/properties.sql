@@ -1,24 +1,42 @@
 -- name: upsert_property
-insert into ga4_properties (user_id, property_id, display_name, time_zone, currency_code, enabled)
-values ($1, $2, $3, $4, $5, $6)
-on conflict (user_id, property_id) do update
-set display_name = coalesce(excluded.display_name, ga4_properties.display_name),
-    time_zone = excluded.time_zone,
-    currency_code = coalesce(excluded.currency_code, ga4_properties.currency_code),
-    enabled = excluded.enabled,
-    updated_at = now()
-returning id;
+-- The one row of a GA4 property, and user $1's access to it.
+with prop as (
+    insert into ga4_properties (property_id, display_name, time_zone, currency_code, enabled)
+    values ($2, $3, $4, $5, $6)
+    on conflict (property_id) do update
+    set display_name = coalesce(excluded.display_name, ga4_properties.display_name),
+        time_zone = excluded.time_zone,
+        currency_code = coalesce(excluded.currency_code, ga4_properties.currency_code),
+        enabled = excluded.enabled,
+        updated_at = now()
+    returning id
+),
+access as (
+    insert into ga4_property_access (user_id, property_ref)
+    select $1, id from prop
+    on conflict do nothing
+)
+select id from prop;
 
 -- name: list_properties_to_sync
--- Enabled properties, optionally of one user and/or one GA4 property id,
--- with whether their owner's grant is known to need re-auth.
-select p.id, p.user_id, p.property_id, p.display_name, p.time_zone,
-       coalesce(c.needs_reauth, false) as needs_reauth,
-       c.user_id is not null as has_credentials
+-- Enabled properties, optionally those user $1 can access and/or one GA4
+-- property id, with the users whose grant can read them.
+select p.id, p.property_id, p.display_name, p.time_zone,
+       coalesce(g.grant_users, '{}') as grant_users,
+       coalesce(g.has_credentials, false) as has_credentials
 from ga4_properties p
-left join google_credentials c on c.user_id = p.user_id
+left join lateral (
+    -- Users with access whose grant still works, in the order they are tried.
+    select array_agg(a.user_id order by a.created_at, a.user_id)
+               filter (where c.user_id is not null and not c.needs_reauth) as grant_users,
+           bool_or(c.user_id is not null) as has_credentials
+    from ga4_property_access a
+    left join google_credentials c on c.user_id = a.user_id
+    where a.property_ref = p.id
+) g on true
 where p.enabled
-  and ($1::uuid is null or p.user_id = $1)
+  and ($1::uuid is null or exists (
+      select 1 from ga4_property_access x where x.property_ref = p.id and x.user_id = $1))
   and ($2::text is null or p.property_id = $2)
 order by p.id;
 
@@ -40,37 +58,59 @@ from before
 where p.id = before.id
 returning before.consecutive_failures as failures_before,
           p.consecutive_failures as failures_after,
-          p.property_id, p.display_name, p.user_id;
+          p.property_id, p.display_name;
 
 -- name: get_property
-select id, user_id, property_id, display_name, time_zone, currency_code, enabled,
-       last_sync_at, last_sync_status, last_sync_error, consecutive_failures,
-       sync_frequency, next_due_at
-from ga4_properties
-where id = $1;
+select p.id, p.property_id, p.display_name, p.time_zone, p.currency_code, p.enabled,
+       p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
+       p.sync_frequency, p.next_due_at,
+       array(select a.user_id from ga4_property_access a where a.property_ref = p.id
+             order by a.created_at, a.user_id) as access_user_ids
+from ga4_properties p
+where p.id = $1;
 
 -- name: get_property_to_sync
-select p.id, p.user_id, p.property_id, p.display_name, p.time_zone,
-       coalesce(c.needs_reauth, false) as needs_reauth,
-       c.user_id is not null as has_credentials
+select p.id, p.property_id, p.display_name, p.time_zone,
+       coalesce(g.grant_users, '{}') as grant_users,
+       coalesce(g.has_credentials, false) as has_credentials
 from ga4_properties p
-left join google_credentials c on c.user_id = p.user_id
+left join lateral (
+    -- Users with access whose grant still works, in the order they are tried.
+    select array_agg(a.user_id order by a.created_at, a.user_id)
+               filter (where c.user_id is not null and not c.needs_reauth) as grant_users,
+           bool_or(c.user_id is not null) as has_credentials
+    from ga4_property_access a
+    left join google_credentials c on c.user_id = a.user_id
+    where a.property_ref = p.id
+) g on true
 where p.id = $1 and p.enabled;
 
 -- name: list_properties_status
--- Properties with their last sync and last run; $1 limits to one user (null: all).
-select p.id, p.user_id, p.property_id, p.display_name, p.time_zone, p.enabled,
+-- Properties with their last sync and last run; $1 limits to those one user
+-- can access (null: all). needs_reauth: no user with access has a working
+-- grant, so the property cannot sync until someone reconnects.
+select p.id, p.property_id, p.display_name, p.time_zone, p.enabled,
        p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
        p.sync_frequency, p.next_due_at,
-       coalesce(c.needs_reauth, false) as needs_reauth,
-       c.user_id is not null as connected,
+       coalesce(g.has_credentials, false) and cardinality(coalesce(g.grant_users, '{}')) = 0
+           as needs_reauth,
+       coalesce(g.has_credentials, false) as connected,
+       coalesce(g.users, 0) as users,
        r.status as last_run_status,
        r.finished_at as last_run_finished_at,
        r.rows_fetched as last_run_rows_fetched,
        r.rows_inserted + r.rows_updated as last_run_rows_written,
        r.data_quality as last_run_data_quality
 from ga4_properties p
-left join google_credentials c on c.user_id = p.user_id
+left join lateral (
+    select array_agg(a.user_id) filter (where c.user_id is not null and not c.needs_reauth)
+               as grant_users,
+           bool_or(c.user_id is not null) as has_credentials,
+           count(*) as users
+    from ga4_property_access a
+    left join google_credentials c on c.user_id = a.user_id
+    where a.property_ref = p.id
+) g on true
 left join lateral (
     select status, finished_at, rows_fetched, rows_inserted, rows_updated, data_quality
     from ga4_property_runs
@@ -78,7 +118,8 @@ left join lateral (
     order by started_at desc
     limit 1
 ) r on true
-where $1::uuid is null or p.user_id = $1
+where $1::uuid is null or exists (
+    select 1 from ga4_property_access x where x.property_ref = p.id and x.user_id = $1)
 order by p.display_name nulls last, p.property_id, p.id;
 
 -- name: claim_due_properties
@@ -87,10 +128,14 @@ order by p.display_name nulls last, p.property_id, p.id;
 with due as (
     select p.id, p.sync_frequency
     from ga4_properties p
-    join google_credentials c on c.user_id = p.user_id
     where p.enabled
       and p.sync_frequency in ('hourly', 'every_6h')
-      and not c.needs_reauth
+      and exists (
+          select 1
+          from ga4_property_access a
+          join google_credentials c on c.user_id = a.user_id
+          where a.property_ref = p.id and not c.needs_reauth
+      )
       and (p.next_due_at is null or p.next_due_at <= $1)
     order by p.next_due_at nulls first, p.id
     limit $2

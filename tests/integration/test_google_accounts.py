@@ -83,8 +83,9 @@ async def test_whole_flow_connect_sync_disconnect(api, fake, pool, runtime, inge
     )
     assert raw is not None and refresh_token.encode() not in raw  # encrypted at rest
     props = await pool.fetch(
-        "select property_id, display_name, time_zone, enabled from ga4_properties"
-        " where user_id = $1 order by property_id",
+        "select property_id, display_name, time_zone, enabled from ga4_properties p"
+        " join ga4_property_access a on a.property_ref = p.id"
+        " where a.user_id = $1 order by property_id",
         user,
     )
     assert [tuple(p) for p in props] == [(*ALICE[0], True), (*ALICE[1], True)]

@@ -56,13 +56,17 @@ async def test_date_only_report_and_several_dimensions(pool):
     ]
 
 
-async def test_same_values_for_another_property_are_separate_rows(pool):
+async def test_a_property_two_users_connected_is_stored_once(pool):
     a = await upsert_property(pool, uuid.uuid4(), "3")
     b = await upsert_property(pool, uuid.uuid4(), "3")  # same GA4 property, second user
+    other = await upsert_property(pool, uuid.uuid4(), "4")
+    assert a == b != other
     async with pool.acquire() as conn:
-        for ref in (a, b):
-            counts = await upsert_report_rows(
-                conn, ref, "r", ["p"], ["v"], [("20261120", "/", "1")]
-            )
-            assert counts.inserted == 1
+        inserted = [
+            (await upsert_report_rows(conn, ref, "r", ["p"], ["v"], [("20261120", "/", "1")]))
+            for ref in (a, b, other)
+        ]
+    assert [c.inserted for c in inserted] == [1, 0, 1]  # the second user's read changes nothing
+    assert [c.unchanged for c in inserted] == [0, 1, 0]
     assert await pool.fetchval("select count(*) from ga4_report_rows") == 2
+    assert await pool.fetchval("select count(*) from ga4_property_access") == 3

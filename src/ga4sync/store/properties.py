@@ -1,4 +1,5 @@
-"""GA4 properties connected by users, and the outcome of their last sync."""
+"""GA4 properties (one row each, however many users connected them), who can
+access them, and the outcome of their last sync."""
 
 from __future__ import annotations
 
@@ -15,12 +16,24 @@ from ga4sync.queries import query
 @dataclass(frozen=True)
 class PropertyToSync:
     id: int
-    user_id: uuid.UUID
     property_id: str
     display_name: str | None
     time_zone: str
-    needs_reauth: bool
+    # Users with access whose Google grant still works, in the order they are tried.
+    grant_users: tuple[uuid.UUID, ...]
+    # Whether any user with access has connected Google at all.
     has_credentials: bool
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> PropertyToSync:
+        values = dict(row)
+        values["grant_users"] = tuple(values["grant_users"])
+        return cls(**values)
+
+    @property
+    def needs_reauth(self) -> bool:
+        """Every grant that could read it was revoked: someone has to reconnect."""
+        return self.has_credentials and not self.grant_users
 
 
 async def upsert_property(
@@ -33,7 +46,8 @@ async def upsert_property(
     currency_code: str | None = None,
     enabled: bool = True,
 ) -> int:
-    """Create or update a user's property; return its ``ga4_properties.id``."""
+    """Create or update a property and give ``user_id`` access; return its
+    ``ga4_properties.id``."""
     ref: int = await conn.fetchval(
         query("upsert_property"),
         user_id,
@@ -53,7 +67,7 @@ async def list_properties_to_sync(
     property_id: str | None = None,
 ) -> list[PropertyToSync]:
     rows = await conn.fetch(query("list_properties_to_sync"), user_id, property_id)
-    return [PropertyToSync(**dict(row)) for row in rows]
+    return [PropertyToSync.from_row(row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,6 @@ class Outcome:
     failures_after: int
     property_id: str
     display_name: str | None
-    user_id: uuid.UUID
 
 
 async def record_property_outcome(
@@ -94,13 +107,13 @@ async def get_property_to_sync(
 ) -> PropertyToSync | None:
     """The property by ``ga4_properties.id`` if it is still enabled."""
     row = await conn.fetchrow(query("get_property_to_sync"), property_ref)
-    return None if row is None else PropertyToSync(**dict(row))
+    return None if row is None else PropertyToSync.from_row(row)
 
 
 async def list_properties_status(
     conn: asyncpg.Connection | asyncpg.Pool, user_id: uuid.UUID | None
 ) -> list[dict[str, Any]]:
-    """Each property (of ``user_id``, or everyone's) with its last sync and last run."""
+    """Each property (those ``user_id`` can access, or all) with its last sync and last run."""
     return [dict(row) for row in await conn.fetch(query("list_properties_status"), user_id)]
 
 

@@ -134,10 +134,12 @@ class GoogleAccounts:
 
     async def disconnect(self, user_id: uuid.UUID, *, delete_data: bool) -> Disconnected:
         stored = await store.delete_google_credentials(self._pool, user_id)
-        await store.disable_user_properties(self._pool, user_id)
+        # Rows first, while the user's access still says which properties were theirs
+        # alone; then the access goes, and properties nobody else can see stop syncing.
         rows_deleted = (
             await store.delete_user_report_rows(self._pool, user_id) if delete_data else 0
         )
+        await store.disable_user_properties(self._pool, user_id)
         revoked: bool | None = None
         if stored:
             # Revoking the refresh token revokes its access tokens too.

@@ -149,9 +149,7 @@ async def sync_property(
 ) -> PropertyResult:
     """Sync one property's reports and record the run; Google failures become its outcome."""
     started = time.monotonic()
-    result = PropertyResult(
-        property_ref=prop.id, property_id=prop.property_id, user_id=prop.user_id
-    )
+    result = PropertyResult(property_ref=prop.id, property_id=prop.property_id)
     pool = ingestion.pool
     try:
         start_date, end_date = report_window(prop.time_zone, ingestion.now(), since_days)
@@ -219,7 +217,7 @@ async def _finish(
     if outcome is not None and ingestion.alerts is not None:
         name = outcome.display_name or "property"
         await ingestion.alerts.streak_changed(
-            f"{name} ({outcome.property_id}, user {outcome.user_id})",
+            f"{name} ({outcome.property_id})",
             outcome.failures_before,
             outcome.failures_after,
             result.error,
@@ -243,22 +241,40 @@ async def _fetch_and_store(
     result: PropertyResult,
 ) -> None:
     if not prop.has_credentials:
-        raise MissingCredentials(f"user {prop.user_id} has not connected a Google account")
-    if prop.needs_reauth:
-        raise GrantRevoked("the owner's Google connection needs re-auth")
+        raise MissingCredentials("no user with access to it has connected a Google account")
+    if not prop.grant_users:
+        raise GrantRevoked("every Google connection with access to it needs re-auth")
+    # One read of the property, with the grant of one user who can access it: a
+    # revoked grant marks that user needs_reauth and the next user's grant is tried.
+    revoked: GrantRevoked | None = None
+    for user_id in prop.grant_users:
+        result.user_id = user_id
 
-    async def token(force_refresh: bool) -> str:
-        return await ingestion.tokens.get(prop.user_id, force_refresh=force_refresh)
+        async def token(force_refresh: bool, user_id: uuid.UUID = user_id) -> str:
+            return await ingestion.tokens.get(user_id, force_refresh=force_refresh)
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for spec in reports:
-                group.create_task(
-                    _sync_report(ingestion, prop, spec, start_date, end_date, token, result)
-                )
-    except BaseExceptionGroup as failures:
-        # The first failure names the outcome; the other reports were cancelled.
-        raise _first_error(failures) from None
+        try:
+            async with asyncio.TaskGroup() as group:
+                for spec in reports:
+                    group.create_task(
+                        _sync_report(ingestion, prop, spec, start_date, end_date, token, result)
+                    )
+        except BaseExceptionGroup as failures:
+            # The first failure names the outcome; the other reports were cancelled.
+            first = _first_error(failures)
+            if not isinstance(first, GrantRevoked):
+                raise first from None
+            logger.warning(
+                "property %s: the grant of user %s was revoked; trying the next user's",
+                prop.property_id,
+                user_id,
+                extra={"action": "grant_revoked"},
+            )
+            revoked = first
+            continue
+        return
+    assert revoked is not None
+    raise GrantRevoked(f"every Google connection with access to it needs re-auth ({revoked})")
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -284,7 +284,6 @@ class SyncService:
             result = PropertyResult(
                 property_ref=property_ref,
                 property_id="?",
-                user_id=uuid.UUID(int=0),
                 status="skipped",
                 error="the property was disabled or removed",
             )
@@ -317,7 +316,6 @@ class SyncService:
             PropertyResult(
                 property_ref=property_ref,
                 property_id="",
-                user_id=uuid.UUID(int=0),
                 status="failed",
                 error=reason,
             ),
@@ -377,7 +375,6 @@ def _result(row: dict[str, Any]) -> PropertyResult:
     return PropertyResult(
         property_ref=row["property_ref"],
         property_id=row["property_id"],
-        user_id=row["user_id"],
         status=row["status"],
         rows_fetched=row["rows_fetched"],
         rows_inserted=row["rows_inserted"],

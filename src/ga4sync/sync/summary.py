@@ -11,7 +11,8 @@ from typing import Any
 class PropertyResult:
     property_ref: int
     property_id: str
-    user_id: uuid.UUID
+    # The user whose Google grant read the property (None until one was used).
+    user_id: uuid.UUID | None = None
     status: str = "running"
     rows_fetched: int = 0
     rows_inserted: int = 0

@@ -151,7 +151,9 @@ async def patch_property(request: web.Request) -> web.Response:
             400, "invalid_frequency", f"sync_frequency must be one of {', '.join(FREQUENCIES)}."
         )
     prop = await get_property(request.app[POOL], int(raw_id))
-    if prop is None or (prop["user_id"] != principal.user_id and not principal.is_admin):
+    if prop is None or (
+        principal.user_id not in prop["access_user_ids"] and not principal.is_admin
+    ):
         raise ApiError(404, "not_found", f"No property {raw_id}.")
     accounts = request.app[ACCOUNTS]
     if "enabled" in body:

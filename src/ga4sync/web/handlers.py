@@ -167,7 +167,9 @@ async def list_property_runs(request: web.Request) -> web.Response:
     limit = _int_param(request, "limit", 20, 1, 100)
     before = _int_param(request, "before", 0, 1, 2**62) if "before" in request.query else None
     prop = await get_property(request.app[POOL], int(raw_id))
-    if prop is None or (prop["user_id"] != principal.user_id and not principal.is_admin):
+    if prop is None or (
+        principal.user_id not in prop["access_user_ids"] and not principal.is_admin
+    ):
         raise ApiError(404, "not_found", f"No property {raw_id}.")
     runs = await request.app[SERVICE].property_runs(int(raw_id), before=before, limit=limit)
     return json_response(
@@ -216,7 +218,7 @@ async def list_properties(request: web.Request) -> web.Response:
     properties = [
         {
             "id": row["id"],
-            "user_id": row["user_id"],
+            "users": row["users"],
             **{k: row[k] for k in _PROPERTY_FIELDS},
             "next_due_at": next_due(row),
         }

@@ -1,0 +1,118 @@
+"""Migration 0008 on a database that holds one GA4 property twice (two users).
+
+The copies merge into one: every user keeps access, no report row is lost, the
+newest of two versions of a row wins, and runs and job entries follow.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from ga4sync.db import connect
+from ga4sync.migrate import migrate
+from ga4sync.queries import migration_files
+
+ALICE, BOB, CAROL = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+
+async def _apply_until(conn, last: str) -> None:
+    for version, path in migration_files():
+        if version[:4] > last:
+            break
+        async with conn.transaction():
+            await conn.execute(path.read_text(encoding="utf-8"))
+
+
+async def test_two_users_copies_of_a_property_become_one(empty_database_url):
+    async with connect(empty_database_url) as conn:
+        await conn.execute("create table schema_migrations (version text primary key)")
+        await _apply_until(conn, "0007")
+        await conn.execute(
+            "insert into schema_migrations select v from unnest($1::text[]) v",
+            [v for v, _ in migration_files() if v[:4] <= "0007"],
+        )
+        ids = {}
+        for user, prop, enabled, frequency in [
+            (ALICE, "111", True, "daily"),
+            (BOB, "111", False, "hourly"),
+            (CAROL, "111", True, "every_6h"),
+            (BOB, "222", True, "manual"),
+        ]:
+            ids[(user, prop)] = await conn.fetchval(
+                "insert into ga4_properties (user_id, property_id, enabled, sync_frequency)"
+                " values ($1, $2, $3, $4) returning id",
+                user,
+                prop,
+                enabled,
+                frequency,
+            )
+        a, b, c = ids[(ALICE, "111")], ids[(BOB, "111")], ids[(CAROL, "111")]
+        key_shared, key_a, key_b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        rows = [
+            (a, key_shared, '{"sessions": "1"}', "2026-11-01"),
+            (b, key_shared, '{"sessions": "2"}', "2026-11-02"),  # newer: wins
+            (a, key_a, '{"sessions": "3"}', "2026-11-01"),
+            (b, key_b, '{"sessions": "4"}', "2026-11-01"),
+        ]
+        for ref, key, metrics, updated in rows:
+            await conn.execute(
+                "insert into ga4_report_rows (property_ref, report, date, dimension_key,"
+                " dimensions, metrics, updated_at) values ($1, 'pages', '2026-10-30', $2,"
+                " '{}', $3::jsonb, $4::date)",
+                ref,
+                key,
+                metrics,
+                date.fromisoformat(updated),
+            )
+        job = await conn.fetchval("insert into ga4_sync_jobs default values returning id")
+        for ref in (a, b, c):
+            await conn.execute(
+                "insert into ga4_sync_job_properties (job_id, property_ref) values ($1, $2)",
+                job,
+                ref,
+            )
+            await conn.execute(
+                "insert into ga4_property_runs (property_ref, start_date, end_date)"
+                " values ($1, '2026-10-30', '2026-10-30')",
+                ref,
+            )
+
+        assert await migrate(conn)  # 0008 onwards, and procrastinate's schema
+
+        props = await conn.fetch(
+            "select id, property_id, enabled, sync_frequency from ga4_properties order by id"
+        )
+        assert [(p["id"], p["property_id"]) for p in props] == [
+            (a, "111"),
+            (ids[(BOB, "222")], "222"),
+        ]
+        assert props[0]["enabled"] is True
+        assert props[0]["sync_frequency"] == "every_6h"  # most frequent of the enabled copies
+        assert props[1]["sync_frequency"] == "manual"
+        access = await conn.fetch(
+            "select user_id, property_ref from ga4_property_access order by property_ref"
+        )
+        assert {(r["user_id"], r["property_ref"]) for r in access} == {
+            (ALICE, a),
+            (BOB, a),
+            (CAROL, a),
+            (BOB, ids[(BOB, "222")]),
+        }
+        stored = {
+            r["dimension_key"]: r["metrics"]["sessions"]
+            for r in await conn.fetch("select dimension_key, metrics from ga4_report_rows")
+        }
+        assert stored == {key_shared: "2", key_a: "3", key_b: "4"}
+        assert (
+            await conn.fetchval("select count(*) from ga4_report_rows where property_ref <> $1", a)
+            == 0
+        )
+        entries = await conn.fetch(
+            "select property_ref from ga4_sync_job_properties where job_id = $1", job
+        )
+        assert [e["property_ref"] for e in entries] == [a]
+        assert (
+            await conn.fetchval("select count(*) from ga4_property_runs where property_ref = $1", a)
+            == 3
+        )
