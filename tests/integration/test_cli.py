@@ -14,6 +14,8 @@ from ga4sync.db import connect
 from ga4sync.fake_google import FakeGoogle
 from ga4sync.sync.connections import connect_property, store_google_grant
 
+from ..unreachable import closed_port_url
+
 
 def _point_at(monkeypatch, database_url: str, encryption_key: str, base_url: str) -> None:
     """The environment of a ga4sync command using this test's database and fake Google."""
@@ -131,3 +133,22 @@ def test_connect_checks_the_token_before_storing_it(
     with pytest.raises(SystemExit):
         main(["connect", "--user", user, "--refresh-token", "x", "--property", "1:Mars/Base"])
     assert "unknown time zone" in capsys.readouterr().err
+
+
+def test_connect_names_google_when_it_cannot_be_reached(
+    database_url, encryption_key, google_in_thread, monkeypatch, capsys
+):
+    _, base_url = google_in_thread
+    _point_at(monkeypatch, database_url, encryption_key, base_url)
+    monkeypatch.setenv("GOOGLE_TOKEN_URI", f"{closed_port_url()}/token")
+
+    assert main(["connect", "--user", str(uuid.uuid4()), "--refresh-token", "rt-cli"]) == 1
+    err = capsys.readouterr().err
+    assert "Google could not be reached" in err and "nothing was stored" in err
+    assert "Traceback" not in err
+
+    async def stored() -> int:
+        async with connect(database_url) as conn:
+            return await conn.fetchval("select count(*) from google_credentials")
+
+    assert asyncio.run(stored()) == 0

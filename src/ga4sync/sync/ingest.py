@@ -75,7 +75,10 @@ async def open_ingestion(
     cipher = TokenCipher(settings.require_encryption_key())
     client_id, client_secret = settings.require_google_client()
     oauth = OAuthClient(
-        token_uri=settings.google_token_uri, client_id=client_id, client_secret=client_secret
+        token_uri=settings.google_token_uri,
+        client_id=client_id,
+        client_secret=client_secret,
+        timeout_s=settings.google_timeout_s,
     )
     limits = ClientLimits.from_settings(settings)
     connector = aiohttp.TCPConnector(limit=settings.ga4_max_concurrency)

@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from ga4sync.consent import InvalidState
-from ga4sync.errors import Ga4SyncError, GrantRevoked
+from ga4sync.errors import Ga4SyncError, GoogleError, GrantRevoked
 from ga4sync.store.properties import get_property
 from ga4sync.sync.google_accounts import Connected, GoogleAccounts
 from ga4sync.web.common import POOL, SETTINGS, json_object, json_response, principal_of
-from ga4sync.web.errors import ApiError
+from ga4sync.web.errors import ApiError, describe_failure, error_code, google_failure
 
 ACCOUNTS = web.AppKey("google_accounts", GoogleAccounts)
 
@@ -30,8 +30,17 @@ def _connected_json(connected: Connected) -> dict[str, Any]:
             }
             for p in connected.properties
         ],
-        "discovery_error": connected.discovery_error,
+        "discovery_error": _failure_json(
+            connected.discovery_error,
+            "the grant is stored, but the GA4 properties could not be listed; "
+            "reconnect to discover them",
+        ),
     }
+
+
+def _failure_json(exc: Ga4SyncError | None, outcome: str) -> dict[str, str] | None:
+    """A failure reported inside a successful answer, shaped like an error answer."""
+    return None if exc is None else describe_failure(exc, outcome)
 
 
 async def start(request: web.Request) -> web.Response:
@@ -72,9 +81,12 @@ async def callback(request: web.Request) -> web.StreamResponse:
         raise ApiError(400, "invalid_state", str(exc)) from None
     except GrantRevoked:
         raise _back_to_frontend(request, status="error", reason="code_rejected") from None
-    except Ga4SyncError:
-        raise _back_to_frontend(request, status="error", reason="google_unavailable") from None
-    raise _back_to_frontend(request, status="connected", properties=str(len(connected.properties)))
+    except GoogleError as exc:  # google_unavailable, or google_error; nothing was stored
+        raise _back_to_frontend(request, status="error", reason=error_code(exc)) from None
+    outcome = {"status": "connected", "properties": str(len(connected.properties))}
+    if connected.discovery_error is not None:
+        outcome["discovery_error"] = error_code(connected.discovery_error)
+    raise _back_to_frontend(request, **outcome)
 
 
 async def import_tokens(request: web.Request) -> web.Response:
@@ -99,6 +111,10 @@ async def import_tokens(request: web.Request) -> web.Response:
         connected = await request.app[ACCOUNTS].import_token(user_id, refresh_token.strip())
     except GrantRevoked as exc:
         raise ApiError(400, "invalid_refresh_token", f"Google refused the token: {exc}") from None
+    except GoogleError as exc:
+        raise google_failure(
+            exc, "the refresh token could not be checked, so nothing was stored; try again later"
+        ) from None
     return json_response(_connected_json(connected), status=201)
 
 
@@ -122,6 +138,11 @@ async def disconnect(request: web.Request) -> web.Response:
             "user_id": user_id,
             "tokens_deleted": done.had_tokens,
             "revoked_at_google": done.revoked_at_google,
+            "revoke_error": _failure_json(
+                done.revoke_error,
+                "the grant was not revoked there, but the tokens were deleted here; the user "
+                "can remove the access at https://myaccount.google.com/permissions",
+            ),
             "rows_deleted": done.rows_deleted,
         }
     )

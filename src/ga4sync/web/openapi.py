@@ -32,6 +32,53 @@ _SCHEMAS: dict[str, Any] = {
             "job_id": {"type": "string", "format": "uuid"},
         },
     },
+    "Failure": {
+        "type": ["object", "null"],
+        "description": "A failure inside a successful answer, shaped like Error",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {
+                "enum": ["google_unavailable", "google_error", "not_configured", "internal_error"]
+            },
+            "message": {"type": "string"},
+        },
+    },
+    "Connected": {
+        "type": "object",
+        "properties": {
+            "user_id": {"type": "string", "format": "uuid"},
+            "properties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "property_id": {"type": "string"},
+                        "display_name": {"type": "string"},
+                        "time_zone": {"type": "string"},
+                        "account": {"type": "string"},
+                    },
+                },
+            },
+            "discovery_error": {
+                **_ref("Failure"),
+                "description": "why the properties could not be listed (the grant is stored)",
+            },
+        },
+    },
+    "Disconnected": {
+        "type": "object",
+        "properties": {
+            "user_id": {"type": "string", "format": "uuid"},
+            "tokens_deleted": {"type": "boolean"},
+            "revoked_at_google": {
+                "type": ["boolean", "null"],
+                "description": "true: Google revoked the grant; false: Google said it was "
+                "already invalid; null: nothing to revoke, or not confirmed (revoke_error)",
+            },
+            "revoke_error": _ref("Failure"),
+            "rows_deleted": {"type": "integer"},
+        },
+    },
     "Progress": {
         "type": "object",
         "properties": {
@@ -349,8 +396,11 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "302": {
-                            "description": "Back to FRONTEND_URL with ?ga4sync=google"
-                            "&status=connected|error"
+                            "description": "Back to FRONTEND_URL with ?ga4sync=google and "
+                            "status=connected&properties=N (plus discovery_error="
+                            "google_unavailable|google_error when the properties could not be "
+                            "listed), or status=error&reason=access_denied|code_rejected|"
+                            "google_unavailable|google_error (nothing stored)"
                         },
                         "400": _error("State tampered with, expired or replayed; no code"),
                     },
@@ -381,10 +431,15 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "201": _json({"type": "object"}, "Stored; properties discovered"),
+                        "201": _json(_ref("Connected"), "Stored; properties discovered"),
                         "400": _error("Malformed body, or Google refused the token"),
                         "401": _error("No or invalid token"),
                         "403": _error("Another user's account without being an admin"),
+                        "502": _error(
+                            "google_unavailable: Google could not be reached or failed "
+                            "(google_error: it refused for another reason); nothing stored"
+                        ),
+                        "504": _error("google_unavailable: Google did not answer; nothing stored"),
                     },
                 }
             },
@@ -405,7 +460,11 @@ def openapi_document() -> dict[str, Any]:
                         },
                     ],
                     "responses": {
-                        "200": _json({"type": "object"}, "Done (also when nothing was connected)"),
+                        "200": _json(
+                            _ref("Disconnected"),
+                            "Done (also when nothing was connected or Google could not be "
+                            "reached: revoke_error)",
+                        ),
                         "400": _error("Bad parameter"),
                         "401": _error("No or invalid token"),
                         "403": _error("Another user without being an admin"),
