@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +13,15 @@ from ga4sync.store.properties import get_property
 from ga4sync.sync.google_accounts import Connected, GoogleAccounts
 from ga4sync.web.common import POOL, SETTINGS, json_object, json_response, principal_of
 from ga4sync.web.errors import ApiError, describe_failure, error_code, google_failure
+from ga4sync.web.params import (
+    BOOLEANS,
+    FREQUENCIES,
+    STATE_PATTERN,
+    matches,
+    parse_refresh_token,
+    property_ref,
+    uuid_param,
+)
 
 ACCOUNTS = web.AppKey("google_accounts", GoogleAccounts)
 
@@ -66,6 +74,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
     sealed = request.query.get("state", "")
     if not sealed:
         raise ApiError(400, "invalid_state", "The sign-in response has no state.")
+    if not matches(STATE_PATTERN, sealed):
+        raise ApiError(400, "invalid_state", "The sign-in link is invalid; start again.")
     try:
         state = accounts.open_state(sealed)
     except InvalidState as exc:
@@ -96,19 +106,14 @@ async def import_tokens(request: web.Request) -> web.Response:
     unknown = sorted(set(body) - {"refresh_token", "user_id"})
     if unknown:
         raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(unknown)}.")
-    refresh_token = body.get("refresh_token")
-    if not isinstance(refresh_token, str) or not refresh_token.strip() or len(refresh_token) > 2048:
-        raise ApiError(400, "invalid_refresh_token", "refresh_token must be a non-empty string.")
+    refresh_token = parse_refresh_token(body.get("refresh_token"))
     user_id = principal.user_id
     if body.get("user_id") is not None:
-        try:
-            user_id = uuid.UUID(str(body["user_id"]))
-        except ValueError:
-            raise ApiError(400, "invalid_user_id", "user_id must be a UUID.") from None
+        user_id = uuid_param(body["user_id"], "user_id")
         if user_id != principal.user_id and not principal.is_admin:
             raise ApiError(403, "forbidden", "Only admins can connect another user's account.")
     try:
-        connected = await request.app[ACCOUNTS].import_token(user_id, refresh_token.strip())
+        connected = await request.app[ACCOUNTS].import_token(user_id, refresh_token)
     except GrantRevoked as exc:
         raise ApiError(400, "invalid_refresh_token", f"Google refused the token: {exc}") from None
     except GoogleError as exc:
@@ -121,18 +126,15 @@ async def import_tokens(request: web.Request) -> web.Response:
 async def disconnect(request: web.Request) -> web.Response:
     """DELETE /v1/connections/google — revoke, forget the tokens, stop syncing (idempotent)."""
     principal = await principal_of(request)
-    delete_data = request.query.get("delete_data", "false").lower()
-    if delete_data not in ("true", "false"):
+    delete_data = BOOLEANS.get(request.query.get("delete_data", "false"))
+    if delete_data is None:
         raise ApiError(400, "invalid_delete_data", "delete_data must be true or false.")
     user_id = principal.user_id
     if "user_id" in request.query:
-        try:
-            user_id = uuid.UUID(request.query["user_id"])
-        except ValueError:
-            raise ApiError(400, "invalid_user_id", "user_id must be a UUID.") from None
+        user_id = uuid_param(request.query["user_id"], "user_id")
         if user_id != principal.user_id and not principal.is_admin:
             raise ApiError(403, "forbidden", "Only admins can disconnect another user.")
-    done = await request.app[ACCOUNTS].disconnect(user_id, delete_data=delete_data == "true")
+    done = await request.app[ACCOUNTS].disconnect(user_id, delete_data=delete_data)
     return json_response(
         {
             "user_id": user_id,
@@ -148,15 +150,10 @@ async def disconnect(request: web.Request) -> web.Response:
     )
 
 
-FREQUENCIES = ("manual", "hourly", "every_6h", "daily")
-
-
 async def patch_property(request: web.Request) -> web.Response:
     """PATCH /v1/properties/{id} — turn syncing on or off, or change how often it runs."""
     principal = await principal_of(request)
-    raw_id = request.match_info["property_ref"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
-        raise ApiError(400, "invalid_property", "The property id must be a number.")
+    ref = property_ref(request.match_info["property_ref"])
     body = await json_object(request)
     if not body or set(body) - {"enabled", "sync_frequency"}:
         raise ApiError(
@@ -171,15 +168,15 @@ async def patch_property(request: web.Request) -> web.Response:
         raise ApiError(
             400, "invalid_frequency", f"sync_frequency must be one of {', '.join(FREQUENCIES)}."
         )
-    prop = await get_property(request.app[POOL], int(raw_id))
+    prop = await get_property(request.app[POOL], ref)
     if prop is None or (prop["user_id"] != principal.user_id and not principal.is_admin):
-        raise ApiError(404, "not_found", f"No property {raw_id}.")
+        raise ApiError(404, "not_found", f"No property {ref}.")
     accounts = request.app[ACCOUNTS]
     if "enabled" in body:
-        await accounts.set_enabled(int(raw_id), body["enabled"])
+        await accounts.set_enabled(ref, body["enabled"])
     if "sync_frequency" in body:
-        await accounts.set_frequency(int(raw_id), body["sync_frequency"])
-    updated = await get_property(request.app[POOL], int(raw_id))
+        await accounts.set_frequency(ref, body["sync_frequency"])
+    updated = await get_property(request.app[POOL], ref)
     assert updated is not None
     return json_response(
         {
