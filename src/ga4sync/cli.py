@@ -16,7 +16,7 @@ import asyncpg
 
 from ga4sync.database import database_url
 from ga4sync.db import connect, open_pool
-from ga4sync.errors import ConfigError, Ga4SyncError
+from ga4sync.errors import ConfigError, Ga4SyncError, GoogleError, GoogleUnavailable, GrantRevoked
 from ga4sync.migrate import migrate, pending_migrations
 from ga4sync.outage import install_outage_log_filter
 from ga4sync.settings import Settings
@@ -136,7 +136,25 @@ async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Nam
 async def _connect(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
     await _ensure_schema(url, embedded=embedded)
     async with open_pool(url, max_size=2) as pool:
-        connected = await GoogleAccounts(pool, settings).import_token(args.user, args.refresh_token)
+        try:
+            connected = await GoogleAccounts(pool, settings).import_token(
+                args.user, args.refresh_token
+            )
+        except GrantRevoked as exc:
+            print(f"ga4sync: {exc}; nothing was stored", file=sys.stderr)
+            return 1
+        except GoogleError as exc:
+            lead = (
+                "Google could not be reached"
+                if isinstance(exc, GoogleUnavailable)
+                else "Google failed the check"
+            )
+            print(
+                f"ga4sync: {lead}, so the refresh token could not be checked and nothing "
+                f"was stored; try again later ({exc})",
+                file=sys.stderr,
+            )
+            return 1
         for property_id, zone in args.property:
             await connect_property(pool, args.user, property_id, time_zone=zone)
     found = (

@@ -28,6 +28,7 @@ from cryptography.fernet import InvalidToken
 
 from ga4sync.crypto import fernet_keys
 from ga4sync.errors import Ga4SyncError, GoogleError, GrantRevoked
+from ga4sync.google_http import DEFAULT_TIMEOUT_S, google_request
 from ga4sync.oauth import SCOPE_ANALYTICS_READONLY
 
 
@@ -121,8 +122,13 @@ async def exchange_code(
     redirect_uri: str,
     client_id: str,
     client_secret: str,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> ExchangedTokens:
-    """Trade an authorization code for tokens (RFC 6749 §4.1.3 with PKCE)."""
+    """Trade an authorization code for tokens (RFC 6749 §4.1.3 with PKCE).
+
+    Raises ``GrantRevoked`` when Google refuses the code, ``GoogleUnavailable`` when it
+    cannot be reached or fails, ``GoogleError`` for an answer without usable tokens.
+    """
     form = {
         "grant_type": "authorization_code",
         "code": code,
@@ -131,7 +137,7 @@ async def exchange_code(
         "client_id": client_id,
         "client_secret": client_secret,
     }
-    body = await _post_form(session, token_uri, form)
+    body = await _post_form(session, token_uri, form, _TOKEN_ENDPOINT, timeout_s)
     if "error" in body:
         raise GrantRevoked(
             f"Google refused the code: {body['error']}: {body.get('error_description', '')}"
@@ -140,17 +146,30 @@ async def exchange_code(
         raise GoogleError(
             "Google returned no refresh token: the consent must ask for offline access"
         )
-    return ExchangedTokens(
-        access_token=str(body["access_token"]),
-        refresh_token=str(body["refresh_token"]),
-        lifetime_s=float(body.get("expires_in", 3600)),
-        scopes=str(body.get("scope", SCOPE_ANALYTICS_READONLY)).split(),
-    )
+    try:
+        return ExchangedTokens(
+            access_token=str(body["access_token"]),
+            refresh_token=str(body["refresh_token"]),
+            lifetime_s=float(body.get("expires_in", 3600)),
+            scopes=str(body.get("scope", SCOPE_ANALYTICS_READONLY)).split(),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise GoogleError(f"{_TOKEN_ENDPOINT} answered without a usable access token") from None
 
 
-async def revoke(session: aiohttp.ClientSession, revoke_uri: str, token: str) -> bool:
-    """Revoke ``token`` at Google; ``False`` when Google says it was already invalid."""
-    body = await _post_form(session, revoke_uri, {"token": token})
+async def revoke(
+    session: aiohttp.ClientSession,
+    revoke_uri: str,
+    token: str,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> bool:
+    """Revoke ``token`` at Google; ``False`` when Google says it was already invalid.
+
+    Raises ``GoogleUnavailable`` when Google cannot be reached or fails, ``GoogleError``
+    when it refuses.
+    """
+    body = await _post_form(session, revoke_uri, {"token": token}, _REVOKE_ENDPOINT, timeout_s)
     if body.get("error") == "invalid_token":
         return False
     if "error" in body:
@@ -158,23 +177,26 @@ async def revoke(session: aiohttp.ClientSession, revoke_uri: str, token: str) ->
     return True
 
 
+_TOKEN_ENDPOINT = "Google's token endpoint"
+_REVOKE_ENDPOINT = "Google's revocation endpoint"
+
+
 async def _post_form(
-    session: aiohttp.ClientSession, url: str, form: dict[str, str]
+    session: aiohttp.ClientSession,
+    url: str,
+    form: dict[str, str],
+    endpoint: str,
+    timeout_s: float,
 ) -> dict[str, Any]:
+    status, raw = await google_request(
+        session, "POST", url, data=form, endpoint=endpoint, timeout_s=timeout_s
+    )
     try:
-        async with session.post(url, data=form, timeout=aiohttp.ClientTimeout(total=30)) as r:
-            text = await r.text()
-            status = r.status
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise GoogleError(f"Google's OAuth endpoint is unreachable: {exc!r}") from exc
-    try:
-        body = json.loads(text) if text.strip() else {}
+        body = json.loads(raw) if raw.strip() else {}
     except ValueError:
         body = {}
     if not isinstance(body, dict):
         body = {}
-    if status >= 500:
-        raise GoogleError(f"Google's OAuth endpoint failed with {status}")
     if status >= 400 and "error" not in body:
         body["error"] = f"http_{status}"
     return body

@@ -15,6 +15,15 @@ class GoogleError(Ga4SyncError):
     """Google (OAuth or the GA4 Data API) refused or failed a request."""
 
 
+class GoogleUnavailable(GoogleError):
+    """Google could not be reached, did not answer in time (``timed_out``) or failed with
+    a server error: what it was asked did not happen, and a later try may work."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
 class GrantRevoked(GoogleError):
     """The user's refresh token no longer works: the connection needs re-auth."""
 
@@ -37,7 +46,7 @@ class Ga4RequestError(GoogleError):
         self.google_status = google_status
 
 
-class Ga4Unavailable(GoogleError):
+class Ga4Unavailable(GoogleUnavailable):
     """GA4 kept failing with server or network errors after every retry."""
 
 

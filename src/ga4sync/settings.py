@@ -50,6 +50,7 @@ class Settings:
     oauth_redirect_uri: str | None = None
     frontend_url: str = "/"
     oauth_state_ttl_s: int = 600
+    google_timeout_s: float = 30.0
     ga4_api_base_url: str = GA4_API_BASE_URL
     ga4_max_concurrency: int = 10
     ga4_property_concurrency: int = 3
@@ -103,6 +104,7 @@ class Settings:
             oauth_redirect_uri=env.optional_url("OAUTH_REDIRECT_URI"),
             frontend_url=env.text("FRONTEND_URL") or "/",
             oauth_state_ttl_s=env.integer("OAUTH_STATE_TTL_S", 600, low=60, high=3600),
+            google_timeout_s=env.number("GOOGLE_TIMEOUT_S", 30.0, low=1.0, high=300.0),
             ga4_max_concurrency=env.integer("GA4_MAX_CONCURRENCY", 10, low=1, high=1000),
             ga4_property_concurrency=env.integer(
                 "GA4_PROPERTY_CONCURRENCY", 3, low=1, high=GA4_MAX_PROPERTY_CONCURRENCY

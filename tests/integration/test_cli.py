@@ -16,6 +16,8 @@ from ga4sync.db import connect
 from ga4sync.fake_google import FakeGoogle
 from ga4sync.sync.connections import connect_property, store_google_grant
 
+from ..unreachable import closed_port_url
+
 
 def _point_at(monkeypatch, database_url: str, encryption_key: str, base_url: str) -> None:
     """The environment of a ga4sync command using this test's database and fake Google."""
@@ -162,3 +164,22 @@ def test_a_process_with_a_configuration_error_starts_nothing(
     assert named in capsys.readouterr().err
     started = [r.getMessage() for r in caplog.records if r.name.startswith("ga4sync")]
     assert not [m for m in started if "web listening" in m or "scheduler armed" in m], started
+
+
+def test_connect_names_google_when_it_cannot_be_reached(
+    database_url, encryption_key, google_in_thread, monkeypatch, capsys
+):
+    _, base_url = google_in_thread
+    _point_at(monkeypatch, database_url, encryption_key, base_url)
+    monkeypatch.setenv("GOOGLE_TOKEN_URI", f"{closed_port_url()}/token")
+
+    assert main(["connect", "--user", str(uuid.uuid4()), "--refresh-token", "rt-cli"]) == 1
+    err = capsys.readouterr().err
+    assert "Google could not be reached" in err and "nothing was stored" in err
+    assert "Traceback" not in err
+
+    async def stored() -> int:
+        async with connect(database_url) as conn:
+            return await conn.fetchval("select count(*) from google_credentials")
+
+    assert asyncio.run(stored()) == 0

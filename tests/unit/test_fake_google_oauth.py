@@ -349,3 +349,32 @@ def test_googles_own_client_refreshes_then_fails_after_revoke(fake: FakeGoogle) 
 
         with pytest.raises(RefreshError, match="invalid_grant"):
             credentials.refresh(Request(session=http))
+
+
+def test_injected_oauth_server_errors_fail_googles_client_once(fake: FakeGoogle) -> None:
+    fake.add_refresh_token("rt-1")
+    with fake.serve_in_thread() as base_url, requests.Session() as http:
+        credentials = Credentials(
+            token=None,
+            refresh_token="rt-1",
+            token_uri=base_url + "/token",
+            client_id="client-1.apps.googleusercontent.com",
+            client_secret="secret",
+        )
+        fake.fail_next_oauth(502)
+        with pytest.raises(RefreshError, match="502"):
+            credentials.refresh(Request(session=http))
+        credentials.refresh(Request(session=http))
+        assert credentials.valid
+
+        fake.fail_next_oauth(500)
+        failed = http.post(base_url + "/token", data={"grant_type": "refresh_token"})
+        assert failed.status_code == 500 and failed.json()["error"] == "internal_failure"
+        fake.fail_next_oauth(503)
+        unavailable = http.post(base_url + "/revoke", data={"token": "rt-1"})
+        assert unavailable.status_code == 503
+        assert unavailable.headers["Content-Type"].startswith("text/html")
+        assert fake.revoked == []
+        assert http.post(base_url + "/revoke", data={"token": "rt-1"}).status_code == 200
+    with pytest.raises(ValueError, match="unsupported status"):
+        fake.fail_next_oauth(404)

@@ -44,3 +44,17 @@ def test_references_resolve_and_errors_share_one_schema():
     assert run["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"
     }
+
+
+def test_routes_that_call_google_document_its_failures():
+    paths = openapi_document()["paths"]
+    tokens = paths["/v1/connections/google/tokens"]["post"]["responses"]
+    assert {"502", "504"} <= set(tokens)
+    schemas = openapi_document()["components"]["schemas"]
+    assert "google_unavailable" in schemas["Failure"]["properties"]["error"]["enum"]
+    disconnected = paths["/v1/connections/google"]["delete"]["responses"]["200"]
+    assert disconnected["content"]["application/json"]["schema"]["$ref"].endswith("Disconnected")
+    assert (
+        "google_unavailable"
+        in paths["/v1/connections/google/callback"]["get"]["responses"]["302"]["description"]
+    )

@@ -181,6 +181,30 @@ def oauth_error(error: str, description: str, status: int = 400) -> web.Response
     return oauth_json(status, {"error": error, "error_description": description})
 
 
+# What oauth2.googleapis.com answers when it fails: its backend's JSON error for a 500,
+# the front end's HTML page when the backend is not there at all.
+OAUTH_SERVER_ERRORS = {
+    500: "Backend Error",
+    502: "The server encountered a temporary error and could not complete your request.",
+    503: "The service you requested is not available at this time.",
+}
+_FRONT_END_TITLES = {502: "Server Error", 503: "Service Unavailable"}
+
+
+def oauth_server_error(status: int) -> web.Response:
+    """A 5xx from the token or revoke endpoint (one of ``OAUTH_SERVER_ERRORS``)."""
+    detail = OAUTH_SERVER_ERRORS[status]
+    if status == 500:
+        return oauth_error("internal_failure", detail, status)
+    body = (
+        "<!DOCTYPE html><html lang=en><meta charset=utf-8>"
+        f"<title>Error {status} ({_FRONT_END_TITLES[status]})!!1</title>"
+        f"<p><b>{status}.</b> <ins>That\u2019s an error.</ins><p>{html.escape(detail)} "
+        "Please try again in 30 seconds. <ins>That\u2019s all we know.</ins>"
+    )
+    return web.Response(status=status, text=body, content_type="text/html", charset="UTF-8")
+
+
 def consent_error_page(error: str, detail: str) -> web.Response:
     """The 400 page accounts.google.com shows for an invalid authorization request."""
     body = (

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from .accounts import AccountDirectory, GaAccount, PropertySpec
 from .catalog import DATE_DIMENSION, DIMENSIONS, METRICS
-from .errors import QUOTA_KINDS, STATUS_NAMES
+from .errors import OAUTH_SERVER_ERRORS, QUOTA_KINDS, STATUS_NAMES
 from .report import PropertyConfig
 from .server import make_app, serve, serve_in_thread
 from .tokens import TokenStore
@@ -103,6 +103,7 @@ class FakeGoogle(TokenStore):
         self._today: date | None = None
         self._failures: dict[str, deque[tuple[int, str | None]]] = {}
         self._admin_failures: deque[int] = deque()
+        self._oauth_failures: deque[int] = deque()
         self._windows: dict[tuple[str, str], tuple[object, int]] = {}
         self._quota_day: dict[str, date] = {}
 
@@ -241,6 +242,17 @@ class FakeGoogle(TokenStore):
     def take_admin_failure(self) -> int | None:
         """Pop the next injected Admin API failure, if any."""
         return self._admin_failures.popleft() if self._admin_failures else None
+
+    def fail_next_oauth(self, status: int = 503, *, times: int = 1) -> None:
+        """Answer the next ``times`` requests to the token or revoke endpoint with a server
+        error: 500 (JSON ``internal_failure``), 502 or 503 (the front end's HTML page)."""
+        if status not in OAUTH_SERVER_ERRORS:
+            raise ValueError(f"unsupported status {status}")
+        self._oauth_failures.extend([status] * times)
+
+    def take_oauth_failure(self) -> int | None:
+        """Pop the next injected token or revoke endpoint failure, if any."""
+        return self._oauth_failures.popleft() if self._oauth_failures else None
 
     def _window(self, property_id: str, name: str, key: object) -> int:
         stored = self._windows.get((property_id, name))

@@ -19,7 +19,7 @@ from .consent import (
     redirect_url,
     verifier_problem,
 )
-from .errors import consent_error_page, oauth_error, oauth_json
+from .errors import consent_error_page, oauth_error, oauth_json, oauth_server_error
 
 if TYPE_CHECKING:
     from .fake import FakeGoogle
@@ -98,6 +98,9 @@ async def revoke(request: web.Request) -> web.Response:
     """``POST /revoke``: ``token`` (form or query) is a refresh or an access token."""
     fake = request.app[FAKE_KEY]
     form = await request.post()
+    failure = fake.take_oauth_failure()
+    if failure is not None:
+        return oauth_server_error(failure)
     token = str(form.get("token") or request.query.get("token") or "")
     if not token:
         return oauth_error("invalid_request", "Missing required parameter: token")

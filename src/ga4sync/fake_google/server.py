@@ -24,6 +24,7 @@ from .errors import (
     invalid_argument,
     oauth_error,
     oauth_json,
+    oauth_server_error,
     quota_exhausted,
     unauthenticated,
 )
@@ -118,6 +119,9 @@ async def token(request: web.Request) -> web.Response:
     """``POST /token``: the refresh_token and authorization_code grants of oauth2.googleapis.com."""
     fake = request.app[FAKE_KEY]
     params = await _token_params(request)
+    failure = fake.take_oauth_failure()
+    if failure is not None:
+        return oauth_server_error(failure)
     grant_type = params.get("grant_type")
     if not grant_type:
         return oauth_error("invalid_request", "Missing required parameter: grant_type")

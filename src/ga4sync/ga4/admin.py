@@ -11,9 +11,11 @@ import aiohttp
 
 from ga4sync.errors import Ga4RequestError, GoogleError, GrantRevoked
 from ga4sync.ga4.wire import parse_error
+from ga4sync.google_http import DEFAULT_TIMEOUT_S, google_request
 
 _PAGE_SIZE = 200  # the most accountSummaries.list returns per page
 _DETAIL_CONCURRENCY = 5
+_ENDPOINT = "The GA4 Admin API"
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,23 @@ class DiscoveredProperty:
 
 
 class AdminClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
 
     async def discover(self, access_token: str) -> list[DiscoveredProperty]:
-        """Every GA4 property the token's user can read, with its time zone."""
+        """Every GA4 property the token's user can read, with its time zone.
+
+        Raises ``GrantRevoked`` for a rejected token, ``GoogleUnavailable`` when the Admin
+        API cannot be reached or fails, ``GoogleError`` for any other refusal.
+        """
         summaries: list[tuple[str, str, str]] = []  # (property id, display name, account)
         page_token: str | None = None
         while True:
@@ -72,25 +85,26 @@ class AdminClient:
     async def _get(
         self, path: str, access_token: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        try:
-            async with self._session.get(
-                self._base_url + path,
-                params=query,
-                headers={"Authorization": f"Bearer {access_token}"},
-                timeout=aiohttp.ClientTimeout(total=60),
-            ) as response:
-                payload = await response.read()
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise GoogleError(f"GA4 Admin API unreachable: {exc!r}") from exc
+        status, payload = await google_request(
+            self._session,
+            "GET",
+            self._base_url + path,
+            endpoint=_ENDPOINT,
+            timeout_s=self._timeout_s,
+            params=query,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
         if status == 200:
-            body = json.loads(payload)
+            try:
+                body = json.loads(payload)
+            except ValueError:
+                raise GoogleError(f"{_ENDPOINT} answered with something that is not JSON") from None
             return body if isinstance(body, dict) else {}
         google_status, message = parse_error(payload)
         if status == 401:
-            raise GrantRevoked(f"GA4 Admin API rejected the access token: {message}")
+            raise GrantRevoked(f"{_ENDPOINT} rejected the access token: {message}")
         raise Ga4RequestError(
-            f"GA4 Admin API answered {status} {google_status}: {message}",
+            f"{_ENDPOINT} answered {status} {google_status}: {message}",
             http_status=status,
             google_status=google_status,
         )

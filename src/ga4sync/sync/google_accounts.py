@@ -39,14 +39,18 @@ from ga4sync.sync.connections import (
 class Connected:
     user_id: uuid.UUID
     properties: list[DiscoveredProperty]
-    discovery_error: str | None = None
+    # The grant is stored either way; properties can be discovered again by reconnecting.
+    discovery_error: GoogleError | None = None
 
 
 @dataclass(frozen=True)
 class Disconnected:
     had_tokens: bool
-    revoked_at_google: bool | None  # None: nothing to revoke, or Google unreachable
+    # True: Google revoked the grant; False: Google said it was already invalid;
+    # None: nothing to revoke, or not confirmed (``revoke_error`` says why).
+    revoked_at_google: bool | None
     rows_deleted: int
+    revoke_error: Ga4SyncError | None = None
 
 
 class GoogleAccounts:
@@ -82,7 +86,11 @@ class GoogleAccounts:
         return self._sealer().open(sealed)
 
     async def finish(self, state: consent.ConsentState, code: str) -> Connected:
-        """Complete the flow for an opened state: single use, then code -> tokens."""
+        """Complete the flow for an opened state: single use, then code -> tokens.
+
+        Raises ``InvalidState`` for a used state, and what ``consent.exchange_code``
+        raises; nothing is stored then.
+        """
         if not await store.claim_oauth_state(
             self._pool, state.nonce, state.user_id, self._settings.oauth_state_ttl_s
         ):
@@ -98,6 +106,7 @@ class GoogleAccounts:
                 redirect_uri=self._settings.require_oauth_redirect(),
                 client_id=client_id,
                 client_secret=client_secret,
+                timeout_s=self._settings.google_timeout_s,
             )
             await store_google_grant(
                 self._pool, cipher, state.user_id, tokens.refresh_token, tokens.scopes
@@ -111,9 +120,18 @@ class GoogleAccounts:
             return await self._discover(session, state.user_id, tokens.access_token)
 
     async def import_token(self, user_id: uuid.UUID, refresh_token: str) -> Connected:
-        """Store a refresh token the app already holds (checked by one refresh first)."""
+        """Store a refresh token the app already holds (checked by one refresh first).
+
+        Raises ``GrantRevoked`` (Google refused it) or ``GoogleUnavailable`` /
+        ``GoogleError`` (Google could not check it); nothing is stored then.
+        """
         client_id, client_secret = self._settings.require_google_client()
-        oauth = OAuthClient(self._settings.google_token_uri, client_id, client_secret)
+        oauth = OAuthClient(
+            self._settings.google_token_uri,
+            client_id,
+            client_secret,
+            timeout_s=self._settings.google_timeout_s,
+        )
         access_token = await import_google_grant(
             self._pool, self._cipher(), oauth, user_id, refresh_token, now=self._now()
         )
@@ -123,16 +141,21 @@ class GoogleAccounts:
     async def _discover(
         self, session: aiohttp.ClientSession, user_id: uuid.UUID, access_token: str
     ) -> Connected:
-        admin = AdminClient(session, self._settings.ga4_admin_api_base_url)
+        admin = AdminClient(
+            session,
+            self._settings.ga4_admin_api_base_url,
+            timeout_s=self._settings.google_timeout_s,
+        )
         try:
             properties = await admin.discover(access_token)
         except GoogleError as exc:
             # The grant is stored and valid; the properties can be discovered again.
-            return Connected(user_id, [], discovery_error=str(exc))
+            return Connected(user_id, [], discovery_error=exc)
         await save_discovered_properties(self._pool, user_id, properties)
         return Connected(user_id, properties)
 
     async def disconnect(self, user_id: uuid.UUID, *, delete_data: bool) -> Disconnected:
+        """Forget the grant here whatever Google says, then ask Google to revoke it."""
         stored = await store.delete_google_credentials(self._pool, user_id)
         # Rows first, while the user's access still says which properties were theirs
         # alone; then the access goes, and properties nobody else can see stop syncing.
@@ -140,18 +163,21 @@ class GoogleAccounts:
             await store.delete_user_report_rows(self._pool, user_id) if delete_data else 0
         )
         await store.disable_user_properties(self._pool, user_id)
-        revoked: bool | None = None
-        if stored:
-            # Revoking the refresh token revokes its access tokens too.
-            try:
-                refresh_token = self._cipher().decrypt(stored[0])
-                async with aiohttp.ClientSession() as session:
-                    revoked = await consent.revoke(
-                        session, self._settings.google_revoke_uri, refresh_token
-                    )
-            except Ga4SyncError:
-                revoked = None  # unreachable, or a key that no longer decrypts it
-        return Disconnected(bool(stored), revoked, rows_deleted)
+        if not stored:
+            return Disconnected(False, None, rows_deleted)
+        # Revoking the refresh token revokes its access tokens too.
+        try:
+            refresh_token = self._cipher().decrypt(stored[0])
+            async with aiohttp.ClientSession() as session:
+                revoked = await consent.revoke(
+                    session,
+                    self._settings.google_revoke_uri,
+                    refresh_token,
+                    timeout_s=self._settings.google_timeout_s,
+                )
+        except Ga4SyncError as exc:  # Google unreachable or refusing, or a key that changed
+            return Disconnected(True, None, rows_deleted, revoke_error=exc)
+        return Disconnected(True, revoked, rows_deleted)
 
     async def set_enabled(self, property_ref: int, enabled: bool) -> bool:
         return await store.set_property_enabled(self._pool, property_ref, enabled)

@@ -82,7 +82,10 @@ async def open_ingestion(
     """An ``Ingestion`` with its own HTTP session, closed on exit."""
     cipher, (client_id, client_secret) = check_ingestion_settings(settings)
     oauth = OAuthClient(
-        token_uri=settings.google_token_uri, client_id=client_id, client_secret=client_secret
+        token_uri=settings.google_token_uri,
+        client_id=client_id,
+        client_secret=client_secret,
+        timeout_s=settings.google_timeout_s,
     )
     limits = ClientLimits.from_settings(settings)
     connector = aiohttp.TCPConnector(limit=settings.ga4_max_concurrency)

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from ga4sync.consent import InvalidState
-from ga4sync.errors import Ga4SyncError, GrantRevoked
+from ga4sync.errors import Ga4SyncError, GoogleError, GrantRevoked
 from ga4sync.store.properties import get_property
 from ga4sync.sync.google_accounts import Connected, GoogleAccounts
 from ga4sync.web.common import POOL, SETTINGS, json_object, json_response, principal_of
-from ga4sync.web.errors import ApiError
+from ga4sync.web.errors import ApiError, describe_failure, error_code, google_failure
+from ga4sync.web.params import (
+    BOOLEANS,
+    FREQUENCIES,
+    STATE_PATTERN,
+    matches,
+    parse_refresh_token,
+    property_ref,
+    uuid_param,
+)
 
 ACCOUNTS = web.AppKey("google_accounts", GoogleAccounts)
 
@@ -30,8 +38,17 @@ def _connected_json(connected: Connected) -> dict[str, Any]:
             }
             for p in connected.properties
         ],
-        "discovery_error": connected.discovery_error,
+        "discovery_error": _failure_json(
+            connected.discovery_error,
+            "the grant is stored, but the GA4 properties could not be listed; "
+            "reconnect to discover them",
+        ),
     }
+
+
+def _failure_json(exc: Ga4SyncError | None, outcome: str) -> dict[str, str] | None:
+    """A failure reported inside a successful answer, shaped like an error answer."""
+    return None if exc is None else describe_failure(exc, outcome)
 
 
 async def start(request: web.Request) -> web.Response:
@@ -57,6 +74,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
     sealed = request.query.get("state", "")
     if not sealed:
         raise ApiError(400, "invalid_state", "The sign-in response has no state.")
+    if not matches(STATE_PATTERN, sealed):
+        raise ApiError(400, "invalid_state", "The sign-in link is invalid; start again.")
     try:
         state = accounts.open_state(sealed)
     except InvalidState as exc:
@@ -72,9 +91,12 @@ async def callback(request: web.Request) -> web.StreamResponse:
         raise ApiError(400, "invalid_state", str(exc)) from None
     except GrantRevoked:
         raise _back_to_frontend(request, status="error", reason="code_rejected") from None
-    except Ga4SyncError:
-        raise _back_to_frontend(request, status="error", reason="google_unavailable") from None
-    raise _back_to_frontend(request, status="connected", properties=str(len(connected.properties)))
+    except GoogleError as exc:  # google_unavailable, or google_error; nothing was stored
+        raise _back_to_frontend(request, status="error", reason=error_code(exc)) from None
+    outcome = {"status": "connected", "properties": str(len(connected.properties))}
+    if connected.discovery_error is not None:
+        outcome["discovery_error"] = error_code(connected.discovery_error)
+    raise _back_to_frontend(request, **outcome)
 
 
 async def import_tokens(request: web.Request) -> web.Response:
@@ -84,58 +106,54 @@ async def import_tokens(request: web.Request) -> web.Response:
     unknown = sorted(set(body) - {"refresh_token", "user_id"})
     if unknown:
         raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(unknown)}.")
-    refresh_token = body.get("refresh_token")
-    if not isinstance(refresh_token, str) or not refresh_token.strip() or len(refresh_token) > 2048:
-        raise ApiError(400, "invalid_refresh_token", "refresh_token must be a non-empty string.")
+    refresh_token = parse_refresh_token(body.get("refresh_token"))
     user_id = principal.user_id
     if body.get("user_id") is not None:
-        try:
-            user_id = uuid.UUID(str(body["user_id"]))
-        except ValueError:
-            raise ApiError(400, "invalid_user_id", "user_id must be a UUID.") from None
+        user_id = uuid_param(body["user_id"], "user_id")
         if user_id != principal.user_id and not principal.is_admin:
             raise ApiError(403, "forbidden", "Only admins can connect another user's account.")
     try:
-        connected = await request.app[ACCOUNTS].import_token(user_id, refresh_token.strip())
+        connected = await request.app[ACCOUNTS].import_token(user_id, refresh_token)
     except GrantRevoked as exc:
         raise ApiError(400, "invalid_refresh_token", f"Google refused the token: {exc}") from None
+    except GoogleError as exc:
+        raise google_failure(
+            exc, "the refresh token could not be checked, so nothing was stored; try again later"
+        ) from None
     return json_response(_connected_json(connected), status=201)
 
 
 async def disconnect(request: web.Request) -> web.Response:
     """DELETE /v1/connections/google — revoke, forget the tokens, stop syncing (idempotent)."""
     principal = await principal_of(request)
-    delete_data = request.query.get("delete_data", "false").lower()
-    if delete_data not in ("true", "false"):
+    delete_data = BOOLEANS.get(request.query.get("delete_data", "false"))
+    if delete_data is None:
         raise ApiError(400, "invalid_delete_data", "delete_data must be true or false.")
     user_id = principal.user_id
     if "user_id" in request.query:
-        try:
-            user_id = uuid.UUID(request.query["user_id"])
-        except ValueError:
-            raise ApiError(400, "invalid_user_id", "user_id must be a UUID.") from None
+        user_id = uuid_param(request.query["user_id"], "user_id")
         if user_id != principal.user_id and not principal.is_admin:
             raise ApiError(403, "forbidden", "Only admins can disconnect another user.")
-    done = await request.app[ACCOUNTS].disconnect(user_id, delete_data=delete_data == "true")
+    done = await request.app[ACCOUNTS].disconnect(user_id, delete_data=delete_data)
     return json_response(
         {
             "user_id": user_id,
             "tokens_deleted": done.had_tokens,
             "revoked_at_google": done.revoked_at_google,
+            "revoke_error": _failure_json(
+                done.revoke_error,
+                "the grant was not revoked there, but the tokens were deleted here; the user "
+                "can remove the access at https://myaccount.google.com/permissions",
+            ),
             "rows_deleted": done.rows_deleted,
         }
     )
 
 
-FREQUENCIES = ("manual", "hourly", "every_6h", "daily")
-
-
 async def patch_property(request: web.Request) -> web.Response:
     """PATCH /v1/properties/{id} — turn syncing on or off, or change how often it runs."""
     principal = await principal_of(request)
-    raw_id = request.match_info["property_ref"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
-        raise ApiError(400, "invalid_property", "The property id must be a number.")
+    ref = property_ref(request.match_info["property_ref"])
     body = await json_object(request)
     if not body or set(body) - {"enabled", "sync_frequency"}:
         raise ApiError(
@@ -150,17 +168,17 @@ async def patch_property(request: web.Request) -> web.Response:
         raise ApiError(
             400, "invalid_frequency", f"sync_frequency must be one of {', '.join(FREQUENCIES)}."
         )
-    prop = await get_property(request.app[POOL], int(raw_id))
+    prop = await get_property(request.app[POOL], ref)
     if prop is None or (
         principal.user_id not in prop["access_user_ids"] and not principal.is_admin
     ):
-        raise ApiError(404, "not_found", f"No property {raw_id}.")
+        raise ApiError(404, "not_found", f"No property {ref}.")
     accounts = request.app[ACCOUNTS]
     if "enabled" in body:
-        await accounts.set_enabled(int(raw_id), body["enabled"])
+        await accounts.set_enabled(ref, body["enabled"])
     if "sync_frequency" in body:
-        await accounts.set_frequency(int(raw_id), body["sync_frequency"])
-    updated = await get_property(request.app[POOL], int(raw_id))
+        await accounts.set_frequency(ref, body["sync_frequency"])
+    updated = await get_property(request.app[POOL], ref)
     assert updated is not None
     return json_response(
         {

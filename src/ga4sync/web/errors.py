@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ga4sync.errors import ConfigError
+from ga4sync.errors import ConfigError, Ga4SyncError, GoogleError, GoogleUnavailable
 from ga4sync.outage import describe, is_database_unavailable
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,40 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> web.Re
 
 DATABASE_RETRY_AFTER_S = 5
 
+
+def error_code(exc: Ga4SyncError) -> str:
+    """The ``error`` code of a failure, also when it is reported inside a 2xx answer."""
+    if isinstance(exc, GoogleUnavailable):
+        return "google_unavailable"
+    if isinstance(exc, GoogleError):
+        return "google_error"
+    if isinstance(exc, ConfigError):
+        return "not_configured"
+    return "internal_error"
+
+
+_LEADS = {
+    "google_unavailable": "Google could not be reached",
+    "google_error": "Google refused or failed the request",
+    "not_configured": "This server is not set up for it",
+    "internal_error": "Something went wrong on our side",
+}
+
+
+def describe_failure(exc: Ga4SyncError, outcome: str) -> dict[str, str]:
+    """``{error, message}`` for ``exc``; ``outcome`` says what it meant for the request."""
+    code = error_code(exc)
+    return {"error": code, "message": f"{_LEADS[code]}: {outcome} ({exc})"}
+
+
+def google_failure(exc: GoogleError, outcome: str) -> ApiError:
+    """The answer when Google could not do what a request needed: **504** when it did not
+    answer in time, **502** when it could not be reached, failed or refused."""
+    timed_out = isinstance(exc, GoogleUnavailable) and exc.timed_out
+    failure = describe_failure(exc, outcome)
+    return ApiError(504 if timed_out else 502, failure["error"], failure["message"])
+
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -53,6 +87,18 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except ConfigError as exc:
         # A feature this deployment has not set up: say which setting is missing.
         return error_response(503, "not_configured", str(exc))
+    except GoogleError as exc:
+        # Handlers say what a Google failure means for their request; this is the net
+        # under them, so an upstream failure is never reported as ours.
+        logger.warning(
+            "Google failed on %s %s: %s",
+            request.method,
+            request.path,
+            exc,
+            extra={"action": "google_failed"},
+        )
+        failure = google_failure(exc, "the request was not completed")
+        return error_response(failure.status, failure.code, failure.message)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,17 @@ from ga4sync.web.common import (
 )
 from ga4sync.web.errors import ApiError
 from ga4sync.web.openapi import openapi_document
+from ga4sync.web.params import (
+    INCLUDES,
+    PROPERTY_ID_PATTERN,
+    RUN_ID,
+    SCOPES,
+    int_query,
+    matches,
+    page_limit,
+    property_ref,
+    uuid_param,
+)
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -67,20 +77,15 @@ async def run_sync(request: web.Request) -> web.Response:
     if unknown:
         raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(unknown)}.")
     requested = body.get("scope", "all" if principal.is_admin else "mine")
-    if requested not in ("all", "mine"):
+    if requested not in SCOPES:
         raise ApiError(400, "invalid_scope", 'scope must be "all" or "mine".')
     scope = "all" if requested == "all" else str(principal.user_id)
     if body.get("user_id") is not None:
-        try:
-            scope = str(uuid.UUID(str(body["user_id"])))
-        except ValueError:
-            raise ApiError(400, "invalid_user_id", "user_id must be a UUID.") from None
+        scope = str(uuid_param(body["user_id"], "user_id"))
     if scope != str(principal.user_id) and not principal.is_admin:
         raise ApiError(403, "forbidden", "Only admins can sync other users' properties.")
     property_id = body.get("property_id")
-    if property_id is not None and (
-        not isinstance(property_id, str) or not property_id.isdigit() or len(property_id) > 20
-    ):
+    if property_id is not None and not matches(PROPERTY_ID_PATTERN, property_id):
         raise ApiError(400, "invalid_property_id", "property_id is a GA4 property number.")
     try:
         started = await request.app[SERVICE].start_job(
@@ -104,10 +109,7 @@ async def run_sync(request: web.Request) -> web.Response:
 async def get_job(request: web.Request) -> web.Response:
     """GET /v1/sync/ga4/job/{job_id} — status and progress of a job."""
     principal = await principal_of(request)
-    try:
-        job_id = uuid.UUID(request.match_info["job_id"])
-    except ValueError:
-        raise ApiError(400, "invalid_job_id", "job_id must be a UUID.") from None
+    job_id = uuid_param(request.match_info["job_id"], "job_id")
     try:
         job = await request.app[SERVICE].get_job(job_id)
     except JobNotFound:
@@ -120,29 +122,15 @@ async def get_job(request: web.Request) -> web.Response:
     return json_response(job_json(job))
 
 
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(
-            400, f"invalid_{name}", f"{name} must be a whole number from {low} to {high}."
-        )
-    return int(raw)
-
-
 async def list_history(request: web.Request) -> web.Response:
     """GET /v1/sync/ga4/history?limit=&before= — jobs newest first, keyset-paged."""
     principal = await principal_of(request)
-    limit = _int_param(request, "limit", 20, 1, 100)
+    limit = page_limit(request.query)
     before = None
     if "before" in request.query:
-        try:
-            before = uuid.UUID(request.query["before"])
-        except ValueError:
-            raise ApiError(400, "invalid_before", "before must be a job id (UUID).") from None
-    include = request.query.get("include", "")
-    if include not in ("", "properties"):
+        before = uuid_param(request.query["before"], "before", "a job id (UUID)")
+    include = request.query.get("include")
+    if include is not None and include not in INCLUDES:
         raise ApiError(400, "invalid_include", 'include may only be "properties".')
     service = request.app[SERVICE]
     jobs = await service.list_jobs(
@@ -161,17 +149,15 @@ async def list_history(request: web.Request) -> web.Response:
 async def list_property_runs(request: web.Request) -> web.Response:
     """GET /v1/properties/{id}/runs?limit=&before= — one property's sync history."""
     principal = await principal_of(request)
-    raw_id = request.match_info["property_ref"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
-        raise ApiError(400, "invalid_property", "The property id must be a number.")
-    limit = _int_param(request, "limit", 20, 1, 100)
-    before = _int_param(request, "before", 0, 1, 2**62) if "before" in request.query else None
-    prop = await get_property(request.app[POOL], int(raw_id))
+    ref = property_ref(request.match_info["property_ref"])
+    limit = page_limit(request.query)
+    before = int_query(request.query, "before", RUN_ID)
+    prop = await get_property(request.app[POOL], ref)
     if prop is None or (
         principal.user_id not in prop["access_user_ids"] and not principal.is_admin
     ):
-        raise ApiError(404, "not_found", f"No property {raw_id}.")
-    runs = await request.app[SERVICE].property_runs(int(raw_id), before=before, limit=limit)
+        raise ApiError(404, "not_found", f"No property {ref}.")
+    runs = await request.app[SERVICE].property_runs(ref, before=before, limit=limit)
     return json_response(
         {
             "property_id": prop["property_id"],

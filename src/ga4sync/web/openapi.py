@@ -1,101 +1,52 @@
-"""The OpenAPI 3.1 description of the HTTP API, served at ``/openapi.json``."""
+"""The OpenAPI 3.1 description of the HTTP API, served at ``/openapi.json``.
+
+Parameter and body rules come from ``ga4sync.web.params``, the values the handlers
+enforce, so the document declares exactly what the server refuses.
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from ga4sync import __version__
+from ga4sync.web.openapi_schemas import SCHEMAS, error, json_content, ref
+from ga4sync.web.params import (
+    DEFAULT_PAGE_LIMIT,
+    FREQUENCIES,
+    INCLUDES,
+    PAGE_LIMIT,
+    PROPERTY_ID_PATTERN,
+    PROPERTY_REF,
+    REFRESH_TOKEN_MAX_LENGTH,
+    REFRESH_TOKEN_PATTERN,
+    RUN_ID,
+    SCOPES,
+    STATE_PATTERN,
+    uuid_schema,
+)
 
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
-
-
-_TS = {"type": ["string", "null"], "format": "date-time"}
 _BEARER: list[dict[str, list[str]]] = [{"supabase": []}]
+_UNAUTHORIZED = error("No or invalid token")
+_TOO_LARGE = error("Body larger than MAX_BODY_BYTES")
 
-_SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error", "message"],
-        "properties": {
-            "error": {"type": "string", "examples": ["not_found"]},
-            "message": {"type": "string"},
-            "job_id": {"type": "string", "format": "uuid"},
-        },
-    },
-    "Progress": {
-        "type": "object",
-        "properties": {
-            name: {"type": "integer"}
-            for name in (
-                "properties_done",
-                "properties_total",
-                "properties_failed",
-                "rows_fetched",
-                "rows_written",
-            )
-        },
-    },
-    "Job": {
-        "type": "object",
-        "properties": {
-            "job_id": {"type": "string", "format": "uuid"},
-            "status": {"enum": ["pending", "running", "success", "failed"]},
-            "kind": {"enum": ["manual", "daily"]},
-            "scope": {"type": "string", "description": "'all' or the user id synced"},
-            "property_id": {"type": ["string", "null"], "description": "one property only"},
-            "message": {"type": ["string", "null"]},
-            "created_at": {"type": "string", "format": "date-time"},
-            "started_at": _TS,
-            "finished_at": _TS,
-            "last_sync_at": _TS,
-            "run_date": {"type": ["string", "null"], "format": "date"},
-            "duration_s": {"type": ["number", "null"]},
-            "progress": _ref("Progress"),
-        },
-    },
-    "Meta": {
-        "type": "object",
-        "properties": {
-            "last_sync_at": _TS,
-            "next_scheduled_at": {"type": "string", "format": "date-time"},
-            "timezone": {"type": "string", "examples": ["America/Los_Angeles"]},
-        },
-    },
-    "Property": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "user_id": {"type": "string", "format": "uuid"},
-            "property_id": {"type": "string"},
-            "display_name": {"type": ["string", "null"]},
-            "time_zone": {"type": "string"},
-            "enabled": {"type": "boolean"},
-            "connected": {"type": "boolean"},
-            "needs_reauth": {"type": "boolean"},
-            "last_sync_at": _TS,
-            "last_sync_status": {"type": ["string", "null"]},
-            "last_sync_error": {"type": ["string", "null"]},
-            "consecutive_failures": {"type": "integer"},
-            "last_run_status": {"type": ["string", "null"]},
-            "last_run_finished_at": _TS,
-            "last_run_rows_fetched": {"type": ["integer", "null"]},
-            "last_run_rows_written": {"type": ["integer", "null"]},
-            "last_run_data_quality": {"type": ["object", "null"]},
-            "sync_frequency": {"enum": ["manual", "hourly", "every_6h", "daily"]},
-            "next_due_at": _TS,
-        },
-    },
-}
+
+def _query(name: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema, **extra}
+
+
+def _path(name: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema, **extra}
+
+
+def _body(schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+_PROPERTY_REF = _path(
+    "property_ref", PROPERTY_REF.schema(), description="the id from GET /v1/properties"
+)
+_LIMIT = _query("limit", PAGE_LIMIT.schema(default=DEFAULT_PAGE_LIMIT))
 
 _DAILY = {
     "summary": "Backup trigger for today's daily run (for an uptime pinger)",
@@ -103,353 +54,328 @@ _DAILY = {
         {"name": "X-CRON-TOKEN", "in": "header", "required": True, "schema": {"type": "string"}}
     ],
     "responses": {
-        "202": _json({"type": "object"}, "Today's run started: {status: 'started', job_id}"),
-        "200": _json(
+        "202": json_content({"type": "object"}, "Today's run started: {status: 'started', job_id}"),
+        "200": json_content(
             {"type": "object"},
             "Already there: {status: 'already-running' | 'already-done', job_id, run_date};"
             " or, between local midnight and the daily run time, nothing started:"
             " {status: 'not-due-yet', run_date, next_scheduled_at}",
         ),
-        "403": _error("Missing or wrong token, or CRON_TOKEN unset"),
+        "403": error("Missing or wrong token, or CRON_TOKEN unset"),
+    },
+}
+
+_RUN = {
+    "summary": "Start a manual sync",
+    "security": _BEARER,
+    "requestBody": _body(
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "scope": {
+                    "enum": list(SCOPES),
+                    "description": "default: admins 'all', else 'mine'",
+                },
+                "user_id": uuid_schema(nullable=True, description="admins: that user's"),
+                "property_id": {
+                    "type": ["string", "null"],
+                    "pattern": PROPERTY_ID_PATTERN,
+                    "examples": ["123456789"],
+                    "description": "only this GA4 property (within the scope)",
+                },
+            },
+        },
+        required=False,
+    ),
+    "responses": {
+        "202": json_content(
+            {
+                "type": "object",
+                "properties": {
+                    "job_id": {"type": "string", "format": "uuid"},
+                    "status": {"type": "string"},
+                    "created": {"type": "boolean"},
+                },
+            },
+            "Started, or the caller's run that is still active",
+        ),
+        "400": error("Malformed body"),
+        "401": _UNAUTHORIZED,
+        "403": error("Another user's properties without being an admin"),
+        "409": error("The daily run is active (job_id is the daily job)"),
+        "413": _TOO_LARGE,
+        "429": error("More than RUN_RATE_LIMIT new runs in an hour; see Retry-After"),
+    },
+}
+
+_PATCH_PROPERTY = {
+    "summary": "Turn syncing of one property on or off, or set how often it runs",
+    "security": _BEARER,
+    "parameters": [_PROPERTY_REF],
+    "requestBody": _body(
+        {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "sync_frequency": {"enum": list(FREQUENCIES)},
+            },
+        },
+        required=True,
+    ),
+    "responses": {
+        "200": json_content({"type": "object"}, "The new setting"),
+        "400": error("Malformed id or body"),
+        "401": _UNAUTHORIZED,
+        "404": error("No such property of the caller"),
+        "413": _TOO_LARGE,
+    },
+}
+
+_CALLBACK = {
+    "summary": "Where Google sends the user back (OAUTH_REDIRECT_URI)",
+    "parameters": [
+        _query(
+            "state",
+            {"type": "string", "minLength": 1, "pattern": STATE_PATTERN},
+            required=True,
+            description="the sealed state of a consent URL from /start: any other, an "
+            "expired or an already used one is a 400",
+        ),
+        _query(
+            "code",
+            {"type": "string"},
+            description="Google's authorization code; required unless error is present",
+        ),
+        _query("error", {"type": "string"}, description="why Google did not grant access"),
+    ],
+    "responses": {
+        "302": {
+            "description": "Back to FRONTEND_URL with ?ga4sync=google and "
+            "status=connected&properties=N (plus discovery_error="
+            "google_unavailable|google_error when the properties could not be "
+            "listed), or status=error&reason=access_denied|code_rejected|"
+            "google_unavailable|google_error (nothing stored)"
+        },
+        "400": error("State tampered with, expired or replayed; no code"),
+        "503": error("TOKEN_ENCRYPTION_KEY, the OAuth client or redirect URI not configured"),
+    },
+}
+
+_IMPORT_TOKENS = {
+    "summary": "Import a refresh token the app already holds",
+    "security": _BEARER,
+    "requestBody": _body(
+        {
+            "type": "object",
+            "required": ["refresh_token"],
+            "additionalProperties": False,
+            "properties": {
+                "refresh_token": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": REFRESH_TOKEN_MAX_LENGTH,
+                    "pattern": REFRESH_TOKEN_PATTERN,
+                    "examples": ["1//0gExampleRefreshToken"],
+                    "description": "printable ASCII; surrounding whitespace is trimmed",
+                },
+                "user_id": uuid_schema(nullable=True, description="admins only: another user"),
+            },
+        },
+        required=True,
+    ),
+    "responses": {
+        "201": json_content(ref("Connected"), "Stored; properties discovered"),
+        "400": error("Malformed body, or Google refused the token"),
+        "401": _UNAUTHORIZED,
+        "403": error("Another user's account without being an admin"),
+        "413": _TOO_LARGE,
+        "502": error(
+            "google_unavailable: Google could not be reached or failed "
+            "(google_error: it refused for another reason); nothing stored"
+        ),
+        "503": error("TOKEN_ENCRYPTION_KEY or the OAuth client not configured"),
+        "504": error("google_unavailable: Google did not answer; nothing stored"),
+    },
+}
+
+_DISCONNECT = {
+    "summary": "Disconnect: revoke at Google, delete tokens, stop syncing",
+    "security": _BEARER,
+    "parameters": [
+        _query("delete_data", {"type": "boolean", "default": False}),
+        _query("user_id", uuid_schema(description="admins: another user")),
+    ],
+    "responses": {
+        "200": json_content(
+            ref("Disconnected"),
+            "Done (also when nothing was connected or Google could not be reached: revoke_error)",
+        ),
+        "400": error("Bad parameter"),
+        "401": _UNAUTHORIZED,
+        "403": error("Another user without being an admin"),
+    },
+}
+
+_PATHS: dict[str, Any] = {
+    "/v1/sync/ga4/run": {"post": _RUN},
+    "/v1/sync/ga4/job/{job_id}": {
+        "get": {
+            "summary": "Status and progress of a job",
+            "security": _BEARER,
+            "parameters": [_path("job_id", uuid_schema())],
+            "responses": {
+                "200": json_content(ref("Job"), "The job"),
+                "400": error("job_id is not a UUID"),
+                "401": _UNAUTHORIZED,
+                "404": error("No such job visible to the caller"),
+            },
+        }
+    },
+    "/v1/sync/ga4/history": {
+        "get": {
+            "summary": "Jobs, newest first (keyset-paged)",
+            "security": _BEARER,
+            "parameters": [
+                _LIMIT,
+                _query("before", uuid_schema(description="next_before of the previous page")),
+                _query(
+                    "include",
+                    {"enum": list(INCLUDES)},
+                    description="properties: each job's per-property outcome",
+                ),
+            ],
+            "responses": {
+                "200": json_content(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "jobs": {"type": "array", "items": ref("Job")},
+                            "next_before": {"type": ["string", "null"]},
+                        },
+                    },
+                    "A page of jobs",
+                ),
+                "400": error("Bad limit, before or include"),
+                "401": _UNAUTHORIZED,
+            },
+        }
+    },
+    "/v1/sync/ga4/meta": {
+        "get": {
+            "summary": "Last successful sync and the next scheduled run",
+            "responses": {"200": json_content(ref("Meta"), "Schedule facts")},
+        }
+    },
+    "/v1/sync/ga4/daily": {"get": _DAILY, "post": _DAILY},
+    "/v1/properties": {
+        "get": {
+            "summary": "Properties and how their last sync went",
+            "security": _BEARER,
+            "responses": {
+                "200": json_content(
+                    {
+                        "type": "object",
+                        "properties": {"properties": {"type": "array", "items": ref("Property")}},
+                    },
+                    "The caller's properties (an admin's: everyone's)",
+                ),
+                "401": _UNAUTHORIZED,
+            },
+        }
+    },
+    "/v1/properties/{property_ref}": {"patch": _PATCH_PROPERTY},
+    "/v1/properties/{property_ref}/runs": {
+        "get": {
+            "summary": "One property's sync runs, newest first (keyset-paged)",
+            "security": _BEARER,
+            "parameters": [
+                _PROPERTY_REF,
+                _LIMIT,
+                _query("before", RUN_ID.schema(description="next_before of the previous page")),
+            ],
+            "responses": {
+                "200": json_content(
+                    {"type": "object"},
+                    "runs: rows fetched, inserted, updated, unchanged, tokens, duration, "
+                    "quota, data quality, error",
+                ),
+                "400": error("Bad id or paging"),
+                "401": _UNAUTHORIZED,
+                "404": error("No such property of the caller"),
+            },
+        }
+    },
+    "/v1/connections/google/start": {
+        "get": {
+            "summary": "The Google consent URL (connect, or reconnect after re-auth)",
+            "security": _BEARER,
+            "responses": {
+                "200": json_content(
+                    {"type": "object", "properties": {"url": {"type": "string"}}},
+                    "Send the user's browser to url",
+                ),
+                "401": _UNAUTHORIZED,
+                "503": error("OAuth client or redirect URI not configured"),
+            },
+        }
+    },
+    "/v1/connections/google/callback": {"get": _CALLBACK},
+    "/v1/connections/google/tokens": {"post": _IMPORT_TOKENS},
+    "/v1/connections/google": {"delete": _DISCONNECT},
+    "/healthz": {
+        "get": {
+            "summary": "Database, worker heartbeat and last sync",
+            "responses": {
+                "200": json_content({"type": "object"}, "Healthy"),
+                "503": json_content({"type": "object"}, "Database or worker missing"),
+            },
+        }
+    },
+    "/metrics": {
+        "get": {
+            "summary": "Prometheus metrics (Bearer METRICS_TOKEN when set)",
+            "responses": {
+                "200": {"description": "Prometheus text exposition format"},
+                "401": error("METRICS_TOKEN is set and was not sent"),
+            },
+        }
+    },
+    "/": {
+        "get": {
+            "summary": "The status page (HTML)",
+            "responses": {"200": {"description": "HTML page"}},
+        }
+    },
+    "/status": {
+        "get": {
+            "summary": "The status page (HTML)",
+            "responses": {"200": {"description": "HTML page"}},
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "responses": {"200": {"description": "OpenAPI 3.1 JSON"}},
+        }
     },
 }
 
 
 def openapi_document() -> dict[str, Any]:
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "ga4sync", "version": __version__},
-        "components": {
-            "schemas": _SCHEMAS,
-            "securitySchemes": {
-                "supabase": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    """A fresh copy of the document (callers may change it)."""
+    return copy.deepcopy(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "ga4sync", "version": __version__},
+            "components": {
+                "schemas": SCHEMAS,
+                "securitySchemes": {
+                    "supabase": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                },
             },
-        },
-        "paths": {
-            "/v1/sync/ga4/run": {
-                "post": {
-                    "summary": "Start a manual sync",
-                    "security": _BEARER,
-                    "requestBody": {
-                        "required": False,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "additionalProperties": False,
-                                    "properties": {
-                                        "scope": {"enum": ["mine", "all"]},
-                                        "user_id": {
-                                            "type": "string",
-                                            "format": "uuid",
-                                            "description": "admins: that user's",
-                                        },
-                                        "property_id": {
-                                            "type": "string",
-                                            "pattern": "^[0-9]{1,20}$",
-                                        },
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "202": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "job_id": {"type": "string", "format": "uuid"},
-                                    "status": {"type": "string"},
-                                    "created": {"type": "boolean"},
-                                },
-                            },
-                            "Started, or the caller's run that is still active",
-                        ),
-                        "400": _error("Malformed body"),
-                        "401": _error("No or invalid token"),
-                        "403": _error("Another user's properties without being an admin"),
-                        "409": _error("The daily run is active (job_id is the daily job)"),
-                        "413": _error("Body too large"),
-                        "429": _error(
-                            "More than RUN_RATE_LIMIT new runs in an hour; see Retry-After"
-                        ),
-                    },
-                }
-            },
-            "/v1/sync/ga4/job/{job_id}": {
-                "get": {
-                    "summary": "Status and progress of a job",
-                    "security": _BEARER,
-                    "parameters": [
-                        {
-                            "name": "job_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "format": "uuid"},
-                        }
-                    ],
-                    "responses": {
-                        "200": _json(_ref("Job"), "The job"),
-                        "400": _error("job_id is not a UUID"),
-                        "401": _error("No or invalid token"),
-                        "404": _error("No such job visible to the caller"),
-                    },
-                }
-            },
-            "/v1/sync/ga4/history": {
-                "get": {
-                    "summary": "Jobs, newest first (keyset-paged)",
-                    "security": _BEARER,
-                    "parameters": [
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                        },
-                        {
-                            "name": "before",
-                            "in": "query",
-                            "schema": {"type": "string", "format": "uuid"},
-                        },
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "jobs": {"type": "array", "items": _ref("Job")},
-                                    "next_before": {"type": ["string", "null"]},
-                                },
-                            },
-                            "A page of jobs",
-                        ),
-                        "400": _error("Bad limit or before"),
-                        "401": _error("No or invalid token"),
-                    },
-                }
-            },
-            "/v1/sync/ga4/meta": {
-                "get": {
-                    "summary": "Last successful sync and the next scheduled run",
-                    "responses": {"200": _json(_ref("Meta"), "Schedule facts")},
-                }
-            },
-            "/v1/sync/ga4/daily": {"get": _DAILY, "post": _DAILY},
-            "/v1/properties": {
-                "get": {
-                    "summary": "Properties and how their last sync went",
-                    "security": _BEARER,
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "properties": {"type": "array", "items": _ref("Property")}
-                                },
-                            },
-                            "The caller's properties (an admin's: everyone's)",
-                        ),
-                        "401": _error("No or invalid token"),
-                    },
-                }
-            },
-            "/v1/properties/{property_ref}": {
-                "patch": {
-                    "summary": "Turn syncing of one property on or off, or set how often it runs",
-                    "security": _BEARER,
-                    "parameters": [
-                        {
-                            "name": "property_ref",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer"},
-                            "description": "the id from GET /v1/properties",
-                        }
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["enabled"],
-                                    "additionalProperties": False,
-                                    "properties": {
-                                        "enabled": {"type": "boolean"},
-                                        "sync_frequency": {
-                                            "enum": ["manual", "hourly", "every_6h", "daily"]
-                                        },
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": _json({"type": "object"}, "The new setting"),
-                        "400": _error("Malformed id or body"),
-                        "401": _error("No or invalid token"),
-                        "404": _error("No such property of the caller"),
-                    },
-                }
-            },
-            "/v1/properties/{property_ref}/runs": {
-                "get": {
-                    "summary": "One property's sync runs, newest first (keyset-paged)",
-                    "security": _BEARER,
-                    "parameters": [
-                        {
-                            "name": "property_ref",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer"},
-                        },
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                        },
-                        {"name": "before", "in": "query", "schema": {"type": "integer"}},
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {"type": "object"},
-                            "runs: rows fetched, inserted, "
-                            "updated, unchanged, tokens, duration, quota, data "
-                            "quality, error",
-                        ),
-                        "400": _error("Bad id or paging"),
-                        "401": _error("No or invalid token"),
-                        "404": _error("No such property of the caller"),
-                    },
-                }
-            },
-            "/v1/connections/google/start": {
-                "get": {
-                    "summary": "The Google consent URL (connect, or reconnect after re-auth)",
-                    "security": _BEARER,
-                    "responses": {
-                        "200": _json(
-                            {"type": "object", "properties": {"url": {"type": "string"}}},
-                            "Send the user's browser to url",
-                        ),
-                        "401": _error("No or invalid token"),
-                        "503": _error("OAuth client or redirect URI not configured"),
-                    },
-                }
-            },
-            "/v1/connections/google/callback": {
-                "get": {
-                    "summary": "Where Google sends the user back (OAUTH_REDIRECT_URI)",
-                    "parameters": [
-                        {
-                            "name": "state",
-                            "in": "query",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
-                        {"name": "code", "in": "query", "schema": {"type": "string"}},
-                        {"name": "error", "in": "query", "schema": {"type": "string"}},
-                    ],
-                    "responses": {
-                        "302": {
-                            "description": "Back to FRONTEND_URL with ?ga4sync=google"
-                            "&status=connected|error"
-                        },
-                        "400": _error("State tampered with, expired or replayed; no code"),
-                    },
-                }
-            },
-            "/v1/connections/google/tokens": {
-                "post": {
-                    "summary": "Import a refresh token the app already holds",
-                    "security": _BEARER,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["refresh_token"],
-                                    "additionalProperties": False,
-                                    "properties": {
-                                        "refresh_token": {"type": "string"},
-                                        "user_id": {
-                                            "type": "string",
-                                            "format": "uuid",
-                                            "description": "admins only: another user",
-                                        },
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "201": _json({"type": "object"}, "Stored; properties discovered"),
-                        "400": _error("Malformed body, or Google refused the token"),
-                        "401": _error("No or invalid token"),
-                        "403": _error("Another user's account without being an admin"),
-                    },
-                }
-            },
-            "/v1/connections/google": {
-                "delete": {
-                    "summary": "Disconnect: revoke at Google, delete tokens, stop syncing",
-                    "security": _BEARER,
-                    "parameters": [
-                        {
-                            "name": "delete_data",
-                            "in": "query",
-                            "schema": {"type": "boolean", "default": False},
-                        },
-                        {
-                            "name": "user_id",
-                            "in": "query",
-                            "schema": {"type": "string", "format": "uuid"},
-                        },
-                    ],
-                    "responses": {
-                        "200": _json({"type": "object"}, "Done (also when nothing was connected)"),
-                        "400": _error("Bad parameter"),
-                        "401": _error("No or invalid token"),
-                        "403": _error("Another user without being an admin"),
-                    },
-                }
-            },
-            "/healthz": {
-                "get": {
-                    "summary": "Database, worker heartbeat and last sync",
-                    "responses": {
-                        "200": _json({"type": "object"}, "Healthy"),
-                        "503": _json({"type": "object"}, "Database or worker missing"),
-                    },
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics (Bearer METRICS_TOKEN when set)",
-                    "responses": {
-                        "200": {"description": "Prometheus text exposition format"},
-                        "401": _error("METRICS_TOKEN is set and was not sent"),
-                    },
-                }
-            },
-            "/": {
-                "get": {
-                    "summary": "The status page (HTML)",
-                    "responses": {"200": {"description": "HTML page"}},
-                }
-            },
-            "/status": {
-                "get": {
-                    "summary": "The status page (HTML)",
-                    "responses": {"200": {"description": "HTML page"}},
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "responses": {"200": {"description": "OpenAPI 3.1 JSON"}},
-                }
-            },
-        },
-    }
+            "paths": _PATHS,
+        }
+    )

@@ -1,0 +1,150 @@
+"""The reusable parts of the OpenAPI document: component schemas and small builders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ga4sync.web.params import FREQUENCIES
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def json_content(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def error(description: str) -> dict[str, Any]:
+    return json_content(ref("Error"), description)
+
+
+_TS: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string", "examples": ["not_found"]},
+            "message": {"type": "string"},
+            "job_id": {"type": "string", "format": "uuid"},
+        },
+    },
+    "Failure": {
+        "type": ["object", "null"],
+        "description": "A failure inside a successful answer, shaped like Error",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {
+                "enum": ["google_unavailable", "google_error", "not_configured", "internal_error"]
+            },
+            "message": {"type": "string"},
+        },
+    },
+    "Connected": {
+        "type": "object",
+        "properties": {
+            "user_id": {"type": "string", "format": "uuid"},
+            "properties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "property_id": {"type": "string"},
+                        "display_name": {"type": "string"},
+                        "time_zone": {"type": "string"},
+                        "account": {"type": "string"},
+                    },
+                },
+            },
+            "discovery_error": {
+                **ref("Failure"),
+                "description": "why the properties could not be listed (the grant is stored)",
+            },
+        },
+    },
+    "Disconnected": {
+        "type": "object",
+        "properties": {
+            "user_id": {"type": "string", "format": "uuid"},
+            "tokens_deleted": {"type": "boolean"},
+            "revoked_at_google": {
+                "type": ["boolean", "null"],
+                "description": "true: Google revoked the grant; false: Google said it was "
+                "already invalid; null: nothing to revoke, or not confirmed (revoke_error)",
+            },
+            "revoke_error": ref("Failure"),
+            "rows_deleted": {"type": "integer"},
+        },
+    },
+    "Progress": {
+        "type": "object",
+        "properties": {
+            name: {"type": "integer"}
+            for name in (
+                "properties_done",
+                "properties_total",
+                "properties_failed",
+                "rows_fetched",
+                "rows_written",
+            )
+        },
+    },
+    "Job": {
+        "type": "object",
+        "properties": {
+            "job_id": {"type": "string", "format": "uuid"},
+            "status": {"enum": ["pending", "running", "success", "failed"]},
+            "kind": {"enum": ["manual", "daily"]},
+            "scope": {"type": "string", "description": "'all' or the user id synced"},
+            "property_id": {"type": ["string", "null"], "description": "one property only"},
+            "message": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": _TS,
+            "finished_at": _TS,
+            "last_sync_at": _TS,
+            "run_date": {"type": ["string", "null"], "format": "date"},
+            "duration_s": {"type": ["number", "null"]},
+            "progress": ref("Progress"),
+        },
+    },
+    "Meta": {
+        "type": "object",
+        "properties": {
+            "last_sync_at": _TS,
+            "next_scheduled_at": {"type": "string", "format": "date-time"},
+            "timezone": {"type": "string", "examples": ["America/Los_Angeles"]},
+        },
+    },
+    "Property": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "users": {
+                "type": "integer",
+                "description": "how many users can access it (it is stored once for all)",
+            },
+            "property_id": {"type": "string"},
+            "display_name": {"type": ["string", "null"]},
+            "time_zone": {"type": "string"},
+            "enabled": {"type": "boolean"},
+            "connected": {"type": "boolean"},
+            "needs_reauth": {
+                "type": "boolean",
+                "description": "no user with access has a working Google grant: someone "
+                "must reconnect before it syncs again",
+            },
+            "last_sync_at": _TS,
+            "last_sync_status": {"type": ["string", "null"]},
+            "last_sync_error": {"type": ["string", "null"]},
+            "consecutive_failures": {"type": "integer"},
+            "last_run_status": {"type": ["string", "null"]},
+            "last_run_finished_at": _TS,
+            "last_run_rows_fetched": {"type": ["integer", "null"]},
+            "last_run_rows_written": {"type": ["integer", "null"]},
+            "last_run_data_quality": {"type": ["object", "null"]},
+            "sync_frequency": {"enum": list(FREQUENCIES)},
+            "next_due_at": _TS,
+        },
+    },
+}
