@@ -27,12 +27,14 @@ logger = logging.getLogger(__name__)
 
 # What a database that is restarting, failing over or out of reach raises:
 # refused or reset sockets, "the database system is shutting down / starting up",
-# a connection closed under a query (asyncpg), a failed connection (psycopg).
+# a connection closed under a query (asyncpg; its protocol can also be caught
+# mid-operation by the shutdown: InternalClientError), a failed connection (psycopg).
 DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     psycopg.OperationalError,
 )
 

@@ -35,6 +35,7 @@ def _wrapped(inner: BaseException) -> BaseException:
         asyncpg.AdminShutdownError("terminating connection due to administrator command"),
         asyncpg.CannotConnectNowError("the database system is starting up"),
         asyncpg.InterfaceError("connection is closed"),
+        asyncpg.InternalClientError("cannot switch to state 11; another operation is in progress"),
         _wrapped(psycopg.OperationalError("the database system is shutting down")),
     ],
 )
