@@ -58,3 +58,14 @@ def test_routes_that_call_google_document_its_failures():
         "google_unavailable"
         in paths["/v1/connections/google/callback"]["get"]["responses"]["302"]["description"]
     )
+
+
+def test_every_operation_that_reads_the_database_declares_its_outage_answer():
+    paths = openapi_document()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            described = operation["responses"].get("503", {}).get("description", "")
+            if path in ("/", "/status", "/openapi.json"):
+                assert "database_unavailable" not in described, (method, path)
+            else:
+                assert "database_unavailable" in described, (method, path)

@@ -364,8 +364,32 @@ _PATHS: dict[str, Any] = {
 }
 
 
+# Routes that answer without the database.
+_STATIC_PATHS = frozenset({"/", "/status", "/openapi.json"})
+_DATABASE_UNAVAILABLE = (
+    "database_unavailable: the database is unreachable for the moment (a restart or "
+    "failover); nothing was changed, try again after Retry-After seconds"
+)
+
+
+def _with_database_unavailable(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that reads the database may answer 503 during an outage."""
+    for path, operations in paths.items():
+        if path in _STATIC_PATHS:
+            continue
+        for operation in operations.values():
+            responses = operation["responses"]
+            if "503" in responses:
+                described = responses["503"]["description"]
+                responses["503"]["description"] = f"{described}; or {_DATABASE_UNAVAILABLE}"
+            else:
+                responses["503"] = error(_DATABASE_UNAVAILABLE)
+    return paths
+
+
 def openapi_document() -> dict[str, Any]:
     """A fresh copy of the document (callers may change it)."""
+    paths = _with_database_unavailable(copy.deepcopy(_PATHS))
     return copy.deepcopy(
         {
             "openapi": "3.1.0",
@@ -376,6 +400,6 @@ def openapi_document() -> dict[str, Any]:
                     "supabase": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
                 },
             },
-            "paths": _PATHS,
+            "paths": paths,
         }
     )
