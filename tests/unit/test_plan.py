@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
@@ -372,6 +372,52 @@ def test_missing_dates_lists_the_unsettled_dates_oldest_first():
         *sorted(span(day(5), TODAY)),
     ]
     assert missing_dates(coverage, start=TODAY, end=day(1), zone=zone, lookback_days=3) == []
+
+
+def zones_changing_offset_in(year: int) -> list[str]:
+    names = []
+    for name in sorted(available_timezones()):
+        zone = ZoneInfo(name)
+        firsts = [datetime(year, month, 1, tzinfo=zone) for month in range(1, 13)]
+        if len({first.utcoffset() for first in firsts}) > 1:
+            names.append(name)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("names", "year"),
+    [
+        (zones_changing_offset_in(2026), 2026),  # every zone with DST, both changes
+        # zones that moved for good since GA4 began, some at or near midnight
+        (["America/Caracas"], 2016),
+        (["Asia/Pyongyang"], 2018),
+        (["Europe/Volgograd", "Asia/Gaza", "Asia/Hebron"], 2020),
+        (["Africa/Juba", "Pacific/Apia", "America/Santiago"], 2021),
+        (["America/Mexico_City", "Asia/Amman"], 2022),
+        (["America/Nuuk"], 2023),
+        # a spring forward from 23:30 to 00:30: the midnight itself was skipped
+        (["America/Toronto"], 1919),
+    ],
+)
+def test_the_shortcut_agrees_with_local_dates(names, year):
+    """missing_dates compares reads with precomputed settle instants; check it against
+    the conversion a microsecond either side of every local midnight of the year."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    tiny = timedelta(microseconds=1)
+    for name in names:
+        zone = ZoneInfo(name)
+        for shift in (-tiny, timedelta(0)):
+            reads = {}
+            d = start
+            while d <= end:
+                reads[d] = (
+                    datetime.combine(d + timedelta(days=2), time(), tzinfo=zone).astimezone(UTC)
+                    + shift
+                )
+                d += timedelta(days=1)
+            expected = [d for d, r in reads.items() if not is_settled(d, r, zone, 1)]
+            found = missing_dates(reads, start=start, end=end, zone=zone, lookback_days=1)
+            assert found == expected, name
 
 
 # whole plans --------------------------------------------------------------------------

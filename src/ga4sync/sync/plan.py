@@ -158,11 +158,14 @@ def _settle_instants(
     a time zone conversion per date and report that would make up most of a
     plan's cost.
 
-    Where the offset at that midnight differs from the one a day before or
-    after, a DST change or a zone's move near it may put the midnight in a gap
-    or fold; the entry is then ``None`` and the caller asks :func:`is_settled`.
-    Equal offsets at three midnights in a row mean none of that happened in
-    between, as no zone changes its offset twice within two days.
+    That is exact unless the midnight falls in a gap or fold of an offset
+    change (Toronto sprang from 23:30 to 00:30 in 1919). Then the offset that
+    zoneinfo gives for it is the one before the change, so it differs from the
+    offset at the next midnight: the entry is ``None`` and the caller asks
+    :func:`is_settled`. Midnights next to a plain DST change take that path
+    too, which costs a conversion on two days a year. (This holds as long as a
+    zone changes its offset at most once a day, as every zone in the tz
+    database does.)
     """
     count = (end - start).days + 1
     if count <= 0:
@@ -170,21 +173,21 @@ def _settle_instants(
     # each midnight twice: on the zone's wall clock, to ask for its offset, and
     # as the same wall time labelled UTC, which less the offset is the instant
     # (datetime.replace or astimezone per date would cost more than the rest)
-    before = start + timedelta(days=lookback_days)
-    wall = datetime.combine(before, time(tzinfo=zone))
-    wall_as_utc = datetime.combine(before, time(tzinfo=UTC))
+    first_settle_day = start + timedelta(days=lookback_days + 1)
+    wall = datetime.combine(first_settle_day, time(tzinfo=zone))
+    wall_as_utc = datetime.combine(first_settle_day, time(tzinfo=UTC))
     offsets: list[timedelta | None] = []
     midnights: list[datetime] = []
-    # from the day before the first settle day to the day after the last
-    for _ in range(count + 2):
+    # every settle day, and the day after the last one
+    for _ in range(count + 1):
         offsets.append(zone.utcoffset(wall))
         midnights.append(wall_as_utc)
         wall += _ONE_DAY
         wall_as_utc += _ONE_DAY
     instants: list[datetime | None] = []
-    for n in range(1, count + 1):
+    for n in range(count):
         offset = offsets[n]
-        if offset is None or offset != offsets[n - 1] or offset != offsets[n + 1]:
+        if offset is None or offset != offsets[n + 1]:
             instants.append(None)
         else:
             instants.append(midnights[n] - offset)
