@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
@@ -737,3 +738,52 @@ def test_status_agrees_with_the_plan():
     chunks = plan(coverage)
     for report, report_status in status(coverage).items():
         assert report_status.days_missing == len(planned(chunks, report, HISTORY))
+
+
+# cost ---------------------------------------------------------------------------------
+
+
+class CountingReads(Mapping[date, datetime]):
+    """Coverage that counts how it is used."""
+
+    def __init__(self, reads: Mapping[date, datetime]) -> None:
+        self.reads = reads
+        self.lookups = 0
+        self.iterations = 0
+
+    def __getitem__(self, key: date) -> datetime:
+        self.lookups += 1
+        return self.reads[key]
+
+    def __iter__(self):
+        self.iterations += 1
+        return iter(self.reads)
+
+    def __len__(self) -> int:
+        return len(self.reads)
+
+
+def test_planning_looks_up_each_date_of_the_range_once_whatever_the_coverage_holds():
+    ten_years = synced_daily(LA, day(3650), day(1))
+    counted = {report: CountingReads(ten_years) for report in ["pages", "events", "devices"]}
+    assert plan(counted) == [Chunk(r, day(4), TODAY, RECENT) for r in counted]
+    assert coverage_status(time_zone=LA, now=local(LA, TODAY), coverage=counted, settings=DEFAULT)
+    for reads in counted.values():
+        assert reads.iterations == 0
+        assert reads.lookups == 2 * 366  # plan and status, today - 365 .. today each
+
+
+def test_a_year_of_three_reports_plans_in_well_under_a_millisecond():
+    """A guard against quadratic work, not a benchmark: about 0.1-0.3 ms here, so the bound
+    leaves room for a busy machine."""
+    coverage = {
+        "pages": synced_daily(LA, day(3650), day(1)),
+        "events": synced_daily(LA, day(3650), day(30)),
+        "devices": {},
+    }
+    runs_s = []
+    for _ in range(20):
+        started = perf_counter()
+        plan(coverage)
+        runs_s.append(perf_counter() - started)
+    assert min(runs_s) < 0.005
