@@ -84,9 +84,10 @@ class Chunk:
 class CoverageStatus:
     """How far a report's history is read, for progress reporting.
 
-    ``oldest_settled``/``newest_settled`` span every settled date of the
-    coverage (there may be gaps between them). ``days_missing`` and
-    ``backfill_percent`` count only the history part of the target range: the
+    All of it is about the target range, the dates a sync may read, so the
+    store can leave older dates out. ``oldest_settled``/``newest_settled`` are
+    its oldest and newest settled dates (there may be gaps between them).
+    ``days_missing`` and ``backfill_percent`` count only its history part: the
     recent window is re-read on every sync, so it says nothing about progress.
     """
 
@@ -120,8 +121,9 @@ def local_today(now: datetime, zone: ZoneInfo) -> date:
 def is_settled(day: date, read_at: datetime, zone: ZoneInfo, lookback_days: int) -> bool:
     """Whether a complete read of ``day`` at ``read_at`` is final.
 
-    Counted in local dates, not hours: GA4 finalises a property's day by its own
-    calendar, so a read at 23:30 local is a day earlier than one at 00:30.
+    Counted in the property's local dates, the calendar its reports are in, not
+    in hours or UTC dates: a read at 23:30 local is a day earlier than one at
+    00:30 the next local day.
     """
     _require_aware("read_at", read_at)
     return (read_at.astimezone(zone).date() - day).days > lookback_days
