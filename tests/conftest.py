@@ -134,6 +134,10 @@ def settings(database_url: str, encryption_key: str, google_url: str) -> Setting
         ga4_api_base_url=google_url,
         ga4_retry_base_s=0.01,
         ga4_max_retries=3,
+        # Three days a sync (today and the two before it), no history: the window
+        # most tests count rows in. Coverage and backfill tests set their own.
+        sync_lookback_days=1,
+        sync_backfill_days=0,
     )
 
 

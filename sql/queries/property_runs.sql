@@ -15,7 +15,8 @@ set status = $2,
     tokens_consumed = $8,
     quota = $9,
     data_quality = $10,
-    error = $11
+    error = $11,
+    rows_deleted = $12
 where id = $1;
 
 -- name: list_property_runs

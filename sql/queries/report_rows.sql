@@ -7,7 +7,8 @@ create temp table ga4_report_rows_staging (
 ) on commit drop;
 
 -- name: upsert_report_rows
--- $1 property_ref, $2 report, $3 dimension names (without date), $4 metric names.
+-- $1 property_ref, $2 report, $3 dimension names (without date), $4 metric names,
+-- $5 run id and $6 read number of the read the page belongs to (null: not kept).
 -- Staged values arrive joined by chr(31) (COPY moves plain text many times
 -- faster than arrays); a single empty value joins to '' and is split back
 -- by hand. The page arrives de-duplicated, so one statement never touches a
@@ -31,6 +32,13 @@ written as (
     set metrics = excluded.metrics, updated_at = now()
     where r.metrics is distinct from excluded.metrics
     returning (xmax = 0) as inserted
+),
+seen as (
+    -- from the staging table, not from page: page stays inlined in its one use
+    insert into ga4_read_keys (run_id, read_no, date, dimension_key)
+    select $5, $6, day::date, md5(dims)::uuid
+    from ga4_report_rows_staging
+    where $5::bigint is not null
 )
 select count(*) filter (where inserted) as inserted,
        count(*) filter (where not inserted) as updated

@@ -121,7 +121,7 @@ async def _ensure_schema(url: str, *, embedded: bool) -> None:
 
 async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
     await _ensure_schema(url, embedded=embedded)
-    since_days = settings.sync_since_days if args.since_days is None else args.since_days
+    since_days = settings.sync_lookback_days if args.since_days is None else args.since_days
     async with open_pool(url) as pool, open_ingestion(pool, settings) as ingestion:
         summary = await ingest_ga4_for_all_accounts(
             ingestion,

@@ -58,7 +58,11 @@ class Settings:
     ga4_max_retries: int = 5
     ga4_retry_base_s: float = 1.0
     ga4_request_timeout_s: float = 120.0
-    sync_since_days: int = 2
+    # Days GA4 data keeps changing: a date is settled once read when it was older.
+    sync_lookback_days: int = 3
+    # History read for a new property (0: none) and how many days one chunk holds.
+    sync_backfill_days: int = 365
+    sync_backfill_chunk_days: int = 30
     sync_property_concurrency: int = 4
     sync_timezone: str = "America/Los_Angeles"
     sync_daily_at: time = time(0, 15)
@@ -113,7 +117,15 @@ class Settings:
             ga4_max_retries=env.integer("GA4_MAX_RETRIES", 5, low=0, high=20),
             ga4_retry_base_s=env.number("GA4_RETRY_BASE_S", 1.0, low=0.0, high=60.0),
             ga4_request_timeout_s=env.number("GA4_REQUEST_TIMEOUT_S", 120.0, low=1.0, high=3600.0),
-            sync_since_days=env.integer("SYNC_SINCE_DAYS", 2, low=0, high=365),
+            # SYNC_SINCE_DAYS, the fixed window's length before coverage, names the lookback.
+            sync_lookback_days=env.integer(
+                "SYNC_LOOKBACK_DAYS" if env.text("SYNC_LOOKBACK_DAYS") else "SYNC_SINCE_DAYS",
+                3,
+                low=0,
+                high=365,
+            ),
+            sync_backfill_days=env.integer("SYNC_BACKFILL_DAYS", 365, low=0, high=5000),
+            sync_backfill_chunk_days=env.integer("SYNC_BACKFILL_CHUNK_DAYS", 30, low=1, high=366),
             sync_property_concurrency=env.integer("SYNC_PROPERTY_CONCURRENCY", 4, low=1, high=100),
             sync_timezone=env.timezone("SYNC_TIMEZONE", "America/Los_Angeles"),
             sync_daily_at=env.clock_time("SYNC_DAILY_AT", time(0, 15)),

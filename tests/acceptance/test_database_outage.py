@@ -83,6 +83,8 @@ async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
         "CRON_TOKEN": "outage-cron",
         # A daily run is due whenever the test runs (the real clock decides).
         "SYNC_DAILY_AT": "00:00",
+        "SYNC_LOOKBACK_DAYS": "1",
+        "SYNC_BACKFILL_DAYS": "0",
     }
     fake.latency_s = 1.0  # each report takes a second: the restart lands mid-task
     logs: dict[str, Path] = {}

@@ -29,6 +29,7 @@ def _point_at(monkeypatch, database_url: str, encryption_key: str, base_url: str
         "GOOGLE_TOKEN_URI": f"{base_url}/token",
         "GA4_API_BASE_URL": base_url,
         "GA4_ADMIN_API_BASE_URL": base_url,
+        "SYNC_BACKFILL_DAYS": "0",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -57,12 +58,12 @@ def test_sync_prints_a_summary_and_scopes_to_one_property(
     asyncio.run(seed())
     _point_at(monkeypatch, database_url, encryption_key, base_url)
 
-    assert main(["sync", "--property", "777", "--since-days", "1", "--json"]) == 0
+    assert main(["sync", "--property", "777", "--since-days", "0", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["properties_total"] == 1
     assert summary["rows_inserted"] == 2 * (1 + 9 + 3)  # 2 days: totals, sources, pages
 
-    assert main(["sync", "--since-days", "1"]) == 0
+    assert main(["sync", "--since-days", "0"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Synced 2/2 properties")
     assert "0 written" not in out  # property 778 was new

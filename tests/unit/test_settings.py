@@ -13,7 +13,9 @@ def test_defaults_point_at_google_and_the_embedded_database():
     assert settings.database_url is None
     assert settings.google_token_uri == "https://oauth2.googleapis.com/token"
     assert settings.ga4_api_base_url == "https://analyticsdata.googleapis.com"
-    assert settings.sync_since_days == 2
+    assert settings.sync_lookback_days == 3
+    assert settings.sync_backfill_days == 365
+    assert settings.sync_backfill_chunk_days == 30
     assert settings.sync_timezone == "America/Los_Angeles"
     assert settings.ga4_property_concurrency <= 10
 
@@ -63,3 +65,9 @@ def test_missing_google_client_names_both_variables():
         Settings.from_env({}).require_google_client()
     with pytest.raises(ConfigError, match=r"^GOOGLE_CLIENT_SECRET not set"):
         Settings.from_env({"GOOGLE_CLIENT_ID": "x"}).require_google_client()
+
+
+def test_sync_since_days_still_names_the_lookback():
+    assert Settings.from_env({"SYNC_SINCE_DAYS": "5"}).sync_lookback_days == 5
+    both = {"SYNC_SINCE_DAYS": "5", "SYNC_LOOKBACK_DAYS": "2"}
+    assert Settings.from_env(both).sync_lookback_days == 2

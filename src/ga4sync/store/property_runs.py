@@ -40,6 +40,7 @@ async def finish_property_run(
     rows_inserted: int,
     rows_updated: int,
     rows_unchanged: int,
+    rows_deleted: int,
     tokens_consumed: int,
     quota: dict[str, Any] | None,
     data_quality: dict[str, Any],
@@ -58,6 +59,7 @@ async def finish_property_run(
         quota,
         data_quality,
         error,
+        rows_deleted,
     )
 
 

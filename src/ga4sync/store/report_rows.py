@@ -33,11 +33,15 @@ async def upsert_report_rows(
     dimension_names: Sequence[str],
     metric_names: Sequence[str],
     rows: Sequence[StagedRow],
+    *,
+    read: tuple[int, int] | None = None,
 ) -> UpsertCounts:
     """Upsert one page of a report in one transaction; unchanged rows are not rewritten.
 
     ``rows`` must hold each (day, dimension values) once: one statement cannot
-    update the same row twice.
+    update the same row twice. ``read`` (run id, read number) keeps the page's
+    keys for the read it belongs to, so that its completion can delete the rows
+    GA4 no longer returns.
     """
     if not rows:
         return UpsertCounts(0, 0, 0)
@@ -50,6 +54,8 @@ async def upsert_report_rows(
             report,
             list(dimension_names),
             list(metric_names),
+            read[0] if read else None,
+            read[1] if read else None,
         )
     assert row is not None
     return UpsertCounts(len(rows), row["inserted"], row["updated"])

@@ -14,9 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from dataclasses import dataclass
 
 import aiohttp
 import asyncpg
@@ -29,13 +27,12 @@ from ga4sync.errors import (
     MissingCredentials,
     QuotaExhausted,
 )
-from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.client import ClientLimits, Ga4Client
-from ga4sync.ga4.wire import ReportPage
 from ga4sync.oauth import OAuthClient
 from ga4sync.outage import is_database_unavailable
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.settings import Settings
+from ga4sync.store.coverage import get_coverage
 from ga4sync.store.properties import (
     PropertyToSync,
     list_properties_to_sync,
@@ -46,8 +43,17 @@ from ga4sync.store.property_runs import (
     finish_property_run,
     start_property_run,
 )
-from ga4sync.store.report_rows import upsert_report_rows
 from ga4sync.sync.alerts import Alerts, alerts_from_settings
+from ga4sync.sync.plan import (
+    RECENT,
+    Chunk,
+    PlanSettings,
+    load_zone,
+    local_today,
+    plan_sync,
+    target_start,
+)
+from ga4sync.sync.reads import ChunkRead, ReportProgress, TokenSource, read_chunk
 from ga4sync.sync.summary import IngestSummary, PropertyResult
 from ga4sync.sync.tokens import UserTokens
 
@@ -100,25 +106,33 @@ async def open_ingestion(
         )
 
 
-def report_window(time_zone: str, now: datetime, since_days: int) -> tuple[date, date]:
-    """``(start_date, end_date)``: the last ``since_days`` days plus today, in ``time_zone``."""
-    today = now.astimezone(ZoneInfo(time_zone)).date()
-    return today - timedelta(days=since_days), today
+def plan_settings(settings: Settings, lookback_days: int | None = None) -> PlanSettings:
+    """The planner's settings: ``SYNC_LOOKBACK_DAYS`` (or a run's own lookback),
+    ``SYNC_BACKFILL_DAYS``, ``SYNC_BACKFILL_CHUNK_DAYS``."""
+    return PlanSettings(
+        lookback_days=settings.sync_lookback_days if lookback_days is None else lookback_days,
+        backfill_days=settings.sync_backfill_days,
+        backfill_chunk_days=settings.sync_backfill_chunk_days,
+    )
 
 
 async def ingest_ga4_for_all_accounts(
     ingestion: Ingestion,
-    since_days: int = 2,
+    since_days: int | None = None,
     scope: str | uuid.UUID = "all",
     *,
     property_id: str | None = None,
     job_id: uuid.UUID | None = None,
     reports: Sequence[ReportSpec] = BUILTIN_REPORTS,
     on_property_done: OnPropertyDone | None = None,
+    history_chunks: int | None = None,
 ) -> IngestSummary:
     """Sync every enabled property (of one user when ``scope`` is a user id).
 
-    Returns the summary; failures of single properties are in it, not raised.
+    ``since_days`` is the lookback (``SYNC_LOOKBACK_DAYS`` when None): dates
+    read when younger than that are read again. ``history_chunks`` bounds the
+    history read per property (None: all of it). Returns the summary; failures
+    of single properties are in it, not raised.
     """
     started = time.monotonic()
     user_id = None if scope == "all" else uuid.UUID(str(scope))
@@ -130,7 +144,12 @@ async def ingest_ga4_for_all_accounts(
     async def one(prop: PropertyToSync) -> PropertyResult:
         async with slots:
             result = await sync_property(
-                ingestion, prop, since_days=since_days, job_id=job_id, reports=reports
+                ingestion,
+                prop,
+                lookback_days=since_days,
+                job_id=job_id,
+                reports=reports,
+                history_chunks=history_chunks,
             )
         if on_property_done is not None:
             await on_property_done(result)
@@ -146,24 +165,42 @@ async def sync_property(
     ingestion: Ingestion,
     prop: PropertyToSync,
     *,
-    since_days: int = 2,
+    lookback_days: int | None = None,
     job_id: uuid.UUID | None = None,
     reports: Sequence[ReportSpec] = BUILTIN_REPORTS,
+    history_chunks: int | None = None,
 ) -> PropertyResult:
-    """Sync one property's reports and record the run; Google failures become its outcome."""
+    """Sync one property and record the run; Google failures become its outcome.
+
+    Reads what the plan says: every report's recent, unsettled days first, then
+    at most ``history_chunks`` chunks of history (None: all), newest first. The
+    result says how many days of history are left.
+    """
     started = time.monotonic()
     result = PropertyResult(property_ref=prop.id, property_id=prop.property_id)
     pool = ingestion.pool
+    settings = plan_settings(ingestion.settings, lookback_days)
+    now = ingestion.now()
+    chunks: list[Chunk] = []
     try:
-        start_date, end_date = report_window(prop.time_zone, ingestion.now(), since_days)
-    except (ZoneInfoNotFoundError, ValueError):
-        start_date = end_date = ingestion.now().date()
+        zone = load_zone(prop.time_zone)
+        today = local_today(now, zone)
+        coverage = await get_coverage(pool, prop.id, target_start(today, settings))
+        by_report = {spec.name: coverage.get(spec.name, {}) for spec in reports}
+        chunks = plan_sync(time_zone=prop.time_zone, now=now, coverage=by_report, settings=settings)
+    except ValueError:
         result.status, result.error = "failed", f"unknown time zone {prop.time_zone!r}"
+    recent = [c for c in chunks if c.kind == RECENT]
+    history = [c for c in chunks if c.kind != RECENT]
+    chosen = recent + (history if history_chunks is None else history[:history_chunks])
+    start_date = min((c.start_date for c in chosen), default=now.date())
+    end_date = max((c.end_date for c in chosen), default=now.date())
     await close_interrupted_runs(pool, prop.id)
     run_id = await start_property_run(pool, prop.id, job_id, start_date, end_date)
+    read: set[Chunk] = set()
     try:
         if result.error is None:
-            await _fetch_and_store(ingestion, prop, reports, start_date, end_date, result)
+            await _fetch_and_store(ingestion, prop, reports, chosen, run_id, result, read)
             result.status = "success"
     except GrantRevoked as exc:
         result.status, result.error = "needs_reauth", str(exc)
@@ -186,6 +223,7 @@ async def sync_property(
             "property %s sync crashed", prop.property_id, extra={"action": "sync_property_crash"}
         )
         result.status, result.error = "failed", f"internal error: {exc!r}"
+    result.history_days_left = sum(c.days for c in history if c not in read)
     await _finish(ingestion, run_id, result, started)
     return result
 
@@ -204,6 +242,7 @@ async def _finish(
         rows_inserted=result.rows_inserted,
         rows_updated=result.rows_updated,
         rows_unchanged=result.rows_unchanged,
+        rows_deleted=result.rows_deleted,
         tokens_consumed=result.tokens_consumed,
         quota=result.quota,
         data_quality=result.data_quality,
@@ -239,43 +278,71 @@ async def _fetch_and_store(
     ingestion: Ingestion,
     prop: PropertyToSync,
     reports: Sequence[ReportSpec],
-    start_date: date,
-    end_date: date,
+    chunks: Sequence[Chunk],
+    run_id: int,
     result: PropertyResult,
+    read: set[Chunk],
 ) -> None:
+    """Read ``chunks`` in order, as many at once as the property may have requests
+    in flight; each complete chunk is added to ``read``."""
     if not prop.has_credentials:
         raise MissingCredentials("no user with access to it has connected a Google account")
     if not prop.grant_users:
         raise GrantRevoked("every Google connection with access to it needs re-auth")
+    specs = {spec.name: spec for spec in reports}
+    progress = {spec.name: ReportProgress() for spec in reports}
+    numbers = {chunk: index for index, chunk in enumerate(chunks)}
     # One read of the property, with the grant of one user who can access it: a
-    # revoked grant marks that user needs_reauth and the next user's grant is tried.
+    # revoked grant marks that user needs_reauth and the next user's grant reads
+    # what is left.
     revoked: GrantRevoked | None = None
-    for user_id in prop.grant_users:
-        result.user_id = user_id
+    try:
+        for user_id in prop.grant_users:
+            result.user_id = user_id
 
-        async def token(force_refresh: bool, user_id: uuid.UUID = user_id) -> str:
-            return await ingestion.tokens.get(user_id, force_refresh=force_refresh)
+            async def token(force_refresh: bool, user_id: uuid.UUID = user_id) -> str:
+                return await ingestion.tokens.get(user_id, force_refresh=force_refresh)
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                for spec in reports:
-                    group.create_task(
-                        _sync_report(ingestion, prop, spec, start_date, end_date, token, result)
+            slots = asyncio.Semaphore(ingestion.settings.ga4_property_concurrency)
+
+            async def one(
+                chunk: Chunk, token: TokenSource = token, slots: asyncio.Semaphore = slots
+            ) -> None:
+                async with slots:  # FIFO: chunks start in the plan's order
+                    job = ChunkRead(
+                        property_ref=prop.id,
+                        property_id=prop.property_id,
+                        spec=specs[chunk.report],
+                        chunk=chunk,
+                        run_id=run_id,
+                        read_no=numbers[chunk],
                     )
-        except BaseExceptionGroup as failures:
-            # The first failure names the outcome; the other reports were cancelled.
-            first = _first_error(failures)
-            if not isinstance(first, GrantRevoked):
-                raise first from None
-            logger.warning(
-                "property %s: the grant of user %s was revoked; trying the next user's",
-                prop.property_id,
-                user_id,
-                extra={"action": "grant_revoked"},
-            )
-            revoked = first
-            continue
-        return
+                    if await read_chunk(ingestion, job, token, result, progress[chunk.report]):
+                        read.add(chunk)
+
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for chunk in chunks:
+                        if chunk not in read:
+                            group.create_task(one(chunk))
+            except BaseExceptionGroup as failures:
+                # The first failure names the outcome; the other chunks were cancelled.
+                first = _first_error(failures)
+                if not isinstance(first, GrantRevoked):
+                    raise first from None
+                logger.warning(
+                    "property %s: the grant of user %s was revoked; trying the next user's",
+                    prop.property_id,
+                    user_id,
+                    extra={"action": "grant_revoked"},
+                )
+                revoked = first
+                continue
+            return
+    finally:
+        for name, report_progress in progress.items():
+            if report_progress.chunks:
+                result.data_quality[name] = report_progress.as_dict()
     assert revoked is not None
     raise GrantRevoked(f"every Google connection with access to it needs re-auth ({revoked})")
 
@@ -283,87 +350,3 @@ async def _fetch_and_store(
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     first = group.exceptions[0]
     return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
-
-
-@dataclass
-class _ReportProgress:
-    pages: int = 0
-    row_count: int = 0
-    rows_fetched: int = 0
-    duplicate_rows: int = 0
-
-    def as_dict(self, flags: dict[str, object]) -> dict[str, object]:
-        quality: dict[str, object] = {
-            "pages": self.pages,
-            "row_count": self.row_count,
-            "rows_fetched": self.rows_fetched,
-            **flags,
-        }
-        if self.rows_fetched < self.row_count:
-            quality["incomplete"] = True
-        if self.duplicate_rows:
-            quality["duplicate_rows"] = self.duplicate_rows
-        return quality
-
-
-async def _sync_report(
-    ingestion: Ingestion,
-    prop: PropertyToSync,
-    spec: ReportSpec,
-    start_date: date,
-    end_date: date,
-    token: Callable[[bool], Awaitable[str]],
-    result: PropertyResult,
-) -> None:
-    """Fetch pages and upsert them, the next page downloading while this one is stored."""
-    pages: asyncio.Queue[ReportPage | None] = asyncio.Queue(maxsize=1)
-    progress = _ReportProgress()
-    flags: dict[str, object] = {}
-
-    async def produce() -> None:
-        read = 0
-        async for page in ingestion.client.report_pages(
-            prop.property_id, spec, start_date, end_date, token
-        ):
-            await pages.put(page)
-            read += page.rows_read
-            remaining = {name: status.remaining for name, status in page.quota.items()}
-            spent = quota_policy.spent_quota(remaining)
-            if spent and page.rows_read and read < page.row_count:
-                raise quota_policy.quota_exhausted(
-                    spent, "at zero with pages still to read", ingestion.now()
-                )
-        await pages.put(None)
-
-    async def consume() -> None:
-        while (page := await pages.get()) is not None:
-            progress.pages += 1
-            progress.row_count = page.row_count
-            progress.rows_fetched += page.rows_read
-            progress.duplicate_rows += page.rows_read - len(page.rows)
-            flags.update(page.quality_flags())
-            result.rows_fetched += page.rows_read
-            result.tokens_consumed += page.tokens_consumed
-            if page.quota:
-                result.quota = {name: asdict(status) for name, status in page.quota.items()}
-            result.time_zone = page.time_zone or result.time_zone
-            result.currency_code = page.currency_code or result.currency_code
-            async with ingestion.pool.acquire() as conn:
-                counts = await upsert_report_rows(
-                    conn,
-                    prop.id,
-                    spec.name,
-                    page.dimension_names[1:],
-                    page.metric_names,
-                    page.rows,
-                )
-            result.rows_inserted += counts.inserted
-            result.rows_updated += counts.updated
-            result.rows_unchanged += counts.unchanged
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(produce())
-            group.create_task(consume())
-    finally:
-        result.data_quality[spec.name] = progress.as_dict(flags)

@@ -135,7 +135,7 @@ class SyncService:
         if existing is not None:
             return StartedJob(existing, created=False)
         await self._check_rate(requested_by)
-        since_days = self._settings.sync_since_days
+        since_days = self._settings.sync_lookback_days
         job = await job_store.create_manual_job(
             self._pool, scope, requested_by, since_days, property_id
         )
@@ -171,7 +171,7 @@ class SyncService:
         """The daily run of ``run_date``: created and queued once, found afterwards."""
         lock_key = schedule.daily_lock_key(run_date)
         job = await job_store.create_daily_job(
-            self._pool, lock_key, run_date, self._settings.sync_since_days
+            self._pool, lock_key, run_date, self._settings.sync_lookback_days
         )
         if job is None:
             existing = await job_store.get_job_by_lock_key(self._pool, lock_key)
@@ -288,7 +288,9 @@ class SyncService:
                 error="the property was disabled or removed",
             )
         else:
-            result = await sync_property(ingestion, prop, since_days=job.since_days, job_id=job_id)
+            result = await sync_property(
+                ingestion, prop, lookback_days=job.since_days, job_id=job_id, history_chunks=0
+            )
         await self.complete_property(job_id, result)
 
     async def complete_property(self, job_id: uuid.UUID, result: PropertyResult) -> None:

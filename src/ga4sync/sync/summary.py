@@ -18,6 +18,8 @@ class PropertyResult:
     rows_inserted: int = 0
     rows_updated: int = 0
     rows_unchanged: int = 0
+    # Rows GA4 no longer returned for a date read completely.
+    rows_deleted: int = 0
     tokens_consumed: int = 0
     duration_ms: int = 0
     error: str | None = None
@@ -27,6 +29,8 @@ class PropertyResult:
     # What GA4's response metadata said the property uses.
     time_zone: str | None = None
     currency_code: str | None = None
+    # Dates of history (older than the recent window) still to read after this run.
+    history_days_left: int = 0
 
     @property
     def rows_written(self) -> int:
@@ -74,6 +78,14 @@ class IngestSummary:
         return self.rows_inserted + self.rows_updated
 
     @property
+    def rows_deleted(self) -> int:
+        return sum(r.rows_deleted for r in self.results)
+
+    @property
+    def history_days_left(self) -> int:
+        return sum(r.history_days_left for r in self.results)
+
+    @property
     def tokens_consumed(self) -> int:
         return sum(r.tokens_consumed for r in self.results)
 
@@ -89,9 +101,12 @@ class IngestSummary:
             f"Synced {self.properties_succeeded}/{self.properties_total} properties in "
             f"{self.duration_s:.1f}s: {self.rows_fetched:,} rows fetched, "
             f"{self.rows_written:,} written ({self.rows_inserted:,} new, "
-            f"{self.rows_updated:,} updated), {self.rows_unchanged:,} unchanged; "
-            f"{self.tokens_consumed:,} GA4 tokens."
+            f"{self.rows_updated:,} updated), {self.rows_unchanged:,} unchanged"
+            + (f", {self.rows_deleted:,} deleted" if self.rows_deleted else "")
+            + f"; {self.tokens_consumed:,} GA4 tokens."
         )
+        if self.history_days_left:
+            text += f" History goes on in the background: {self.history_days_left:,} days to read."
         problems = [r for r in self.results if r.status != "success"]
         if problems:
             shown = "; ".join(
@@ -111,6 +126,8 @@ class IngestSummary:
             "rows_inserted": self.rows_inserted,
             "rows_updated": self.rows_updated,
             "rows_unchanged": self.rows_unchanged,
+            "rows_deleted": self.rows_deleted,
+            "history_days_left": self.history_days_left,
             "tokens_consumed": self.tokens_consumed,
             "duration_s": round(self.duration_s, 3),
             "failures": [

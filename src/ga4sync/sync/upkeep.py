@@ -51,7 +51,7 @@ class Upkeep:
         """Sync one property on its own schedule (no job: its run is recorded)."""
         prop = await get_property_to_sync(self._pool, property_ref)
         if prop is not None:
-            await sync_property(ingestion, prop, since_days=self._settings.sync_since_days)
+            await sync_property(ingestion, prop, history_chunks=0)
 
     async def requeue_waiting_jobs(self, older_than_s: float = 60.0) -> int:
         """Queue again pending jobs whose queue entry may have been lost (queueing is

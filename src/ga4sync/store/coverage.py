@@ -1,0 +1,54 @@
+"""Coverage: which dates of a property's reports were read completely, and when;
+and the keys a read in progress has seen, so that a complete read can delete the
+rows GA4 no longer returns."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import TypeAlias
+
+import asyncpg
+
+from ga4sync.queries import query
+
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+# report -> date -> instant of its last complete read
+Coverage = dict[str, dict[date, datetime]]
+
+
+async def get_coverage(conn: Conn, property_ref: int, since: date) -> Coverage:
+    """The dates on or after ``since`` read completely, per report."""
+    coverage: Coverage = defaultdict(dict)
+    for row in await conn.fetch(query("get_coverage"), property_ref, since):
+        coverage[row["report"]][row["date"]] = row["read_at"]
+    return dict(coverage)
+
+
+async def finish_read(
+    conn: Conn,
+    *,
+    property_ref: int,
+    report: str,
+    start_date: date,
+    end_date: date,
+    run_id: int,
+    read_no: int,
+    read_at: datetime,
+) -> int:
+    """Record a complete read of ``start_date..end_date``: delete the rows of those
+    dates that the read did not return, mark the dates covered. Returns rows deleted."""
+    deleted: int = await conn.fetchval(
+        query("finish_read"), property_ref, report, start_date, end_date, run_id, read_no, read_at
+    )
+    return deleted
+
+
+async def abandon_read(conn: Conn, run_id: int, read_no: int) -> None:
+    """Forget an incomplete read's keys: nothing is deleted, nothing covered."""
+    await conn.execute(query("abandon_read"), run_id, read_no)
+
+
+async def prune_read_keys(conn: Conn) -> None:
+    """Drop keys left by reads of runs that are over (a worker died mid-read)."""
+    await conn.execute(query("prune_read_keys"))

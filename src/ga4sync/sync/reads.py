@@ -1,0 +1,157 @@
+"""Reading one chunk: a report's date range, page by page, into Postgres.
+
+The next page downloads while this one is stored. Every page's keys are kept
+for the read; when the read reaches GA4's ``rowCount`` it is complete, and in
+one transaction the rows of those dates that GA4 no longer returned are
+deleted and the dates recorded as covered. A read that stops short (an error,
+a quota, a short answer) deletes nothing and covers nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+from ga4sync.ga4 import quota as quota_policy
+from ga4sync.ga4.wire import ReportPage
+from ga4sync.outage import DATABASE_UNAVAILABLE
+from ga4sync.reports import ReportSpec
+from ga4sync.store.coverage import abandon_read, finish_read
+from ga4sync.store.report_rows import upsert_report_rows
+from ga4sync.sync.plan import Chunk
+from ga4sync.sync.summary import PropertyResult
+
+if TYPE_CHECKING:
+    from ga4sync.sync.ingest import Ingestion
+
+TokenSource = Callable[[bool], Awaitable[str]]
+
+
+@dataclass
+class ReportProgress:
+    """What the reads of one report told about its data, over all its chunks."""
+
+    pages: int = 0
+    row_count: int = 0
+    rows_fetched: int = 0
+    duplicate_rows: int = 0
+    chunks: int = 0
+    incomplete_chunks: int = 0
+    flags: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        quality: dict[str, object] = {
+            "pages": self.pages,
+            "row_count": self.row_count,
+            "rows_fetched": self.rows_fetched,
+            "chunks": self.chunks,
+            **self.flags,
+        }
+        if self.incomplete_chunks:
+            quality["incomplete"] = True
+        if self.duplicate_rows:
+            quality["duplicate_rows"] = self.duplicate_rows
+        return quality
+
+
+@dataclass(frozen=True)
+class ChunkRead:
+    """One chunk to read, and where its keys and counts go."""
+
+    property_ref: int
+    property_id: str
+    spec: ReportSpec
+    chunk: Chunk
+    run_id: int
+    read_no: int
+
+
+async def read_chunk(
+    ingestion: Ingestion,
+    read: ChunkRead,
+    token: TokenSource,
+    result: PropertyResult,
+    progress: ReportProgress,
+) -> bool:
+    """Read the chunk to the end and record it; ``True`` when the read was complete."""
+    pages: asyncio.Queue[ReportPage | None] = asyncio.Queue(maxsize=1)
+    chunk = read.chunk
+    read_at = ingestion.now()
+    fetched = 0
+    row_count = 0
+
+    async def produce() -> None:
+        done = 0
+        async for page in ingestion.client.report_pages(
+            read.property_id, read.spec, chunk.start_date, chunk.end_date, token
+        ):
+            await pages.put(page)
+            done += page.rows_read
+            remaining = {name: status.remaining for name, status in page.quota.items()}
+            spent = quota_policy.spent_quota(remaining)
+            if spent and page.rows_read and done < page.row_count:
+                raise quota_policy.quota_exhausted(
+                    spent, "at zero with pages still to read", ingestion.now()
+                )
+        await pages.put(None)
+
+    async def consume() -> None:
+        nonlocal fetched, row_count
+        while (page := await pages.get()) is not None:
+            progress.pages += 1
+            row_count = page.row_count
+            fetched += page.rows_read
+            progress.rows_fetched += page.rows_read
+            progress.duplicate_rows += page.rows_read - len(page.rows)
+            progress.flags.update(page.quality_flags())
+            result.rows_fetched += page.rows_read
+            result.tokens_consumed += page.tokens_consumed
+            if page.quota:
+                result.quota = {name: asdict(status) for name, status in page.quota.items()}
+            result.time_zone = page.time_zone or result.time_zone
+            result.currency_code = page.currency_code or result.currency_code
+            async with ingestion.pool.acquire() as conn:
+                counts = await upsert_report_rows(
+                    conn,
+                    read.property_ref,
+                    read.spec.name,
+                    page.dimension_names[1:],
+                    page.metric_names,
+                    page.rows,
+                    read=(read.run_id, read.read_no),
+                )
+            result.rows_inserted += counts.inserted
+            result.rows_updated += counts.updated
+            result.rows_unchanged += counts.unchanged
+
+    progress.chunks += 1
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            group.create_task(consume())
+    except BaseException:
+        progress.incomplete_chunks += 1
+        # Best effort: with the database gone, the keys are pruned later.
+        with contextlib.suppress(*DATABASE_UNAVAILABLE):
+            await asyncio.shield(abandon_read(ingestion.pool, read.run_id, read.read_no))
+        raise
+    progress.row_count += row_count
+    if fetched < row_count:
+        # GA4 said there were more rows than it gave: keep what came, delete nothing.
+        progress.incomplete_chunks += 1
+        await abandon_read(ingestion.pool, read.run_id, read.read_no)
+        return False
+    result.rows_deleted += await finish_read(
+        ingestion.pool,
+        property_ref=read.property_ref,
+        report=read.spec.name,
+        start_date=chunk.start_date,
+        end_date=chunk.end_date,
+        run_id=read.run_id,
+        read_no=read.read_no,
+        read_at=read_at,
+    )
+    return True
