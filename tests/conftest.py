@@ -191,6 +191,7 @@ class RecordingQueue:
         self.runs: list[uuid.UUID] = []
         self.properties: list[tuple[uuid.UUID, list[int]]] = []
         self.due: list[int] = []
+        self.continuations: list[tuple[int, bool, datetime | None]] = []
 
     async def enqueue_run(self, job_id: uuid.UUID) -> None:
         self.runs.append(job_id)
@@ -200,6 +201,9 @@ class RecordingQueue:
 
     async def enqueue_due_property(self, property_ref: int) -> None:
         self.due.append(property_ref)
+
+    async def enqueue_continuation(self, property_ref, *, recent, at=None) -> None:
+        self.continuations.append((property_ref, recent, at))
 
 
 @pytest.fixture

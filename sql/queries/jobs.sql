@@ -88,22 +88,24 @@ with done as (
     update ga4_sync_job_properties
     set status = $3, rows_fetched = $4, rows_inserted = $5, rows_updated = $6,
         rows_unchanged = $7, tokens_consumed = $8, duration_ms = $9, error = $10,
-        finished_at = now()
+        rows_deleted = $11, history_days_left = $12, finished_at = now()
     where job_id = $1 and property_ref = $2 and status = 'pending'
-    returning status, rows_fetched, rows_inserted + rows_updated as rows_written
+    returning status, rows_fetched, rows_inserted + rows_updated as rows_written, rows_deleted
 )
 update ga4_sync_jobs j
 set properties_done = j.properties_done + 1,
     properties_failed = j.properties_failed + (d.status not in ('success', 'skipped'))::int,
     rows_fetched = j.rows_fetched + d.rows_fetched,
-    rows_written = j.rows_written + d.rows_written
+    rows_written = j.rows_written + d.rows_written,
+    rows_deleted = j.rows_deleted + d.rows_deleted
 from done d
 where j.id = $1
 returning j.properties_done, j.properties_total;
 
 -- name: job_property_results
 select p.property_id, jp.property_ref, jp.status, jp.rows_fetched, jp.rows_inserted,
-       jp.rows_updated, jp.rows_unchanged, jp.tokens_consumed, jp.duration_ms, jp.error,
+       jp.rows_updated, jp.rows_unchanged, jp.rows_deleted, jp.tokens_consumed, jp.duration_ms,
+       jp.error, jp.history_days_left,
        jp.finished_at
 from ga4_sync_job_properties jp
 join ga4_properties p on p.id = jp.property_ref

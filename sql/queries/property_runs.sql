@@ -1,6 +1,6 @@
 -- name: start_property_run
-insert into ga4_property_runs (property_ref, job_id, start_date, end_date)
-values ($1, $2, $3, $4)
+insert into ga4_property_runs (property_ref, job_id, start_date, end_date, part)
+values ($1, $2, $3, $4, $5)
 returning id;
 
 -- name: finish_property_run
@@ -30,10 +30,11 @@ order by id desc
 limit $3;
 
 -- name: close_interrupted_runs
--- Runs of a property still marked running when its next sync starts were cut
--- off (a worker died mid-run): syncs of one property never overlap.
+-- Runs of a property's part ($2: recent days or history) still marked running
+-- when the next run of that part starts were cut off (a worker died mid-run):
+-- runs of one part of a property never overlap.
 update ga4_property_runs
 set status = 'failed',
     finished_at = now(),
     error = 'interrupted: the process running it stopped before it finished'
-where property_ref = $1 and status = 'running';
+where property_ref = $1 and part = $2 and status = 'running';

@@ -33,6 +33,7 @@ from ga4sync.web.app import create_app
 
 _DEMO_NAMESPACE = uuid.UUID("6f1c2d1e-2b7a-4b8e-9a35-1f0c7e9d5a11")
 DEMO_ADMIN_EMAIL = "admin@demo.ga4sync.example"
+DEMO_BACKFILL_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,10 @@ def demo_settings(settings: Settings, google_url: str, *, port: int | None) -> S
         admin_user_ids=settings.admin_user_ids | {admin},
         host="127.0.0.1",  # the demo's token is printed: keep it off the network
         port=web_port,
+        # Two months of history fill in behind the first sync; Ctrl-C does not wait
+        # for a history step (coverage keeps what it read).
+        sync_backfill_days=min(settings.sync_backfill_days, DEMO_BACKFILL_DAYS),
+        worker_shutdown_timeout_s=min(settings.worker_shutdown_timeout_s, 3.0),
     )
 
 

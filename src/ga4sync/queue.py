@@ -11,6 +11,9 @@ counts a property into its job once, however often a task runs.
   time has come (procrastinate's cron is UTC-only, so the local-time rule is
   ours) and queues ``ga4sync.sync_due_property`` for hourly / 6-hourly
   properties that are due;
+* ``ga4sync.continue_property`` picks up what a property's sync left: the next
+  stretch of history (queued at once, or when the quota reserve returns) or a
+  sync its quota deferred (queued for when the quota returns);
 * ``ga4sync.recover`` (every minute) retries tasks of workers whose heartbeat
   stopped, and re-queues jobs whose queue entry was lost;
 * ``ga4sync.cleanup`` (daily) deletes history past ``RETENTION_DAYS``.
@@ -58,7 +61,10 @@ SYNC_PROPERTY_RETRY = RetryStrategy(max_attempts=8, exponential_wait=2, retry_ex
 DAILY_TICK_CRON = "*/5 * * * *"
 RECOVER_CRON = "* * * * *"
 CLEANUP_CRON = "40 3 * * *"
-STALLED_MAX_ATTEMPTS = 3  # a task that kills its worker this often is failed, not retried
+STALLED_MAX_ATTEMPTS = 3
+# Job and schedule tasks run at procrastinate's default priority 0.
+RESUME_PRIORITY = -5
+HISTORY_PRIORITY = -10  # a task that kills its worker this often is failed, not retried
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,11 @@ async def daily_tick(context: JobContext, timestamp: int) -> None:
 async def sync_due_property(context: JobContext, property_ref: int) -> None:
     services = _services(context)
     await services.upkeep.sync_due_property(services.ingestion, property_ref)
+
+
+async def continue_property(context: JobContext, property_ref: int, recent: bool) -> None:
+    services = _services(context)
+    await services.upkeep.continue_property(services.ingestion, property_ref, recent=recent)
 
 
 async def recover(context: JobContext, timestamp: int) -> None:
@@ -201,6 +212,29 @@ class ProcrastinateQueue:
         except AlreadyEnqueued:
             pass  # the last one has not even started: nothing piles up
 
+    async def enqueue_continuation(
+        self, property_ref: int, *, recent: bool, at: datetime | None = None
+    ) -> None:
+        task = self._app.tasks["ga4sync.continue_property"]
+        part = "recent" if recent else "history"
+        try:
+            # History has a lock of its own: the property's recent days keep
+            # syncing while it is read (runs of the two parts may overlap). A
+            # resume shares the property's lock below every job's priority: among
+            # tasks of one lock the higher priority goes first, so a daily or
+            # manual sync never waits behind one scheduled for later.
+            lock = (
+                f"ga4sync.property:{property_ref}" if recent else f"ga4sync.history:{property_ref}"
+            )
+            await task.configure(
+                lock=lock,
+                queueing_lock=f"ga4sync.continue_property:{property_ref}:{part}",
+                schedule_at=at,
+                priority=RESUME_PRIORITY if recent else HISTORY_PRIORITY,
+            ).defer_async(property_ref=property_ref, recent=recent)
+        except AlreadyEnqueued:
+            pass  # one is waiting already: it reads from coverage, whenever it runs
+
     async def enqueue_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> None:
         task = self._app.tasks["ga4sync.sync_property"]
         deferrers = [
@@ -238,6 +272,9 @@ def create_queue_app(database_url: str, *, periodic: bool = True) -> procrastina
     )
     app.task(name="ga4sync.sync_due_property", pass_context=True, retry=SYNC_PROPERTY_RETRY)(
         sync_due_property
+    )
+    app.task(name="ga4sync.continue_property", pass_context=True, retry=SYNC_PROPERTY_RETRY)(
+        continue_property
     )
     tick = app.task(
         name="ga4sync.daily_tick", pass_context=True, queueing_lock="ga4sync.daily_tick"

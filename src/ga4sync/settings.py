@@ -58,6 +58,8 @@ class Settings:
     ga4_max_retries: int = 5
     ga4_retry_base_s: float = 1.0
     ga4_request_timeout_s: float = 120.0
+    # Share of each GA4 token bucket that history reads leave to daily and manual syncs.
+    ga4_quota_reserve: float = 0.25
     # Days GA4 data keeps changing: a date is settled once read when it was older.
     sync_lookback_days: int = 3
     # History read for a new property (0: none) and how many days one chunk holds.
@@ -117,6 +119,7 @@ class Settings:
             ga4_max_retries=env.integer("GA4_MAX_RETRIES", 5, low=0, high=20),
             ga4_retry_base_s=env.number("GA4_RETRY_BASE_S", 1.0, low=0.0, high=60.0),
             ga4_request_timeout_s=env.number("GA4_REQUEST_TIMEOUT_S", 120.0, low=1.0, high=3600.0),
+            ga4_quota_reserve=env.number("GA4_QUOTA_RESERVE", 0.25, low=0.0, high=0.9),
             # SYNC_SINCE_DAYS, the fixed window's length before coverage, names the lookback.
             sync_lookback_days=env.integer(
                 "SYNC_LOOKBACK_DAYS" if env.text("SYNC_LOOKBACK_DAYS") else "SYNC_SINCE_DAYS",

@@ -35,6 +35,7 @@ async def test_run_returns_202_and_a_second_click_returns_the_same_run(client):
         "properties_failed",
         "rows_fetched",
         "rows_written",
+        "rows_deleted",
     }
 
 

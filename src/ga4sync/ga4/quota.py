@@ -121,6 +121,47 @@ class QuotaSnapshot:
         return None
 
 
+# Token buckets of a standard and of an Analytics 360 property. GA4 reports what
+# is left, not the bucket's size: a figure above the standard size means 360.
+TOKEN_BUCKETS = {
+    "tokensPerDay": (DAILY, 200_000, 2_000_000),
+    "tokensPerHour": (HOURLY, 40_000, 400_000),
+    "tokensPerProjectPerHour": (PROJECT_HOURLY, 14_000, 140_000),
+}
+
+
+@dataclass(frozen=True)
+class ReserveReached:
+    """History must wait: reading on would eat into what daily and manual syncs need."""
+
+    quota: str
+    name: str
+    remaining: int
+    reserve: int
+    retry_after_s: float
+
+
+def reserve_reached(
+    snapshot: QuotaSnapshot | None, *, expected_cost: int, reserve: float, now: datetime
+) -> ReserveReached | None:
+    """Whether a history read expected to cost ``expected_cost`` tokens would leave less
+    than ``reserve`` (a share of each token bucket) of the property's last known
+    ``propertyQuota``; a figure from a window that has ended since says nothing."""
+    if snapshot is None or reserve <= 0:
+        return None
+    for name, (quota, standard, premium) in TOKEN_BUCKETS.items():
+        remaining = snapshot.remaining.get(name)
+        if remaining is None or snapshot.seen_at < _window_start(quota, now):
+            continue
+        size = standard if remaining <= standard else premium
+        keep = int(reserve * size)
+        if remaining - expected_cost < keep:
+            return ReserveReached(
+                quota, name, remaining, keep, seconds_until_quota_returns(quota, now)
+            )
+    return None
+
+
 def judge_exhausted(
     message: str, snapshot: QuotaSnapshot | None, now: datetime
 ) -> QuotaExhausted | None:

@@ -36,6 +36,7 @@ class Job:
     rows_fetched: int
     rows_written: int
     property_filter: str | None
+    rows_deleted: int
 
     @property
     def active(self) -> bool:
@@ -144,6 +145,8 @@ async def complete_job_property(
     tokens_consumed: int,
     duration_ms: int,
     error: str | None,
+    rows_deleted: int = 0,
+    history_days_left: int = 0,
 ) -> tuple[int, int] | None:
     """Count the property into the job once: ``(done, total)``, or ``None`` if counted before."""
     row = await conn.fetchrow(
@@ -158,6 +161,8 @@ async def complete_job_property(
         tokens_consumed,
         duration_ms,
         error,
+        rows_deleted,
+        history_days_left,
     )
     return None if row is None else (row["properties_done"], row["properties_total"])
 

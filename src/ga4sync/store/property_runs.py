@@ -12,9 +12,9 @@ from ga4sync.queries import query
 
 
 async def close_interrupted_runs(
-    conn: asyncpg.Connection | asyncpg.Pool, property_ref: int
+    conn: asyncpg.Connection | asyncpg.Pool, property_ref: int, part: str = "recent"
 ) -> None:
-    await conn.execute(query("close_interrupted_runs"), property_ref)
+    await conn.execute(query("close_interrupted_runs"), property_ref, part)
 
 
 async def start_property_run(
@@ -23,9 +23,11 @@ async def start_property_run(
     job_id: uuid.UUID | None,
     start_date: date,
     end_date: date,
+    part: str = "recent",
 ) -> int:
+    """A new run of ``part`` ("recent" days or "history") of the property."""
     run_id: int = await conn.fetchval(
-        query("start_property_run"), property_ref, job_id, start_date, end_date
+        query("start_property_run"), property_ref, job_id, start_date, end_date, part
     )
     return run_id
 

@@ -15,6 +15,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import asyncpg
@@ -27,6 +29,7 @@ from ga4sync.errors import (
     MissingCredentials,
     QuotaExhausted,
 )
+from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.client import ClientLimits, Ga4Client
 from ga4sync.oauth import OAuthClient
 from ga4sync.outage import is_database_unavailable
@@ -169,11 +172,16 @@ async def sync_property(
     job_id: uuid.UUID | None = None,
     reports: Sequence[ReportSpec] = BUILTIN_REPORTS,
     history_chunks: int | None = None,
+    recent: bool = True,
+    history_budget_s: float | None = None,
 ) -> PropertyResult:
     """Sync one property and record the run; Google failures become its outcome.
 
-    Reads what the plan says: every report's recent, unsettled days first, then
-    at most ``history_chunks`` chunks of history (None: all), newest first. The
+    Reads what the plan says: every report's recent, unsettled days first
+    (unless ``recent`` is False), then history newest first: at most
+    ``history_chunks`` chunks (None: all), none started after
+    ``history_budget_s``, and none that would eat into the quota reserve
+    (``GA4_QUOTA_RESERVE``; the result then says when the quota returns). The
     result says how many days of history are left.
     """
     started = time.monotonic()
@@ -190,22 +198,28 @@ async def sync_property(
         chunks = plan_sync(time_zone=prop.time_zone, now=now, coverage=by_report, settings=settings)
     except ValueError:
         result.status, result.error = "failed", f"unknown time zone {prop.time_zone!r}"
-    recent = [c for c in chunks if c.kind == RECENT]
+    fresh = [c for c in chunks if c.kind == RECENT] if recent else []
     history = [c for c in chunks if c.kind != RECENT]
-    chosen = recent + (history if history_chunks is None else history[:history_chunks])
+    chosen = fresh + (history if history_chunks is None else history[:history_chunks])
+    deadline = None if history_budget_s is None else time.monotonic() + history_budget_s
     start_date = min((c.start_date for c in chosen), default=now.date())
     end_date = max((c.end_date for c in chosen), default=now.date())
-    await close_interrupted_runs(pool, prop.id)
-    run_id = await start_property_run(pool, prop.id, job_id, start_date, end_date)
+    part = "recent" if recent else "history"
+    await close_interrupted_runs(pool, prop.id, part)
+    run_id = await start_property_run(pool, prop.id, job_id, start_date, end_date, part)
     read: set[Chunk] = set()
     try:
         if result.error is None:
-            await _fetch_and_store(ingestion, prop, reports, chosen, run_id, result, read)
+            await _fetch_and_store(ingestion, prop, reports, chosen, run_id, result, read, deadline)
             result.status = "success"
     except GrantRevoked as exc:
         result.status, result.error = "needs_reauth", str(exc)
     except QuotaExhausted as exc:
-        result.status, result.error = "quota_deferred", str(exc)
+        # The sync resumes by itself then (see sync/continuation.py): say when.
+        zone = ZoneInfo(ingestion.settings.sync_timezone)
+        resume_at = (ingestion.now() + timedelta(seconds=exc.retry_after_s)).astimezone(zone)
+        result.status = "quota_deferred"
+        result.error = f"{exc}; deferred until {resume_at:%H:%M} ({zone.key})"
         result.retry_after_s = exc.retry_after_s
     except Ga4SyncError as exc:
         result.status, result.error = "failed", str(exc)
@@ -223,7 +237,10 @@ async def sync_property(
             "property %s sync crashed", prop.property_id, extra={"action": "sync_property_crash"}
         )
         result.status, result.error = "failed", f"internal error: {exc!r}"
-    result.history_days_left = sum(c.days for c in history if c not in read)
+    # Distinct dates, whichever reports still need them.
+    result.history_days_left = len(
+        {c.start_date + timedelta(days=n) for c in history if c not in read for n in range(c.days)}
+    )
     await _finish(ingestion, run_id, result, started)
     return result
 
@@ -282,9 +299,11 @@ async def _fetch_and_store(
     run_id: int,
     result: PropertyResult,
     read: set[Chunk],
+    deadline: float | None = None,
 ) -> None:
     """Read ``chunks`` in order, as many at once as the property may have requests
-    in flight; each complete chunk is added to ``read``."""
+    in flight; each complete chunk is added to ``read``. A history chunk is not
+    started after ``deadline`` (monotonic), nor when the quota reserve is reached."""
     if not prop.has_credentials:
         raise MissingCredentials("no user with access to it has connected a Google account")
     if not prop.grant_users:
@@ -292,6 +311,39 @@ async def _fetch_and_store(
     specs = {spec.name: spec for spec in reports}
     progress = {spec.name: ReportProgress() for spec in reports}
     numbers = {chunk: index for index, chunk in enumerate(chunks)}
+    reserve = ingestion.settings.ga4_quota_reserve
+    spent_per_chunk: list[int] = []
+
+    def history_waits(chunk: Chunk) -> bool:
+        """Whether this history chunk must wait: time is up, or the quota reserve."""
+        if chunk.kind == RECENT:
+            return False
+        if result.history_paused is not None:
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return True
+        # Expect a chunk to cost what the chunks before it cost on average.
+        expected = max(1, sum(spent_per_chunk) // max(1, len(spent_per_chunk)))
+        reached = quota_policy.reserve_reached(
+            ingestion.client.last_quota(prop.property_id),
+            expected_cost=expected,
+            reserve=reserve,
+            now=ingestion.now(),
+        )
+        if reached is not None:
+            result.history_paused = reached
+            logger.info(
+                "property %s: history paused, %s has %d tokens left (reserve %d); back in %.0f s",
+                prop.property_id,
+                reached.name,
+                reached.remaining,
+                reached.reserve,
+                reached.retry_after_s,
+                extra={"action": "history_paused"},
+            )
+            return True
+        return False
+
     # One read of the property, with the grant of one user who can access it: a
     # revoked grant marks that user needs_reauth and the next user's grant reads
     # what is left.
@@ -309,6 +361,9 @@ async def _fetch_and_store(
                 chunk: Chunk, token: TokenSource = token, slots: asyncio.Semaphore = slots
             ) -> None:
                 async with slots:  # FIFO: chunks start in the plan's order
+                    if history_waits(chunk):
+                        return
+                    tokens_before = result.tokens_consumed
                     job = ChunkRead(
                         property_ref=prop.id,
                         property_id=prop.property_id,
@@ -319,6 +374,7 @@ async def _fetch_and_store(
                     )
                     if await read_chunk(ingestion, job, token, result, progress[chunk.report]):
                         read.add(chunk)
+                    spent_per_chunk.append(result.tokens_consumed - tokens_before)
 
             try:
                 async with asyncio.TaskGroup() as group:

@@ -33,6 +33,7 @@ from ga4sync.store.properties import (
 from ga4sync.store.property_runs import list_property_runs
 from ga4sync.sync import schedule
 from ga4sync.sync.alerts import Alerts
+from ga4sync.sync.continuation import Continuation
 from ga4sync.sync.ingest import Ingestion, sync_property
 from ga4sync.sync.summary import IngestSummary, PropertyResult
 
@@ -47,6 +48,10 @@ class JobQueue(Protocol):
     async def enqueue_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> None: ...
 
     async def enqueue_due_property(self, property_ref: int) -> None: ...
+
+    async def enqueue_continuation(
+        self, property_ref: int, *, recent: bool, at: datetime | None = None
+    ) -> None: ...
 
 
 class DailyRunActive(Ga4SyncError):
@@ -114,6 +119,7 @@ class SyncService:
         self._zone = ZoneInfo(settings.sync_timezone)
         self._daily_at: time = settings.sync_daily_at
         self._now = now
+        self._continuation = Continuation(pool, queue, now=now)
 
     # -- starting ---------------------------------------------------------------
 
@@ -291,6 +297,7 @@ class SyncService:
             result = await sync_property(
                 ingestion, prop, lookback_days=job.since_days, job_id=job_id, history_chunks=0
             )
+            await self._continuation.after(result)
         await self.complete_property(job_id, result)
 
     async def complete_property(self, job_id: uuid.UUID, result: PropertyResult) -> None:
@@ -306,6 +313,8 @@ class SyncService:
             tokens_consumed=result.tokens_consumed,
             duration_ms=result.duration_ms,
             error=result.error,
+            rows_deleted=result.rows_deleted,
+            history_days_left=result.history_days_left,
         )
         if counted is not None and counted[0] >= counted[1]:
             await self._finish(job_id)
@@ -382,6 +391,8 @@ def _result(row: dict[str, Any]) -> PropertyResult:
         rows_inserted=row["rows_inserted"],
         rows_updated=row["rows_updated"],
         rows_unchanged=row["rows_unchanged"],
+        rows_deleted=row["rows_deleted"],
+        history_days_left=row["history_days_left"],
         tokens_consumed=row["tokens_consumed"],
         duration_ms=row["duration_ms"],
         error=row["error"],

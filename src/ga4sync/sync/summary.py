@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ga4sync.ga4.quota import ReserveReached
+
 
 @dataclass
 class PropertyResult:
@@ -31,6 +33,8 @@ class PropertyResult:
     currency_code: str | None = None
     # Dates of history (older than the recent window) still to read after this run.
     history_days_left: int = 0
+    # Why history stopped before its end: the quota reserve, and when it returns.
+    history_paused: ReserveReached | None = None
 
     @property
     def rows_written(self) -> int:

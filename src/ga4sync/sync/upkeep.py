@@ -18,6 +18,7 @@ from ga4sync.store import jobs as job_store
 from ga4sync.store.properties import claim_due_properties, get_property_to_sync
 from ga4sync.store.queue_state import orphaned_job_properties
 from ga4sync.store.retention import prune_oauth_states, prune_property_runs, prune_sync_jobs
+from ga4sync.sync.continuation import Continuation
 from ga4sync.sync.ingest import Ingestion, sync_property
 from ga4sync.sync.jobs import JobQueue
 
@@ -37,6 +38,7 @@ class Upkeep:
         self._queue = queue
         self._settings = settings
         self._now = now
+        self._continuation = Continuation(pool, queue, now=now)
 
     async def schedule_due_properties(self, now: datetime | None = None, limit: int = 500) -> int:
         """Queue a sync of every hourly / 6-hourly property due at ``now``."""
@@ -51,7 +53,14 @@ class Upkeep:
         """Sync one property on its own schedule (no job: its run is recorded)."""
         prop = await get_property_to_sync(self._pool, property_ref)
         if prop is not None:
-            await sync_property(ingestion, prop, history_chunks=0)
+            result = await sync_property(ingestion, prop, history_chunks=0)
+            await self._continuation.after(result)
+
+    async def continue_property(
+        self, ingestion: Ingestion, property_ref: int, *, recent: bool
+    ) -> None:
+        """A step of what an earlier sync left: history, or a sync its quota deferred."""
+        await self._continuation.run(ingestion, property_ref, recent=recent)
 
     async def requeue_waiting_jobs(self, older_than_s: float = 60.0) -> int:
         """Queue again pending jobs whose queue entry may have been lost (queueing is

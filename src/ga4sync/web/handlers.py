@@ -61,6 +61,7 @@ def job_json(job: Job) -> dict[str, Any]:
             "properties_failed": job.properties_failed,
             "rows_fetched": job.rows_fetched,
             "rows_written": job.rows_written,
+            "rows_deleted": job.rows_deleted,
         },
     }
 

@@ -87,6 +87,7 @@ SCHEMAS: dict[str, Any] = {
                 "properties_failed",
                 "rows_fetched",
                 "rows_written",
+                "rows_deleted",
             )
         },
     },

@@ -1,0 +1,85 @@
+"""What a property's sync leaves for later, and picking it up.
+
+A sync run by a job or by the frequency scheduler reads the recent days and
+leaves history to the background. After it, and after every step of that
+background work, ``Continuation.after`` queues what comes next:
+
+* history left to read: the next backfill step at once, as its own task, so a
+  long backfill never holds the property for long (each step reads for at most
+  ``BACKFILL_STEP_S``, then hands over; a daily or manual sync queued meanwhile
+  goes first);
+* history paused at the quota reserve: the next step when the quota returns;
+* a sync deferred by an exhausted quota: a resumed sync of the recent days when
+  the quota returns.
+
+Steps are planned from coverage each time, so a step cut short by a crash, a
+deploy or a quota never reads a finished chunk again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import asyncpg
+
+from ga4sync.clock import Clock, utcnow
+from ga4sync.store.properties import get_property_to_sync
+from ga4sync.sync.ingest import Ingestion, sync_property
+from ga4sync.sync.summary import PropertyResult
+
+logger = logging.getLogger(__name__)
+
+# One background step reads history for this long, then queues the next one.
+BACKFILL_STEP_S = 10.0
+
+
+class ContinuationQueue(Protocol):
+    async def enqueue_continuation(
+        self, property_ref: int, *, recent: bool, at: datetime | None = None
+    ) -> None: ...
+
+
+class Continuation:
+    def __init__(
+        self, pool: asyncpg.Pool, queue: ContinuationQueue, *, now: Clock = utcnow
+    ) -> None:
+        self._pool = pool
+        self._queue = queue
+        self._now = now
+
+    async def after(self, result: PropertyResult) -> None:
+        """Queue what ``result`` left to do for its property."""
+        ref = result.property_ref
+        if result.status == "quota_deferred" and result.retry_after_s is not None:
+            at = self._now() + timedelta(seconds=result.retry_after_s)
+            await self._queue.enqueue_continuation(ref, recent=True, at=at)
+            logger.info(
+                "property %s resumes at %s",
+                result.property_id,
+                at.isoformat(),
+                extra={"action": "resume_scheduled"},
+            )
+            return
+        if result.status != "success" or not result.history_days_left:
+            return
+        if result.history_paused is not None:
+            at = self._now() + timedelta(seconds=result.history_paused.retry_after_s)
+            await self._queue.enqueue_continuation(ref, recent=False, at=at)
+        else:
+            await self._queue.enqueue_continuation(ref, recent=False)
+
+    async def run(self, ingestion: Ingestion, property_ref: int, *, recent: bool) -> None:
+        """One step: the recent days (a sync deferred by its quota, resumed) or the
+        next stretch of history; then queue what is left."""
+        prop = await get_property_to_sync(self._pool, property_ref)
+        if prop is None:
+            return  # disabled or removed meanwhile
+        if recent:
+            result = await sync_property(ingestion, prop, history_chunks=0)
+        else:
+            result = await sync_property(
+                ingestion, prop, recent=False, history_budget_s=BACKFILL_STEP_S
+            )
+        await self.after(result)

@@ -1,0 +1,147 @@
+"""History in the background, through a real worker: a job reads the recent days,
+the backfill follows step by step until every date is covered, and it waits for
+the quota when reading on would eat into what daily syncs need."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from ga4sync.queue import HISTORY_PRIORITY
+from ga4sync.runtime import open_runtime, run_worker
+from tests.waiting import eventually
+
+BACKFILL_DAYS = 60
+REPORTS = ("daily_totals", "traffic_sources", "pages")
+
+
+@pytest.fixture
+async def backfill_runtime(settings, database_url, clock):
+    tuned = replace(
+        settings,
+        worker_heartbeat_s=0.5,
+        stalled_after_s=2.0,
+        sync_lookback_days=3,
+        sync_backfill_days=BACKFILL_DAYS,
+        sync_backfill_chunk_days=30,
+    )
+    async with open_runtime(tuned, database_url, now=clock, periodic=False) as runtime:
+        yield runtime
+
+
+@contextlib.asynccontextmanager
+async def running_worker(runtime):
+    task = asyncio.create_task(run_worker(runtime))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 30)
+
+
+async def _covered(pool, report: str) -> list[date]:
+    rows = await pool.fetch("select date from ga4_coverage where report = $1 order by date", report)
+    return [r["date"] for r in rows]
+
+
+async def _daily_done(pool):
+    """The daily run that a starting worker catches up, once it has finished."""
+    return await pool.fetchrow(
+        "select status, message from ga4_sync_jobs"
+        " where kind = 'daily' and status not in ('pending', 'running')"
+    )
+
+
+async def test_a_manual_run_reads_the_recent_days_and_history_follows_until_covered(
+    backfill_runtime, connect_user, pool, fake
+):
+    runtime = backfill_runtime
+    await connect_user({"5101": "UTC"}, cardinality=2)
+    async with running_worker(runtime):
+        job = await eventually(lambda: _daily_done(pool), "the daily run")
+        assert job["status"] == "success", job["message"]
+        assert "History goes on in the background: 56 days to read." in job["message"]
+
+        today = date(2026, 11, 21)
+        expected = [today - timedelta(days=n) for n in range(BACKFILL_DAYS, -1, -1)]
+
+        async def all_covered():
+            return all([await _covered(pool, r) == expected for r in REPORTS])
+
+        await eventually(all_covered, "every date of every report to be covered", timeout_s=60)
+
+        async def queue_empty():
+            return not await pool.fetchval(
+                "select count(*) from procrastinate_jobs"
+                " where task_name = 'ga4sync.continue_property' and status in ('todo', 'doing')"
+            )
+
+        await eventually(queue_empty, "the backfill to stop queueing steps")
+    # The recent days were read by the job, history by background steps, each once.
+    runs = await pool.fetch("select part, status, start_date, end_date from ga4_property_runs")
+    assert {r["status"] for r in runs} == {"success"}
+    recent = [r for r in runs if r["part"] == "recent"]
+    assert [(r["start_date"], r["end_date"]) for r in recent] == [
+        (today - timedelta(days=4), today)
+    ]
+    history_requests = [
+        (
+            tuple(d["name"] for d in body["dimensions"]),
+            body["dateRanges"][0]["startDate"],
+            body["dateRanges"][0]["endDate"],
+        )
+        for _, body in fake.report_requests
+        if body["dateRanges"][0]["startDate"] < str(today - timedelta(days=4))
+    ]
+    # Two chunks of history (30 + 26 days) per report, each asked for once.
+    assert len(history_requests) == len(set(history_requests)) == 2 * len(REPORTS)
+    days = await pool.fetchval("select count(distinct date) from ga4_report_rows")
+    assert days == BACKFILL_DAYS + 1
+
+
+async def test_history_waits_for_the_quota_when_reading_on_would_eat_the_reserve(
+    backfill_runtime, connect_user, pool, fake, clock
+):
+    runtime = backfill_runtime
+    # A real clock: the step waits in the queue until the quota's next hour.
+    clock.now = datetime.now(UTC)
+    fake.set_today(None)
+    fake.quota_limits = {**fake.quota_limits, "tokensPerHour": 200}
+    await connect_user({"5102": "UTC"}, cardinality=2)
+    async with running_worker(runtime):
+        job = await eventually(lambda: _daily_done(pool), "the daily run")
+        assert job["status"] == "success", job["message"]
+
+        async def waiting_step():
+            return await pool.fetchrow(
+                "select scheduled_at, priority from procrastinate_jobs"
+                " where task_name = 'ga4sync.continue_property' and status = 'todo'"
+                " and scheduled_at > now()"
+            )
+
+        step = await eventually(waiting_step, "a history step scheduled for the quota's return")
+        next_hour = clock.now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        assert abs((step["scheduled_at"] - next_hour).total_seconds()) < 90
+        assert step["priority"] == HISTORY_PRIORITY
+        # Nothing of the history was read: only the recent days are covered.
+        covered = await _covered(pool, "pages")
+        today = clock.now.date()
+        assert covered == [today - timedelta(days=n) for n in range(4, -1, -1)]
+
+        # The hour turns and the quota returns: the waiting step runs and finishes.
+        fake.quota_limits = {**fake.quota_limits, "tokensPerHour": 40_000}
+        clock.now = next_hour + timedelta(minutes=1)
+        await pool.execute(
+            "update procrastinate_jobs set scheduled_at = now()"
+            " where task_name = 'ga4sync.continue_property' and status = 'todo'"
+        )
+
+        async def history_done():
+            return len(await _covered(pool, "pages")) == BACKFILL_DAYS + 1
+
+        await eventually(history_done, "the history to be read after the quota returned")
