@@ -49,8 +49,9 @@ class Continuation:
         self._queue = queue
         self._now = now
 
-    async def after(self, result: PropertyResult) -> None:
-        """Queue what ``result`` left to do for its property."""
+    async def after(self, result: PropertyResult, *, history: bool = True) -> None:
+        """Queue what ``result`` left to do for its property (its history too unless
+        ``history`` is False: a job queues its properties' history once it is done)."""
         ref = result.property_ref
         if result.status == "quota_deferred" and result.retry_after_s is not None:
             at = self._now() + timedelta(seconds=result.retry_after_s)
@@ -62,7 +63,7 @@ class Continuation:
                 extra={"action": "resume_scheduled"},
             )
             return
-        if result.status != "success" or not result.history_days_left:
+        if not history or result.status != "success" or not result.history_days_left:
             return
         if result.history_paused is not None:
             at = self._now() + timedelta(seconds=result.history_paused.retry_after_s)

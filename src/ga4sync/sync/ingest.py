@@ -225,7 +225,7 @@ async def sync_property(
         result.status, result.error = "failed", str(exc)
     except asyncio.CancelledError:
         result.status, result.error = "failed", "interrupted before it finished"
-        await asyncio.shield(_finish(ingestion, run_id, result, started))
+        await asyncio.shield(_finish(ingestion, run_id, result, started, part))
         raise
     except Exception as exc:
         if is_database_unavailable(exc):
@@ -241,12 +241,12 @@ async def sync_property(
     result.history_days_left = len(
         {c.start_date + timedelta(days=n) for c in history if c not in read for n in range(c.days)}
     )
-    await _finish(ingestion, run_id, result, started)
+    await _finish(ingestion, run_id, result, started, part)
     return result
 
 
 async def _finish(
-    ingestion: Ingestion, run_id: int, result: PropertyResult, started: float
+    ingestion: Ingestion, run_id: int, result: PropertyResult, started: float, part: str
 ) -> None:
     pool = ingestion.pool
     result.duration_ms = int((time.monotonic() - started) * 1000)
@@ -265,6 +265,11 @@ async def _finish(
         data_quality=result.data_quality,
         error=result.error,
     )
+    if part != "recent":
+        # History steps show in the runs and the coverage; the property's status,
+        # its failure streak and alerts follow the syncs of its recent days.
+        _log_result(result, part)
+        return
     outcome = await record_property_outcome(
         pool,
         result.property_ref,
@@ -281,12 +286,18 @@ async def _finish(
             outcome.failures_after,
             result.error,
         )
+    _log_result(result)
+
+
+def _log_result(result: PropertyResult, part: str = "recent") -> None:
     logger.info(
-        "property %s: %s, %d rows fetched, %d written",
+        "property %s (%s): %s, %d rows fetched, %d written, %d deleted",
         result.property_id,
+        part,
         result.status,
         result.rows_fetched,
         result.rows_written,
+        result.rows_deleted,
         extra={"action": "sync_property"},
     )
 

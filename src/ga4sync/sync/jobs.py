@@ -297,7 +297,7 @@ class SyncService:
             result = await sync_property(
                 ingestion, prop, lookback_days=job.since_days, job_id=job_id, history_chunks=0
             )
-            await self._continuation.after(result)
+            await self._continuation.after(result, history=False)
         await self.complete_property(job_id, result)
 
     async def complete_property(self, job_id: uuid.UUID, result: PropertyResult) -> None:
@@ -380,6 +380,10 @@ class SyncService:
             summary.message(),
             extra={"action": "job_finished"},
         )
+        # History only once every property of the run has its recent days: the
+        # background steps never compete with the run users are waiting for.
+        for result in summary.results:
+            await self._continuation.after(result, history=True)
 
 
 def _result(row: dict[str, Any]) -> PropertyResult:
