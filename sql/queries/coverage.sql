@@ -47,3 +47,9 @@ delete from ga4_read_keys k
 where not exists (
     select 1 from ga4_property_runs r where r.id = k.run_id and r.status = 'running'
 );
+
+-- name: get_coverage_of_properties
+-- get_coverage for many properties at once ($1 refs), since $2.
+select property_ref, report, date, read_at
+from ga4_coverage
+where property_ref = any($1::bigint[]) and date >= $2;

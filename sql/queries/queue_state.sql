@@ -15,3 +15,14 @@ where jp.status = 'pending'
         and (pj.args ->> 'property_ref')::bigint = jp.property_ref
   )
 order by jp.job_id, jp.property_ref;
+
+-- name: history_steps
+-- Each property's next background history step, if one is queued or running:
+-- its status and when it may start (later than now: waiting for the quota).
+select distinct on ((args ->> 'property_ref')::bigint)
+       (args ->> 'property_ref')::bigint as property_ref, status, scheduled_at
+from procrastinate_jobs
+where task_name = 'ga4sync.continue_property'
+  and status in ('todo', 'doing')
+  and not (args ->> 'recent')::boolean
+order by (args ->> 'property_ref')::bigint, status desc, scheduled_at nulls first;

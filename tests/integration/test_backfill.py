@@ -145,3 +145,26 @@ async def test_history_waits_for_the_quota_when_reading_on_would_eat_the_reserve
             return len(await _covered(pool, "pages")) == BACKFILL_DAYS + 1
 
         await eventually(history_done, "the history to be read after the quota returned")
+
+
+async def test_properties_say_how_far_their_history_is_read(
+    backfill_runtime, connect_user, pool, clock
+):
+    runtime = backfill_runtime
+    user = await connect_user({"5103": "UTC"}, cardinality=2)
+    before = await runtime.sync.list_properties(user_id=user)
+    assert before[0]["coverage"]["state"] == "pending"
+    assert before[0]["coverage"]["days_missing"] == BACKFILL_DAYS - 4
+    assert before[0]["coverage"]["backfill_percent"] == 0.0
+    async with running_worker(runtime):
+        await eventually(lambda: _daily_done(pool), "the daily run")
+
+        async def done():
+            rows = await runtime.sync.list_properties(user_id=user)
+            return rows[0]["coverage"] if rows[0]["coverage"]["state"] == "done" else None
+
+        progress = await eventually(done, "the history to be read", timeout_s=60)
+    assert progress["days_missing"] == 0 and progress["backfill_percent"] == 100.0
+    today = date(2026, 11, 21)
+    assert progress["oldest_settled"] == today - timedelta(days=BACKFILL_DAYS)
+    assert progress["newest_settled"] == today - timedelta(days=4)

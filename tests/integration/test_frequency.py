@@ -107,6 +107,8 @@ async def test_frequency_through_the_api(client, pool, connect_user):
     listed = await (await client.get("/v1/properties", headers=bearer(user))).json()
     prop = listed["properties"][0]
     assert prop["sync_frequency"] == "hourly" and prop["next_due_at"] is not None
+    # Never synced, no history asked for (SYNC_BACKFILL_DAYS=0): nothing is missing.
+    assert prop["coverage"]["state"] == "done" and prop["coverage"]["days_missing"] == 0
     await client.patch(
         f"/v1/properties/{ref}", headers=bearer(user), json={"sync_frequency": "manual"}
     )

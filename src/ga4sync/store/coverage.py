@@ -25,6 +25,16 @@ async def get_coverage(conn: Conn, property_ref: int, since: date) -> Coverage:
     return dict(coverage)
 
 
+async def get_coverage_of_properties(
+    conn: Conn, property_refs: list[int], since: date
+) -> dict[int, Coverage]:
+    """``get_coverage`` of each property in ``property_refs``."""
+    found: dict[int, Coverage] = defaultdict(lambda: defaultdict(dict))
+    for row in await conn.fetch(query("get_coverage_of_properties"), property_refs, since):
+        found[row["property_ref"]][row["report"]][row["date"]] = row["read_at"]
+    return {ref: dict(reports) for ref, reports in found.items()}
+
+
 async def finish_read(
     conn: Conn,
     *,

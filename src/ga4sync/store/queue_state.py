@@ -14,3 +14,9 @@ async def orphaned_job_properties(
 ) -> list[tuple[uuid.UUID, int]]:
     rows = await conn.fetch(query("orphaned_job_properties"), running_for_s)
     return [(row["job_id"], row["property_ref"]) for row in rows]
+
+
+async def history_steps(conn: asyncpg.Connection | asyncpg.Pool) -> dict[int, dict[str, object]]:
+    """property_ref -> the status and ``scheduled_at`` of its next history step."""
+    rows = await conn.fetch(query("history_steps"))
+    return {row["property_ref"]: dict(row) for row in rows}

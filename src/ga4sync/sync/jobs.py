@@ -22,19 +22,23 @@ import asyncpg
 
 from ga4sync.clock import Clock, utcnow
 from ga4sync.errors import Ga4SyncError
+from ga4sync.reports import BUILTIN_REPORTS
 from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
 from ga4sync.store.app_settings import LAST_SUCCESS, SettingsCache, put_app_setting
+from ga4sync.store.coverage import get_coverage_of_properties
 from ga4sync.store.jobs import Job
 from ga4sync.store.properties import (
     get_property_to_sync,
     list_properties_status,
 )
 from ga4sync.store.property_runs import list_property_runs
+from ga4sync.store.queue_state import history_steps
 from ga4sync.sync import schedule
 from ga4sync.sync.alerts import Alerts
 from ga4sync.sync.continuation import Continuation
-from ga4sync.sync.ingest import Ingestion, sync_property
+from ga4sync.sync.ingest import Ingestion, plan_settings, sync_property
+from ga4sync.sync.progress import coverage_since, property_progress
 from ga4sync.sync.summary import IngestSummary, PropertyResult
 
 logger = logging.getLogger(__name__)
@@ -238,8 +242,25 @@ class SyncService:
         return await list_property_runs(self._pool, property_ref, before=before, limit=limit)
 
     async def list_properties(self, *, user_id: uuid.UUID | None) -> list[dict[str, Any]]:
-        """Properties (``user_id``'s, or everyone's) with the outcome of their last sync."""
-        return await list_properties_status(self._pool, user_id)
+        """Properties (those ``user_id`` can access, or all) with the outcome of their
+        last sync and how far their history is read (``coverage``)."""
+        rows = await list_properties_status(self._pool, user_id)
+        now = self._now()
+        settings = plan_settings(self._settings)
+        coverage = await get_coverage_of_properties(
+            self._pool, [row["id"] for row in rows], coverage_since(now, settings)
+        )
+        steps = await history_steps(self._pool)
+        for row in rows:
+            row["coverage"] = property_progress(
+                time_zone=row["time_zone"],
+                now=now,
+                coverage=coverage.get(row["id"], {}),
+                reports=BUILTIN_REPORTS,
+                settings=settings,
+                step=steps.get(row["id"]),
+            )
+        return rows
 
     async def get_meta(self) -> Meta:
         last = await self._app_settings.get(LAST_SUCCESS)

@@ -185,6 +185,7 @@ _PROPERTY_FIELDS = (
     "last_run_rows_written",
     "last_run_data_quality",
     "sync_frequency",
+    "coverage",
 )
 
 

@@ -145,6 +145,18 @@ SCHEMAS: dict[str, Any] = {
             "last_run_rows_written": {"type": ["integer", "null"]},
             "last_run_data_quality": {"type": ["object", "null"]},
             "sync_frequency": {"enum": list(FREQUENCIES)},
+            "coverage": {
+                "type": "object",
+                "description": "how far the history is read (SYNC_BACKFILL_DAYS back)",
+                "properties": {
+                    "state": {"enum": ["done", "running", "waiting_for_quota", "pending"]},
+                    "oldest_settled": {"type": ["string", "null"], "format": "date"},
+                    "newest_settled": {"type": ["string", "null"], "format": "date"},
+                    "days_missing": {"type": "integer"},
+                    "backfill_percent": {"type": "number"},
+                    "resumes_at": _TS,
+                },
+            },
             "next_due_at": _TS,
         },
     },

@@ -1,0 +1,72 @@
+"""How far each property's history is read: for ``GET /v1/properties``, the status
+page and ``/metrics``.
+
+Per property, over its reports: the oldest and newest date settled in every
+report, the days of history still missing (the most any report misses), the
+share of the history read (the least any report has), and a state:
+
+* ``done``: nothing missing;
+* ``running``: a background step is queued or reading;
+* ``waiting_for_quota``: the next step waits for the quota, until ``resumes_at``;
+* ``pending``: history is missing and the property's next sync will start it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ga4sync.reports import ReportSpec
+from ga4sync.sync.plan import PlanSettings, coverage_status
+
+Coverage = Mapping[str, Mapping[date, datetime]]
+
+
+def property_progress(
+    *,
+    time_zone: str,
+    now: datetime,
+    coverage: Coverage,
+    reports: Sequence[ReportSpec],
+    settings: PlanSettings,
+    step: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The progress of one property; ``step`` is its queued history step, if any."""
+    try:
+        statuses = coverage_status(
+            time_zone=time_zone,
+            now=now,
+            coverage={spec.name: coverage.get(spec.name, {}) for spec in reports},
+            settings=settings,
+        )
+    except ValueError:
+        return {"state": "unknown", "error": f"unknown time zone {time_zone!r}"}
+    values = list(statuses.values())
+    oldest = [s.oldest_settled for s in values]
+    newest = [s.newest_settled for s in values]
+    missing = max((s.days_missing for s in values), default=0)
+    progress: dict[str, Any] = {
+        "oldest_settled": None if None in oldest else max(d for d in oldest if d),
+        "newest_settled": None if None in newest else min(d for d in newest if d),
+        "days_missing": missing,
+        "backfill_percent": round(min((s.backfill_percent for s in values), default=100.0), 1),
+        "resumes_at": None,
+    }
+    if missing == 0:
+        progress["state"] = "done"
+    elif step is None:
+        progress["state"] = "pending"
+    elif step["status"] == "todo" and step["scheduled_at"] and step["scheduled_at"] > now:
+        progress["state"] = "waiting_for_quota"
+        progress["resumes_at"] = step["scheduled_at"]
+    else:
+        progress["state"] = "running"
+    return progress
+
+
+def coverage_since(now: datetime, settings: PlanSettings) -> date:
+    """The oldest date any property's target range can start at (loose: a day of
+    margin for the zones ahead of UTC)."""
+    back = max(settings.backfill_days, settings.lookback_days + 1) + 1
+    return (now - timedelta(days=back)).date()
