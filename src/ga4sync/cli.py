@@ -69,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--property", type=_property_id, help="only this GA4 property id")
     sync.add_argument("--user", type=_user_id, help="only this user's properties (UUID)")
     sync.add_argument(
-        "--since-days", type=_since_days, help="days to re-read before today (default 2)"
+        "--since-days",
+        type=_since_days,
+        help="lookback: dates read when this many days old or younger are read again "
+        "(default SYNC_LOOKBACK_DAYS, 3)",
     )
     sync.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo = commands.add_parser(
