@@ -105,9 +105,11 @@ async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
 
             async def health() -> int | None:
                 try:
-                    async with http.get(base + "/healthz") as response:
+                    async with http.get(
+                        base + "/healthz", timeout=aiohttp.ClientTimeout(total=10)
+                    ) as response:
                         return response.status
-                except aiohttp.ClientError:
+                except (aiohttp.ClientError, TimeoutError):
                     return None
 
             async def mid_run():
@@ -188,7 +190,7 @@ async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
         for process in processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        codes = [await asyncio.to_thread(p.wait, 30) for p in processes.values()]
+        codes = [await asyncio.to_thread(_stopped, p) for p in processes.values()]
     assert codes == [0] * len(codes)
     for name in processes:
         output = logs[name].read_text()
@@ -196,6 +198,16 @@ async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
         assert output.count("database unreachable") == 1, output
         assert output.count("database reachable again") == 1, output
         assert "Traceback" not in output, output
+
+
+def _stopped(process: subprocess.Popen[bytes]) -> int | None:
+    """The exit code after SIGTERM; a process that does not stop is killed (None)."""
+    try:
+        return process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+        return None
 
 
 async def _is(probe, expected: int) -> bool:

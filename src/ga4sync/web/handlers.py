@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from ga4sync.outage import describe, is_database_unavailable
 from ga4sync.store.health import worker_heartbeat_age_s
 from ga4sync.store.jobs import Job
 from ga4sync.store.properties import get_property
@@ -260,6 +262,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 _STATUS_PAGE = Path(__file__).parent / "static" / "status.html"
+HEALTH_TIMEOUT_S = 5.0
 
 
 async def status_page(request: web.Request) -> web.Response:
@@ -276,10 +279,19 @@ async def healthz(request: web.Request) -> web.Response:
     """GET /healthz — database, worker heartbeat, age of the last successful sync."""
     settings = request.app[SETTINGS]
     try:
-        heartbeat_age = await worker_heartbeat_age_s(request.app[POOL])
-        meta = await request.app[SERVICE].get_meta()
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        return json_response({"status": "unhealthy", "database": f"unreachable: {exc}"}, status=503)
+        # A probe must answer even when the database does not: a pinger's timeout
+        # would read "down" without saying why.
+        async with asyncio.timeout(HEALTH_TIMEOUT_S):
+            heartbeat_age = await worker_heartbeat_age_s(request.app[POOL])
+            meta = await request.app[SERVICE].get_meta()
+    except TimeoutError:
+        reason = f"no answer within {HEALTH_TIMEOUT_S:.0f} s"
+        return json_response({"status": "unhealthy", "database": reason}, status=503)
+    except Exception as exc:
+        if not (is_database_unavailable(exc) or isinstance(exc, asyncpg.PostgresError)):
+            raise
+        reason = f"unreachable: {describe(exc)}"
+        return json_response({"status": "unhealthy", "database": reason}, status=503)
     worker_ok = heartbeat_age is not None and heartbeat_age <= 2 * settings.stalled_after_s
     last_age = (
         (datetime.now(UTC) - meta.last_sync_at).total_seconds() if meta.last_sync_at else None
