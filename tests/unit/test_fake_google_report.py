@@ -74,8 +74,9 @@ def test_rejects_impossible_dates() -> None:
 
 def test_today_follows_the_property_time_zone() -> None:
     fake = FakeGoogle()
+    # UTC+14 and UTC-10 all year: exactly one day apart at every instant
     fake.add_property("east", time_zone="Pacific/Kiritimati")
-    fake.add_property("west", time_zone="Pacific/Pago_Pago")
+    fake.add_property("west", time_zone="Pacific/Honolulu")
     assert (fake.today("east") - fake.today("west")).days == 1
     fake.set_today("2026-01-01", property_id="west")
     assert fake.today("west") == date(2026, 1, 1)
