@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -75,15 +74,10 @@ def test_rejects_impossible_dates() -> None:
 
 def test_today_follows_the_property_time_zone() -> None:
     fake = FakeGoogle()
+    # UTC+14 and UTC-10 all year: exactly one day apart at every instant
     fake.add_property("east", time_zone="Pacific/Kiritimati")
-    fake.add_property("west", time_zone="Pacific/Pago_Pago")
-    # 25 hours apart: one or two calendar days, depending on the hour of the day.
-    now = datetime.now(UTC)
-    expected = (
-        now.astimezone(ZoneInfo("Pacific/Kiritimati")).date()
-        - now.astimezone(ZoneInfo("Pacific/Pago_Pago")).date()
-    )
-    assert fake.today("east") - fake.today("west") == expected
+    fake.add_property("west", time_zone="Pacific/Honolulu")
+    assert (fake.today("east") - fake.today("west")).days == 1
     fake.set_today("2026-01-01", property_id="west")
     assert fake.today("west") == date(2026, 1, 1)
 
@@ -293,3 +287,137 @@ def test_values_do_not_depend_on_dimension_order(fake: FakeGoogle) -> None:
     by_key = {tuple(d): m for d, m in zip(dims(straight), metrics(straight), strict=True)}
     for d, m in zip(dims(swapped), metrics(swapped), strict=True):
         assert by_key[tuple(d[::-1])] == m
+
+
+PAGES_BODY: dict[str, Any] = {
+    "dimensions": [{"name": "date"}, {"name": "pagePath"}, {"name": "country"}],
+    "metrics": [{"name": "sessions"}, {"name": "engagementRate"}],
+    "dateRanges": [{"startDate": "2daysAgo", "endDate": "today"}],
+    "limit": 250_000,
+}
+# Sorted by date, pagePath, country: the first row, two neighbours and the last row.
+HIDDEN = [
+    ("20261119", {"pagePath": "/p/0", "country": "Germany"}),
+    ("20261120", {"pagePath": "/p/1", "country": "India"}),
+    ("20261120", {"pagePath": "/p/1", "country": "United Kingdom"}),
+    ("20261121", {"pagePath": "/p/3", "country": "United States"}),
+]
+
+
+def hide_all(fake: FakeGoogle) -> set[tuple[str, ...]]:
+    for day, dimensions in HIDDEN:
+        fake.hide_row("9", date=day, dimensions=dimensions)
+    return {(day, d["pagePath"], d["country"]) for day, d in HIDDEN}
+
+
+@pytest.mark.parametrize(
+    "order_bys",
+    [
+        [],
+        [{"dimension": {"dimensionName": "country"}, "desc": True}],
+        [{"metric": {"metricName": "sessions"}, "desc": True}],
+    ],
+)
+def test_hidden_rows_are_left_out_of_every_page(
+    fake: FakeGoogle, order_bys: list[dict[str, Any]]
+) -> None:
+    fake.add_property("9", cardinality=4)
+    body = {**PAGES_BODY, "orderBys": order_bys}
+    full = run(fake, body)
+    gone = hide_all(fake)
+    assert gone <= {tuple(d) for d in dims(full)}
+
+    served = run(fake, body)
+    assert served["rowCount"] == full["rowCount"] - 4 == len(served["rows"])
+    kept = [row for row, d in zip(full["rows"], dims(full), strict=True) if tuple(d) not in gone]
+    assert served["rows"] == kept
+    for limit in (1, 3, 7):
+        paged: list[Any] = []
+        for offset in range(0, served["rowCount"], limit):
+            page = run(fake, {**body, "offset": offset, "limit": limit})
+            assert page["rowCount"] == served["rowCount"]
+            paged.extend(page["rows"])
+        assert paged == kept
+
+
+def test_a_hidden_row_affects_only_reports_of_exactly_its_dimensions(fake: FakeGoogle) -> None:
+    fake.add_property("9", cardinality=4, other_row=True)
+    narrower = {**PAGES_BODY, "dimensions": PAGES_BODY["dimensions"][:2]}
+    wider = {**PAGES_BODY, "dimensions": [*PAGES_BODY["dimensions"], {"name": "city"}]}
+    two_ranges = {
+        **PAGES_BODY,
+        "dateRanges": [
+            {"startDate": "2026-11-19", "endDate": "2026-11-20", "name": "a"},
+            {"startDate": "2026-11-20", "endDate": "2026-11-21", "name": "b"},
+        ],
+    }
+    before = {name: run(fake, body) for name, body in [("n", narrower), ("w", wider)]}
+    both = run(fake, two_ranges)
+    hide_all(fake)
+
+    assert run(fake, narrower) == before["n"]
+    assert run(fake, wider) == before["w"]
+    # In each date range that holds its date; the "(other)" row stays last.
+    after = run(fake, two_ranges)
+    gone = [d for d in dims(both) if d not in dims(after)]
+    assert sorted(gone) == sorted(
+        [
+            ["20261119", "/p/0", "Germany", "a"],
+            ["20261120", "/p/1", "India", "a"],
+            ["20261120", "/p/1", "United Kingdom", "a"],
+            ["20261120", "/p/1", "India", "b"],
+            ["20261120", "/p/1", "United Kingdom", "b"],
+            ["20261121", "/p/3", "United States", "b"],
+        ]
+    )
+    assert after["rowCount"] == both["rowCount"] - 6
+    assert dims(after)[-1][1:3] == ["(other)", "(other)"]
+
+
+def test_show_row_brings_a_hidden_row_back_unchanged(fake: FakeGoogle) -> None:
+    fake.add_property("9", cardinality=4)
+    full = run(fake, PAGES_BODY)
+    hide_all(fake)
+    fake.hide_row("9", date="2026-11-21", dimensions={"pagePath": "/p/9", "country": "Nowhere"})
+    assert run(fake, PAGES_BODY)["rowCount"] == full["rowCount"] - 4  # no such row: no change
+    for day, dimensions in HIDDEN:  # hidden as YYYYMMDD, shown as YYYY-MM-DD
+        fake.show_row("9", date=f"{day[:4]}-{day[4:6]}-{day[6:]}", dimensions=dimensions)
+    assert run(fake, PAGES_BODY) == full
+    with pytest.raises(ValueError, match="dimension"):
+        fake.hide_row("9", date=TODAY, dimensions={"date": "20261121"})
+
+
+def test_no_rows_exist_before_the_first_date(fake: FakeGoogle) -> None:
+    full = run(fake, PAGES_BODY)
+    fake.set_first_date("9", "2026-11-20")
+    later = run(fake, PAGES_BODY)
+    assert dims(later) == [d for d in dims(full) if d[0] >= "20261120"]
+    assert later["rowCount"] == 2 * 9
+    # The values of the days that exist do not move.
+    assert later["rows"] == [
+        r for r, d in zip(full["rows"], dims(full), strict=True) if d[0] >= "20261120"
+    ]
+
+    fake.set_first_date("9", "2026-11-22")
+    empty = run(fake, PAGES_BODY)
+    assert "rows" not in empty and "rowCount" not in empty
+    no_dates = run(fake, {**PAGES_BODY, "dimensions": [{"name": "pagePath"}]})
+    assert "rows" not in no_dates and "rowCount" not in no_dates
+    fake.add_property("9", cardinality=3, first_date=date(2026, 11, 21))
+    assert {d[0] for d in dims(run(fake, PAGES_BODY))} == {"20261121"}
+
+
+def test_a_short_answer_keeps_row_count_and_leaves_out_the_last_rows(fake: FakeGoogle) -> None:
+    full = run(fake, PAGES_BODY)
+    fake.answer_short("9", missing=2)
+    short = run(fake, PAGES_BODY)
+    assert short["rowCount"] == full["rowCount"] == 27
+    assert short["rows"] == full["rows"][:25]
+    last = run(fake, {**PAGES_BODY, "offset": 20, "limit": 10})
+    assert (last["rowCount"], last["rows"]) == (27, full["rows"][20:25])
+    beyond = run(fake, {**PAGES_BODY, "offset": 25, "limit": 10})
+    assert beyond["rowCount"] == 27 and "rows" not in beyond
+    fake.add_property("9", cardinality=3)  # kept when the property is configured again
+    assert len(run(fake, PAGES_BODY)["rows"]) == 25
+    fake.answer_short("9", missing=0)
+    assert run(fake, PAGES_BODY) == full

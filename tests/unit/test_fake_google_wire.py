@@ -15,6 +15,7 @@ from google.analytics.data_v1beta.types import (
     MetricType,
     OrderBy,
     RunReportRequest,
+    RunReportResponse,
 )
 from google.api_core import exceptions as api_exceptions
 from google.auth.exceptions import RefreshError
@@ -279,3 +280,128 @@ def test_invalid_argument_maps_to_bad_request(client: BetaAnalyticsDataClient) -
         client.run_report(
             report(date_ranges=[DateRange(start_date="2026-11-20", end_date="2026-11-19")])
         )
+
+
+def raw_report(
+    base_url: str, http: requests.Session, client: BetaAnalyticsDataClient, body: dict[str, object]
+) -> dict[str, object]:
+    """The JSON body the fake answers, as Google's REST transport receives it."""
+    token = client._transport._credentials.token
+    response = http.post(
+        f"{base_url}/v1beta/properties/123:runReport",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200
+    payload: dict[str, object] = response.json()
+    return payload
+
+
+def test_a_property_has_no_rows_before_its_first_date(
+    fake: FakeGoogle, base_url: str, http: requests.Session, client: BetaAnalyticsDataClient
+) -> None:
+    fake.add_property("123", time_zone="Europe/Berlin", cardinality=7, first_date="2026-11-20")
+
+    partly = client.run_report(report())
+    assert partly.row_count == 2 * 7 == len(partly.rows)
+    assert {row.dimension_values[0].value for row in partly.rows} == {"20261120", "20261121"}
+
+    before = [DateRange(start_date="2026-10-01", end_date="2026-11-19")]
+    empty = client.run_report(report(date_ranges=before))
+    assert empty.row_count == 0 and list(empty.rows) == []
+    assert [h.name for h in empty.dimension_headers] == ["date", "pagePath"]
+    assert [h.name for h in empty.metric_headers][:1] == ["sessions"]
+    assert empty.metadata.time_zone == "Europe/Berlin"
+    assert empty.property_quota.tokens_per_day.consumed == 1  # an empty answer costs a token
+    # proto3 JSON: an empty repeated field and a zero int32 are left out, not sent as []/0
+    body = raw_report(
+        base_url,
+        http,
+        client,
+        {
+            "dimensions": [{"name": "date"}],
+            "metrics": [{"name": "sessions"}],
+            "dateRanges": [{"startDate": "2026-10-01", "endDate": "2026-11-19"}],
+        },
+    )
+    assert sorted(body) == ["dimensionHeaders", "kind", "metadata", "metricHeaders"]
+
+
+def test_a_hidden_row_is_gone_until_shown_again(
+    fake: FakeGoogle, client: BetaAnalyticsDataClient
+) -> None:
+    def keys(response: RunReportResponse) -> list[tuple[str, ...]]:
+        return [tuple(v.value for v in row.dimension_values) for row in response.rows]
+
+    full = client.run_report(report())
+    fake.hide_row("123", date="2026-11-20", dimensions={"pagePath": "/p/3"})
+
+    hidden = client.run_report(report())
+    assert hidden.row_count == full.row_count - 1 == len(hidden.rows)
+    assert keys(hidden) == [key for key in keys(full) if key != ("20261120", "/p/3")]
+    paged = [
+        key
+        for offset in (0, 10)
+        for key in keys(client.run_report(report(limit=10, offset=offset)))
+    ]
+    assert paged == keys(hidden)
+
+    fake.show_row("123", date="2026-11-20", dimensions={"pagePath": "/p/3"})
+    assert client.run_report(report()).rows == full.rows
+
+
+def test_a_short_answer_has_fewer_rows_than_its_row_count(
+    fake: FakeGoogle, client: BetaAnalyticsDataClient
+) -> None:
+    fake.answer_short("123", missing=3)
+
+    first = client.run_report(report(limit=10))
+    assert (first.row_count, len(first.rows)) == (21, 10)
+    last = client.run_report(report(limit=10, offset=10))
+    assert (last.row_count, len(last.rows)) == (21, 8)
+    beyond = client.run_report(report(limit=10, offset=18))
+    assert (beyond.row_count, list(beyond.rows)) == (21, [])
+
+
+def test_an_error_after_the_first_page_breaks_the_report_mid_way(
+    fake: FakeGoogle, client: BetaAnalyticsDataClient
+) -> None:
+    fake.fail_next("123", status=500, after=1)
+
+    assert len(client.run_report(report(limit=10)).rows) == 10
+    with pytest.raises(api_exceptions.InternalServerError):
+        client.run_report(report(limit=10, offset=10))
+    assert len(client.run_report(report(limit=10, offset=10)).rows) == 10
+
+
+@pytest.mark.parametrize(
+    ("bucket", "field", "message"),
+    [
+        ("tokensPerDay", "tokens_per_day", "Exhausted property tokens per day."),
+        ("tokensPerHour", "tokens_per_hour", "Exhausted property tokens per hour."),
+    ],
+)
+def test_a_long_backfill_runs_out_of_tokens(
+    fake: FakeGoogle, client: BetaAnalyticsDataClient, bucket: str, field: str, message: str
+) -> None:
+    # Ten months read back one at a time (30 days x 7 pages a month: one token
+    # each); the budget lasts five of them.
+    fake.quota_limits[bucket] = 5
+    months = [
+        DateRange(start_date=f"2026-{month:02d}-01", end_date=f"2026-{month:02d}-30")
+        for month in range(10, 0, -1)
+    ]
+    remaining = []
+    with pytest.raises(api_exceptions.TooManyRequests, match=message) as refused:
+        for span in months:
+            answer = client.run_report(report(date_ranges=[span]))
+            assert len(answer.rows) == answer.row_count == 30 * 7
+            remaining.append(getattr(answer.property_quota, field).remaining)
+    assert remaining == [4, 3, 2, 1, 0]
+    assert refused.value.code == 429
+    assert refused.value.response.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert fake.quota_used["123"] == 5
+
+    fake.refill_quota("123")
+    again = client.run_report(report(date_ranges=[months[5]]))
+    assert getattr(again.property_quota, field).remaining == 4

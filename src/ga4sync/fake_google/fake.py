@@ -54,6 +54,23 @@ def _yyyymmdd(day: str | date) -> str:
     return day.replace("-", "")
 
 
+def _as_date(day: str | date | None) -> date | None:
+    """A date from ``YYYY-MM-DD``, ``YYYYMMDD`` or a date."""
+    if day is None or isinstance(day, date):
+        return day
+    return datetime.strptime(day.replace("-", ""), "%Y%m%d").date()
+
+
+def _row_key(
+    day: str | date, dimensions: dict[str, str]
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A row of a report of ``date`` and exactly the ``dimensions`` named."""
+    unknown = {d for d in dimensions if d not in DIMENSIONS or d == DATE_DIMENSION}
+    if unknown:
+        raise ValueError(f"not a non-date dimension: {sorted(unknown)}")
+    return _yyyymmdd(day), tuple(sorted((d, str(v)) for d, v in dimensions.items()))
+
+
 class FakeGoogle(TokenStore):
     """A fake of Google's GA4 Data API (``runReport``), Admin API (account summaries and
     properties) and OAuth endpoints (consent, token, revoke), with deterministic data.
@@ -101,7 +118,8 @@ class FakeGoogle(TokenStore):
         self.in_flight: dict[str, int] = {}
         self._properties: dict[str, PropertyConfig] = {}
         self._today: date | None = None
-        self._failures: dict[str, deque[tuple[int, str | None]]] = {}
+        # None lets one request through (fail_next's ``after``)
+        self._failures: dict[str, deque[tuple[int, str | None] | None]] = {}
         self._admin_failures: deque[int] = deque()
         self._oauth_failures: deque[int] = deque()
         self._windows: dict[tuple[str, str], tuple[object, int]] = {}
@@ -119,8 +137,15 @@ class FakeGoogle(TokenStore):
         thresholded: bool = False,
         sampled: bool = False,
         other_row: bool = False,
+        first_date: str | date | None = None,
     ) -> None:
-        """Configure a property; ``cardinality`` = distinct values of each non-date dimension."""
+        """Configure a property; ``cardinality`` = distinct values of each non-date dimension.
+
+        ``first_date`` is the property's first date with data (None: every date has
+        data): runReport has no rows for the dates before it. Values changed with
+        :meth:`override_metric`, rows hidden with :meth:`hide_row` and
+        :meth:`answer_short` stay as they were when a property is added again.
+        """
         ZoneInfo(time_zone)  # fail early on an unknown zone
         if cardinality < 1:
             raise ValueError("cardinality must be at least 1")
@@ -133,7 +158,10 @@ class FakeGoogle(TokenStore):
             sampled=sampled,
             other_row=other_row,
             today=old.today if old else None,
+            first_date=_as_date(first_date),
             overrides=old.overrides if old else {},
+            hidden_rows=old.hidden_rows if old else set(),
+            short_rows=old.short_rows if old else 0,
         )
 
     def add_google_account(
@@ -182,11 +210,38 @@ class FakeGoogle(TokenStore):
         """
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}")
-        unknown = {d for d in dimensions if d not in DIMENSIONS or d == DATE_DIMENSION}
-        if unknown:
-            raise ValueError(f"not a non-date dimension: {sorted(unknown)}")
-        key = (_yyyymmdd(date), tuple(sorted(dimensions.items())), metric)
-        self.property(property_id).overrides[key] = str(value)
+        day, dims = _row_key(date, dimensions)
+        self.property(property_id).overrides[(day, dims, metric)] = str(value)
+
+    def hide_row(
+        self, property_id: str, *, date: str | dt.date, dimensions: dict[str, str]
+    ) -> None:
+        """Stop returning one row from now on, as GA4 does when it revises a day.
+
+        The row is that of ``date`` whose non-date dimensions equal ``dimensions``, in
+        reports that request ``date`` and exactly these other dimensions: they answer
+        without it, and ``rowCount`` no longer counts it. :meth:`show_row` brings it back.
+        """
+        self.property(property_id).hidden_rows.add(_row_key(date, dimensions))
+
+    def show_row(
+        self, property_id: str, *, date: str | dt.date, dimensions: dict[str, str]
+    ) -> None:
+        """Return a row hidden with :meth:`hide_row` again."""
+        self.property(property_id).hidden_rows.discard(_row_key(date, dimensions))
+
+    def set_first_date(self, property_id: str, day: str | dt.date | None) -> None:
+        """Set the property's first date with data (None: every date has data)."""
+        self.property(property_id).first_date = _as_date(day)
+
+    def answer_short(self, property_id: str, missing: int = 1) -> None:
+        """Leave the last ``missing`` rows out of every report of the property from now
+        on, while ``rowCount`` still counts them: a reader paging to ``rowCount`` comes
+        up short, its last page answered with fewer rows and the next with none.
+        ``missing=0`` answers in full again."""
+        if missing < 0:
+            raise ValueError("missing must not be negative")
+        self.property(property_id).short_rows = missing
 
     def set_today(self, day: str | date | None, property_id: str | None = None) -> None:
         """Fix 'today' for relative dates and clipping (one property or all); None = real today."""
@@ -205,13 +260,22 @@ class FakeGoogle(TokenStore):
     # --- injected failures and quota -------------------------------------------------------
 
     def fail_next(
-        self, property_id: str, status: int = 500, *, quota: str | None = None, times: int = 1
+        self,
+        property_id: str,
+        status: int = 500,
+        *,
+        quota: str | None = None,
+        times: int = 1,
+        after: int = 0,
     ) -> None:
         """Answer the next ``times`` runReport requests of the property with an error.
 
         ``status`` is 401, 403, 429, 500 or 503 (also 400, 404, 504); for 429, ``quota``
         picks the exhausted bucket: concurrent (default), hourly, daily, project_hourly,
         thresholded or server_errors, or "generic" for Google's message naming none.
+        ``after`` lets that many requests of the property through first (the failure
+        lands mid-report when they are its first pages). Failures queue up behind those
+        already waiting.
         """
         if status not in STATUS_NAMES:
             raise ValueError(f"unsupported status {status}")
@@ -221,7 +285,10 @@ class FakeGoogle(TokenStore):
                 raise ValueError(f"quota must be one of {sorted(QUOTA_KINDS)}")
         elif quota is not None:
             raise ValueError("quota is only meaningful with status=429")
+        if after < 0:
+            raise ValueError("after must not be negative")
         queue = self._failures.setdefault(property_id, deque())
+        queue.extend([None] * after)
         queue.extend([(status, quota)] * times)
 
     def clear_failures(self, property_id: str) -> None:
@@ -229,7 +296,7 @@ class FakeGoogle(TokenStore):
         self._failures.pop(property_id, None)
 
     def take_failure(self, property_id: str) -> tuple[int, str | None] | None:
-        """Pop the next injected failure of the property, if any."""
+        """Pop the next injected failure of the property, if any (None: answer normally)."""
         queue = self._failures.get(property_id)
         return queue.popleft() if queue else None
 
@@ -293,6 +360,14 @@ class FakeGoogle(TokenStore):
         ):
             return "thresholded"
         return None
+
+    def refill_quota(self, property_id: str | None = None) -> None:
+        """Start a new quota day and hour (for one property or all): the tokens, server
+        error and thresholded-request buckets are full again, as after midnight Pacific."""
+        for pid in [property_id] if property_id else list(self.quota_used):
+            self.quota_used[pid] = 0
+        for key in [k for k in self._windows if property_id is None or k[0] == property_id]:
+            del self._windows[key]
 
     def record_server_error(self, property_id: str) -> None:
         """Count a 5xx answer against serverErrorsPerProjectPerHour."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import math
@@ -33,8 +34,14 @@ class PropertyConfig:
     sampled: bool = False
     other_row: bool = False
     today: date | None = None
+    # The property's first date with data: no rows exist for the dates before it.
+    first_date: date | None = None
     # (date YYYYMMDD, ((dimension, value), ...) sorted, metric) -> value
     overrides: dict[tuple[str, tuple[tuple[str, str], ...], str], str] = field(default_factory=dict)
+    # Rows GA4 no longer returns: (date YYYYMMDD, ((dimension, value), ...) sorted)
+    hidden_rows: set[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=set)
+    # Rows left out at the end of every report while rowCount still counts them.
+    short_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,14 @@ def _expand(values: list[str], sizes: list[int], index: int) -> list[str]:
     before = math.prod(sizes[:index])
     spread = values if after == 1 else [v for v in values for _ in range(after)]
     return spread * before
+
+
+def _find(column: Column, value: str) -> int:
+    """The position of ``value`` in the column, -1 when it has no such value."""
+    for index, (_, _, raw) in enumerate(column.entries):
+        if raw == value:
+            return index
+    return -1
 
 
 def _number(value: str) -> float:
@@ -107,8 +122,15 @@ class ReportBuilder:
         self.key_positions = [self.priority.index(names.index(d)) for d in request.dimensions]
         self.hashes = tuple(metric_hash(seed, property_id, m) for m in request.metrics)
         self.tables = [metric_table(seed, m) for m in request.metrics]
-        self.segments = [self._segment(span) for span in request.date_ranges if span.days]
-        self.base_count = sum(_size(segment) for segment in self.segments)
+        first = config.first_date
+        spans = [
+            (span, tuple(d for d in span.days if first is None or d >= first))
+            for span in request.date_ranges
+        ]
+        self.segments = [self._segment(span, days) for span, days in spans if days]
+        # Positions of hidden rows among all rows, ascending: the rows are served without them.
+        self.hidden_rows = self._hidden_row_positions()
+        self.base_count = sum(_size(segment) for segment in self.segments) - len(self.hidden_rows)
         rolls_up = any(d != DATE_DIMENSION for d in request.dimensions)
         with_other = config.other_row and rolls_up and self.base_count > 0
         self.other = self._other_segment() if with_other else None
@@ -125,12 +147,11 @@ class ReportBuilder:
             self.seed, self.property_id, name, values, self.hashes, order_type, desc, hashed
         )
 
-    def _segment(self, span: DateSpan) -> list[Column]:
+    def _segment(self, span: DateSpan, days: tuple[date, ...]) -> list[Column]:
         columns: list[Column] = []
         for name in self.names:
             if name == DATE_DIMENSION:
-                days = tuple(d.strftime("%Y%m%d") for d in span.days)
-                columns.append(self._column(name, days))
+                columns.append(self._column(name, tuple(d.strftime("%Y%m%d") for d in days)))
             elif name == _HIDDEN:
                 key = f"{span.start.isoformat()}..{span.end.isoformat()}"
                 columns.append(self._column("dateRange", (key,)))
@@ -154,6 +175,38 @@ class ReportBuilder:
             else:
                 columns.append(self._column(name, (OTHER,)))
         return columns
+
+    def _hidden_row_positions(self) -> list[int]:
+        """Where the hidden rows that this report requests would be, over all segments.
+
+        A hidden row belongs to reports of ``date`` and exactly its other dimensions;
+        with several date ranges it is left out of each range that holds its date.
+        """
+        request = self.request
+        if DATE_DIMENSION not in request.dimensions or not self.config.hidden_rows:
+            return []
+        others = sorted(d for d in request.dimensions if d != DATE_DIMENSION)
+        wanted = [
+            {DATE_DIMENSION: day, **dict(dims)}
+            for day, dims in self.config.hidden_rows
+            if sorted(d for d, _ in dims) == others
+        ]
+        positions: list[int] = []
+        base = 0
+        for segment in self.segments:
+            for values in wanted:
+                index = 0
+                for position, column in enumerate(segment):
+                    name = self.names[self.priority[position]]
+                    # a column not named by the row holds one value per date range
+                    found = _find(column, values[name]) if name in values else 0
+                    if found < 0:
+                        break
+                    index = index * len(column.entries) + found
+                else:
+                    positions.append(base + index)
+            base += _size(segment)
+        return sorted(positions)
 
     def _relevant_overrides(self) -> dict[tuple[str, ...], dict[int, str]]:
         request = self.request
@@ -259,22 +312,48 @@ class ReportBuilder:
                 block_values[m][j] = value
 
     def page(self) -> Page:
-        """The rows ``offset .. offset + limit`` of the report."""
+        """The rows ``offset .. offset + limit`` of the report.
+
+        Hidden rows are skipped; ``short_rows`` leaves the last rows out of every
+        page while ``rowCount`` still counts them.
+        """
         start = min(self.request.offset, self.row_count)
-        stop = min(start + self.request.limit, self.row_count)
-        if self.metric_orders:
+        served = max(0, self.row_count - self.config.short_rows)
+        stop = min(start + self.request.limit, served)
+        if stop <= start:
+            rows: list[str] = []
+        elif self.metric_orders:
             rows = self._sorted_by_metrics()[start:stop]
         else:
+            first, last = self._position(start), self._position(stop - 1) + 1
             rows = []
             position = 0
             for segment in [*self.segments, *([self.other] if self.other else [])]:
                 size = _size(segment)
-                if start < position + size and stop > position:
-                    local_start = max(0, start - position)
-                    local_stop = min(stop, position + size) - position
-                    rows.extend(self._render_range(segment, local_start, local_stop)[0])
+                if first < position + size and last > position:
+                    local_start = max(0, first - position)
+                    local_stop = min(last, position + size) - position
+                    rendered = self._render_range(segment, local_start, local_stop)[0]
+                    rows.extend(self._visible(rendered, position + local_start))
                 position += size
         return Page(",".join(rows), len(rows), self.row_count)
+
+    def _position(self, index: int) -> int:
+        """Where the ``index``-th served row is among all rows, hidden ones included."""
+        for hidden in self.hidden_rows:
+            if hidden > index:
+                break
+            index += 1
+        return index
+
+    def _visible(self, rows: list[str], first: int) -> list[str]:
+        """``rows``, the rows from position ``first`` on, without the hidden ones."""
+        lo = bisect.bisect_left(self.hidden_rows, first)
+        hi = bisect.bisect_left(self.hidden_rows, first + len(rows))
+        if lo == hi:
+            return rows
+        skip = {position - first for position in self.hidden_rows[lo:hi]}
+        return [row for index, row in enumerate(rows) if index not in skip]
 
     def _sorted_by_metrics(self) -> list[str]:
         orders = self.request.order_bys
@@ -293,7 +372,8 @@ class ReportBuilder:
                     stride = _size(segment[position + 1 :])
                     length = len(segment[position].entries)
                     keys[n].extend(float((i // stride) % length) for i in range(size))
-        indices = list(range(len(rows)))
+        hidden = set(self.hidden_rows)
+        indices = [i for i in range(len(rows)) if i not in hidden]
         for n in reversed(range(len(orders))):
             # Dimension keys are positions in columns already sorted in the wanted direction.
             descending = orders[n].metric is not None and orders[n].desc

@@ -144,7 +144,7 @@ async def read_chunk(
         progress.incomplete_chunks += 1
         await abandon_read(ingestion.pool, read.run_id, read.read_no)
         return False
-    result.rows_deleted += await finish_read(
+    deleted = await finish_read(
         ingestion.pool,
         property_ref=read.property_ref,
         report=read.spec.name,
@@ -154,4 +154,7 @@ async def read_chunk(
         read_no=read.read_no,
         read_at=read_at,
     )
+    # Added after the await: ``x += await f()`` reads x first, and would lose the
+    # deletions of chunks of the same property that finished meanwhile.
+    result.rows_deleted += deleted
     return True
