@@ -168,3 +168,22 @@ async def test_properties_say_how_far_their_history_is_read(
     today = date(2026, 11, 21)
     assert progress["oldest_settled"] == today - timedelta(days=BACKFILL_DAYS)
     assert progress["newest_settled"] == today - timedelta(days=4)
+
+
+async def test_metrics_export_the_days_of_history_still_missing(
+    backfill_runtime, connect_user, aiohttp_client
+):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from ga4sync.web.app import create_app
+
+    await connect_user({"5104": "UTC"}, cardinality=2)
+    client = await aiohttp_client(create_app(backfill_runtime.settings, runtime=backfill_runtime))
+    text = await (await client.get("/metrics")).text()
+    samples = {
+        (sample.name, tuple(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert samples[("ga4sync_history_days_missing", (("property_id", "5104"),))] == 56
+    assert samples[("ga4sync_backfill_percent", (("property_id", "5104"),))] == 0

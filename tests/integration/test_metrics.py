@@ -44,6 +44,9 @@ async def test_metrics_report_jobs_runs_rows_tokens_and_quota(
     ]
     assert 0 < remaining < 200_000
     assert samples[("ga4sync_workers", ())] == 0
+    # No history asked for here (SYNC_BACKFILL_DAYS=0): nothing missing, all read.
+    assert samples[("ga4sync_history_days_missing", (("property_id", "9201"),))] == 0
+    assert samples[("ga4sync_backfill_percent", (("property_id", "9201"),))] == 100
 
 
 async def test_metrics_token(aiohttp_client, runtime, web_settings):

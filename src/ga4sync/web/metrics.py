@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -17,9 +18,15 @@ from ga4sync.web.errors import ApiError
 
 
 class _SnapshotCollector(Collector):
-    def __init__(self, snapshot: Snapshot, last_success: datetime | None) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        last_success: datetime | None,
+        coverage: list[dict[str, Any]],
+    ) -> None:
         self._s = snapshot
         self._last_success = last_success
+        self._coverage = coverage
 
     def collect(self) -> Iterator[Metric]:
         s = self._s
@@ -101,6 +108,19 @@ class _SnapshotCollector(Collector):
                 if isinstance(status, dict) and "remaining" in status:
                     remaining.add_metric([row["property_id"], name], status["remaining"])
         yield remaining
+        missing = GaugeMetricFamily(
+            "ga4sync_history_days_missing",
+            "Days of history (since SYNC_BACKFILL_DAYS ago) not read for good yet",
+            labels=["property_id"],
+        )
+        percent = GaugeMetricFamily(
+            "ga4sync_backfill_percent", "Share of the history read", labels=["property_id"]
+        )
+        for row in self._coverage:
+            missing.add_metric([row["property_id"]], row["coverage"].get("days_missing", 0))
+            percent.add_metric([row["property_id"]], row["coverage"].get("backfill_percent", 0))
+        yield missing
+        yield percent
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -111,9 +131,11 @@ async def metrics(request: web.Request) -> web.Response:
         if scheme.lower() != "bearer" or not cron_token_matches(token, given.strip()):
             raise ApiError(401, "unauthorized", "Send 'Authorization: Bearer <METRICS_TOKEN>'.")
     snapshot = await metrics_snapshot(request.app[POOL])
-    meta = await request.app[SERVICE].get_meta()
+    service = request.app[SERVICE]
+    meta = await service.get_meta()
+    coverage = [row for row in await service.list_properties(user_id=None) if row["enabled"]]
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_SnapshotCollector(snapshot, meta.last_sync_at))
+    registry.register(_SnapshotCollector(snapshot, meta.last_sync_at, coverage))
     return web.Response(
         body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )
