@@ -81,6 +81,10 @@ async def main(properties: int, cardinality: int, latency_s: float) -> None:
                 "GA4_MAX_CONCURRENCY": str(MAX_CONCURRENCY),
                 "WORKER_CONCURRENCY": "10",
                 "SYNC_TIMEZONE": "UTC",
+                # The recent three days of every property, no history: the fan-out
+                # of one run is what is measured.
+                "SYNC_LOOKBACK_DAYS": "1",
+                "SYNC_BACKFILL_DAYS": "0",
             }
             settings = replace(Settings.from_env(env), database_url=db_url)
             workers = []
