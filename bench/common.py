@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,7 +53,11 @@ async def scratch_database(server: str) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def fake_google_process(
-    *, cardinality: int, latency_s: float = 0.0, refresh_tokens: tuple[str, ...] = ("rt-bench",)
+    *,
+    cardinality: int,
+    latency_s: float = 0.0,
+    refresh_tokens: tuple[str, ...] = ("rt-bench",),
+    quota_limits: Mapping[str, int] | None = None,
 ) -> AsyncIterator[str]:
     """The fake Google in a child process, so its CPU is not counted as the client's."""
     command = [
@@ -69,6 +73,8 @@ async def fake_google_process(
     ]
     for token in refresh_tokens:
         command += ["--refresh-token", token]
+    for name, limit in (quota_limits or {}).items():
+        command += ["--quota", f"{name}={limit}"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
