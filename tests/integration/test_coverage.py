@@ -1,0 +1,123 @@
+"""Completing a read: rows GA4 no longer returned go, the dates are covered, the keys go."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from ga4sync.store.coverage import abandon_read, finish_read, get_coverage
+from ga4sync.store.properties import upsert_property
+from ga4sync.store.report_rows import upsert_report_rows
+
+READ_AT = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+async def _stored(pool, ref: int) -> list[tuple[str, str, str]]:
+    rows = await pool.fetch(
+        "select report, date::text, dimensions->>'pagePath' as page from ga4_report_rows"
+        " where property_ref = $1 order by 1, 2, 3",
+        ref,
+    )
+    return [(r["report"], r["date"], r["page"]) for r in rows]
+
+
+async def test_a_complete_read_deletes_what_it_did_not_see_in_its_dates_only(pool):
+    ref = await upsert_property(pool, uuid.uuid4(), "1")
+    other_property = await upsert_property(pool, uuid.uuid4(), "2")
+    dims, metrics = ["pagePath"], ["views"]
+    async with pool.acquire() as conn:
+        # What earlier syncs stored: some of it GA4 no longer returns.
+        earlier = [
+            ("20261118", "/a", "1"),
+            ("20261118", "/gone", "1"),
+            ("20261119", "/a", "1"),
+            ("20261120", "/gone", "1"),  # a date of the read that comes back empty
+            ("20261121", "/old", "1"),  # after the read's dates
+        ]
+        await upsert_report_rows(conn, ref, "pages", dims, metrics, earlier)
+        await upsert_report_rows(conn, ref, "other", dims, metrics, [("20261118", "/x", "1")])
+        await upsert_report_rows(
+            conn, other_property, "pages", dims, metrics, [("20261118", "/gone", "1")]
+        )
+        # The read of 18..20, two pages (a row seen twice across them), and another read
+        # of the same run still in progress.
+        pages = [
+            [("20261118", "/a", "2"), ("20261118", "/b", "2")],
+            [("20261118", "/b", "2"), ("20261119", "/a", "2")],
+        ]
+        for page in pages:
+            await upsert_report_rows(conn, ref, "pages", dims, metrics, page, read=(7, 1))
+        await upsert_report_rows(
+            conn, ref, "other", dims, metrics, [("20261119", "/y", "1")], read=(7, 2)
+        )
+
+    deleted = await finish_read(
+        pool,
+        property_ref=ref,
+        report="pages",
+        start_date=date(2026, 11, 18),
+        end_date=date(2026, 11, 20),
+        run_id=7,
+        read_no=1,
+        read_at=READ_AT,
+    )
+
+    assert deleted == 2
+    assert await _stored(pool, ref) == [
+        ("other", "2026-11-18", "/x"),
+        ("other", "2026-11-19", "/y"),
+        ("pages", "2026-11-18", "/a"),
+        ("pages", "2026-11-18", "/b"),
+        ("pages", "2026-11-19", "/a"),
+        ("pages", "2026-11-21", "/old"),
+    ]
+    assert await _stored(pool, other_property) == [("pages", "2026-11-18", "/gone")]
+    coverage = await pool.fetch(
+        "select report, date::text, read_at, rows from ga4_coverage order by 1, 2"
+    )
+    assert [(r["report"], r["date"], r["read_at"], r["rows"]) for r in coverage] == [
+        ("pages", "2026-11-18", READ_AT, 2),
+        ("pages", "2026-11-19", READ_AT, 1),
+        ("pages", "2026-11-20", READ_AT, 0),
+    ]
+    keys = await pool.fetch("select run_id, read_no, count(*) from ga4_read_keys group by 1, 2")
+    assert [tuple(k) for k in keys] == [(7, 2, 1)]  # the other read keeps its keys
+
+    # Read again later: the dates' read_at and counts are replaced.
+    later = READ_AT.replace(day=25)
+    async with pool.acquire() as conn:
+        await upsert_report_rows(
+            conn, ref, "pages", dims, metrics, [("20261118", "/a", "3")], read=(8, 1)
+        )
+    assert (
+        await finish_read(
+            pool,
+            property_ref=ref,
+            report="pages",
+            start_date=date(2026, 11, 18),
+            end_date=date(2026, 11, 18),
+            run_id=8,
+            read_no=1,
+            read_at=later,
+        )
+        == 1
+    )
+    assert (await get_coverage(pool, ref, date(2026, 11, 1)))["pages"] == {
+        date(2026, 11, 18): later,
+        date(2026, 11, 19): READ_AT,
+        date(2026, 11, 20): READ_AT,
+    }
+    assert await pool.fetchval("select rows from ga4_coverage where date = '2026-11-18'") == 1
+
+
+async def test_an_abandoned_read_deletes_and_covers_nothing(pool):
+    ref = await upsert_property(pool, uuid.uuid4(), "1")
+    async with pool.acquire() as conn:
+        await upsert_report_rows(conn, ref, "pages", ["pagePath"], ["v"], [("20261118", "/a", "1")])
+        await upsert_report_rows(
+            conn, ref, "pages", ["pagePath"], ["v"], [("20261119", "/b", "1")], read=(3, 1)
+        )
+    await abandon_read(pool, 3, 1)
+    assert len(await _stored(pool, ref)) == 2
+    assert await pool.fetchval("select count(*) from ga4_coverage") == 0
+    assert await pool.fetchval("select count(*) from ga4_read_keys") == 0
