@@ -37,6 +37,15 @@ cleared as (
 )
 select count(*) as deleted from vanished;
 
+-- name: plan_without_nested_loops
+-- For the rest of the transaction: join by hashing or merging, not by a nested
+-- loop. finish_read runs under it: a read's keys were written moments before,
+-- long before autovacuum analyzes them, so the planner takes the tens of
+-- thousands of keys of a chunk for a handful and, left to choose, scans them
+-- once per stored row of the chunk's dates (minutes per chunk, where a hash or
+-- a merge takes a fraction of a second whatever the counts).
+set local enable_nestloop = off;
+
 -- name: abandon_read
 -- An incomplete read: its keys go, nothing is deleted or covered.
 delete from ga4_read_keys where run_id = $1 and read_no = $2;

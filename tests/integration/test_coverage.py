@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
+from ga4sync.queries import query
 from ga4sync.store.coverage import abandon_read, finish_read, get_coverage
 from ga4sync.store.properties import upsert_property
 from ga4sync.store.report_rows import upsert_report_rows
@@ -121,3 +124,41 @@ async def test_an_abandoned_read_deletes_and_covers_nothing(pool):
     assert len(await _stored(pool, ref)) == 2
     assert await pool.fetchval("select count(*) from ga4_coverage") == 0
     assert await pool.fetchval("select count(*) from ga4_read_keys") == 0
+
+
+def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(node for child in plan.get("Plans", ()) for node in _nodes(child))]
+
+
+async def test_completing_a_read_scans_its_keys_once_whatever_the_statistics(pool):
+    """A backfill writes a chunk's keys and completes it long before autovacuum has
+    analyzed anything: the planner then takes the keys for a handful, and a plan
+    that scans them once per stored row makes a chunk of 30,000 rows take minutes."""
+    ref = await upsert_property(pool, uuid.uuid4(), "1")
+    rows = [(f"202611{day:02}", f"/p{n}", "1") for day in range(1, 31) for n in range(200)]
+    async with pool.acquire() as conn:
+        await upsert_report_rows(conn, ref, "pages", ["pagePath"], ["v"], rows)
+        await upsert_report_rows(conn, ref, "pages", ["pagePath"], ["v"], rows[100:], read=(5, 1))
+        async with conn.transaction():  # as finish_read runs it
+            await conn.execute(query("plan_without_nested_loops"))
+            explained = await conn.fetchval(
+                "explain (analyze, format json) " + query("finish_read"),
+                ref,
+                "pages",
+                date(2026, 11, 1),
+                date(2026, 11, 30),
+                5,
+                1,
+                READ_AT,
+            )
+    nodes = _nodes(json.loads(explained)[0]["Plan"])
+    over_keys = [
+        node
+        for node in nodes
+        if node.get("Relation Name") == "ga4_read_keys" or node["Node Type"] == "CTE Scan"
+    ]
+    assert over_keys
+    assert [node["Actual Loops"] for node in over_keys] == [1] * len(over_keys)
+    # and it did its work: the 100 rows the read did not see are gone
+    assert await pool.fetchval("select count(*) from ga4_report_rows") == len(rows) - 100
+    assert await pool.fetchval("select sum(rows) from ga4_coverage") == len(rows) - 100

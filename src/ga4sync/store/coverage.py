@@ -5,6 +5,8 @@ rows GA4 no longer returns."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import TypeAlias
 
@@ -37,11 +39,33 @@ async def finish_read(
     read_at: datetime,
 ) -> int:
     """Record a complete read of ``start_date..end_date``: delete the rows of those
-    dates that the read did not return, mark the dates covered. Returns rows deleted."""
-    deleted: int = await conn.fetchval(
-        query("finish_read"), property_ref, report, start_date, end_date, run_id, read_no, read_at
-    )
+    dates that the read did not return, mark the dates covered. Returns rows deleted.
+
+    Planned without nested loops: the read's keys are not analyzed yet, and a
+    nested loop over them costs the product of the read's rows and its keys.
+    """
+    async with _connection(conn) as connection, connection.transaction():
+        await connection.execute(query("plan_without_nested_loops"))
+        deleted: int = await connection.fetchval(
+            query("finish_read"),
+            property_ref,
+            report,
+            start_date,
+            end_date,
+            run_id,
+            read_no,
+            read_at,
+        )
     return deleted
+
+
+@asynccontextmanager
+async def _connection(conn: Conn) -> AsyncIterator[asyncpg.Connection]:
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as acquired:
+            yield acquired
+    else:
+        yield conn
 
 
 async def abandon_read(conn: Conn, run_id: int, read_no: int) -> None:
