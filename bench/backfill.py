@@ -8,8 +8,9 @@ One property, the built-in reports, every date from ``--days`` ago to today
 (recent days first, then history newest first, ``--chunk-days`` a chunk), each
 paged, ``--concurrency`` requests in flight (``GA4_PROPERTY_CONCURRENCY``). The
 fake Google runs in its own process with a latency per request and a token
-budget per property (tokens per hour, per project per hour and per day); each
-runReport costs 1 + rows // 10,000 tokens.
+budget per property (``--token-budget`` an hour, per property and per project
+per property; ``--daily-token-budget`` a day); each runReport costs
+1 + rows // 10,000 tokens.
 
 The ideal, computed in the same run from the plan and the fake's row counts,
 is the time latency, concurrency and quota allow: requests x latency /
@@ -19,9 +20,20 @@ plus the clock hours to wait when the backfill needs more tokens than an hour
 concurrency (aiohttp + ``json.loads``, no database). Each ga4sync sync runs in
 a child process of its own, so its peak RSS is its own; ``--compare-days``
 syncs a shorter history the same way to show that peak RSS follows the page
-size, not the history. The benchmark exits 1 when a sync lost a row: every
-date of the range must be covered in ``ga4_coverage`` with the row count the
-fake serves for it, and the rows stored must be the rows served.
+size, not the history.
+
+A second table counts CPU seconds of the client, the fake and the Postgres
+backends of the sync, and a floor from them: no run is faster than the ideal,
+than all of its CPU spread over the machine's cores, or than the client's CPU
+(one Python thread). It also shows how busy the machine was (anyone's work)
+and how many checkpoints the server made meanwhile (other databases force
+them, and each one makes the next write of every page log it whole).
+
+The benchmark exits 1 when a sync lost a row: every date of the range must be
+covered in ``ga4_coverage`` with the row count the fake serves for it, and the
+rows stored must be the rows served. With a budget smaller than the backfill
+needs, the sync must stop ``quota_deferred`` having spent no more than the
+budget (and the requests already in flight), with every date it covered whole.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import resource
 import sys
 import time
@@ -43,7 +56,13 @@ import aiohttp
 import asyncpg
 from cryptography.fernet import Fernet
 
-from bench.common import fake_google_process, scratch_database, server_url
+from bench.common import (
+    fake_google_child,
+    machine_cpu_s,
+    process_cpu_s,
+    scratch_database,
+    server_url,
+)
 from ga4sync.crypto import TokenCipher
 from ga4sync.db import open_pool
 from ga4sync.fake_google import DEFAULT_QUOTA_LIMITS, token_cost
@@ -154,7 +173,7 @@ def ideal_of(reads: list[PlannedRead], args: argparse.Namespace) -> Ideal:
     )
 
 
-# --- the raw request pipeline ------------------------------------------------------------
+# --- what a run measured ----------------------------------------------------------------
 
 
 @dataclass
@@ -167,8 +186,48 @@ class Figure:
     tokens: int
     requests: int
     ideal_s: float
+    quota_wait_s: float = 0.0
+    fake_cpu_s: float | None = None
+    db_cpu_s: float | None = None
+    busy_cores: float | None = None
+    checkpoints: int | None = None
     peak_rss_mb: float | None = None
     rss_before_mb: float | None = None
+
+
+class CpuMeter:
+    """CPU seconds over a stretch of time: of the fake Google, of given Postgres
+    backends, and how many of the machine's cores were busy (anyone's work)."""
+
+    def __init__(self, fake_pid: int) -> None:
+        self.fake_pid = fake_pid
+        self.fake = process_cpu_s(fake_pid)
+        self.machine = machine_cpu_s()
+        self.backends: dict[int, float] = {}
+
+    def add_backends(self, pids: list[int]) -> None:
+        for pid in pids:
+            self.backends.setdefault(pid, process_cpu_s(pid) or 0.0)
+
+    def fake_cpu_s(self) -> float | None:
+        now = process_cpu_s(self.fake_pid)
+        return None if now is None or self.fake is None else now - self.fake
+
+    def db_cpu_s(self, pids: list[int]) -> float | None:
+        used = [(process_cpu_s(pid), self.backends.get(pid, 0.0)) for pid in pids]
+        if not used or any(now is None for now, _ in used):
+            return None  # Postgres runs elsewhere, or Linux does not say
+        return sum(now - before for now, before in used if now is not None)
+
+    def busy_cores(self) -> float | None:
+        now = machine_cpu_s()
+        if now is None or self.machine is None or now[1] == self.machine[1]:
+            return None
+        share = (now[0] - self.machine[0]) / (now[1] - self.machine[1])
+        return share * (os.cpu_count() or 1)
+
+
+# --- the raw request pipeline ------------------------------------------------------------
 
 
 async def access_token(session: aiohttp.ClientSession, base_url: str) -> str:
@@ -183,7 +242,11 @@ async def access_token(session: aiohttp.ClientSession, base_url: str) -> str:
 
 
 async def raw_pipeline(
-    base_url: str, property_id: str, reads: list[PlannedRead], args: argparse.Namespace
+    base_url: str,
+    fake_pid: int,
+    property_id: str,
+    reads: list[PlannedRead],
+    args: argparse.Namespace,
 ) -> tuple[Figure, Counter[str]]:
     """The same requests at the same concurrency: aiohttp + json.loads, no database."""
     rows_by_report: Counter[str] = Counter()
@@ -227,21 +290,25 @@ async def raw_pipeline(
                     if not records or offset >= int(data.get("rowCount", 0)):
                         return
 
+        meter = CpuMeter(fake_pid)
         wall, cpu = time.perf_counter(), time.process_time()
         async with asyncio.TaskGroup() as group:
             for read in reads:
                 group.create_task(one(read))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        fake_cpu, busy = meter.fake_cpu_s(), meter.busy_cores()
     days = (max(r.chunk.end_date for r in reads) - min(r.chunk.start_date for r in reads)).days
     figure = Figure(
-        "raw requests: aiohttp + json",
-        days + 1,
-        wall,
-        cpu,
-        sum(rows_by_report.values()),
-        tokens,
-        requests,
-        ideal_of(reads, args).seconds,
+        name="raw requests: aiohttp + json",
+        days=days + 1,
+        wall_s=wall,
+        cpu_s=cpu,
+        rows=sum(rows_by_report.values()),
+        tokens=tokens,
+        requests=requests,
+        ideal_s=ideal_of(reads, args).seconds,
+        fake_cpu_s=fake_cpu,
+        busy_cores=busy,
     )
     return figure, rows_by_report
 
@@ -250,6 +317,15 @@ async def raw_pipeline(
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's ``ru_maxrss`` survives ``exec``, so a child
+    would start at its parent's peak: the kernel's VmHWM is this image's own."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
@@ -270,17 +346,29 @@ async def _child_sync(job: dict[str, Any]) -> dict[str, Any]:
     )
     async with open_pool(job["db_url"]) as pool, open_ingestion(pool, settings) as ingestion:
         rss_before = _peak_rss_mb()
+        meter = CpuMeter(job["fake_pid"])
+        meter.add_backends(await _backends(pool))
+        checkpoints = await _checkpoints(pool)
         wall, cpu = time.perf_counter(), time.process_time()
         # what `ga4sync sync --property ID` does: the lookback, then all the history
         summary = await ingest_ga4_for_all_accounts(
             ingestion, property_id=job["property_id"], history_chunks=None
         )
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        fake_cpu, busy = meter.fake_cpu_s(), meter.busy_cores()
+        db_cpu = meter.db_cpu_s(await _backends(pool))
+        checkpoints_after = await _checkpoints(pool)
+        if checkpoints is not None and checkpoints_after is not None:
+            checkpoints = checkpoints_after - checkpoints
     (result,) = summary.results
     return {
         "wall_s": wall,
         "cpu_s": cpu,
         "rss_before_mb": rss_before,
+        "fake_cpu_s": fake_cpu,
+        "db_cpu_s": db_cpu,
+        "busy_cores": busy,
+        "checkpoints": checkpoints,
         "peak_rss_mb": _peak_rss_mb(),
         "status": result.status,
         "error": result.error,
@@ -294,8 +382,33 @@ async def _child_sync(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def child_main(job_json: str) -> None:
-    print(json.dumps(asyncio.run(_child_sync(json.loads(job_json)))), flush=True)
+async def _checkpoints(pool: asyncpg.Pool) -> int | None:
+    """Checkpoints the server has made: each makes the next write of every page log
+    it whole, so other databases that force them (CREATE DATABASE) slow this one."""
+    for sql in (
+        "select checkpoints_req + checkpoints_timed from pg_stat_bgwriter",
+        "select num_requested + num_timed from pg_stat_checkpointer",  # PostgreSQL 17
+    ):
+        try:
+            return int(await pool.fetchval(sql))
+        except asyncpg.PostgresError:
+            continue
+    return None
+
+
+async def _backends(pool: asyncpg.Pool) -> list[int]:
+    """The Postgres backends serving this database: the sync's pool, nobody else's."""
+    rows = await pool.fetch(
+        "select pid from pg_stat_activity where datname = current_database()"
+        " and backend_type = 'client backend'"
+    )
+    return [row["pid"] for row in rows]
+
+
+def child_main() -> None:
+    """Run the sync described by the JSON on stdin; print what it measured as JSON."""
+    job = json.loads(sys.stdin.read())
+    print(json.dumps(asyncio.run(_child_sync(job))), flush=True)
 
 
 @dataclass
@@ -307,13 +420,18 @@ class SyncOutcome:
 
 
 async def ga4sync_run(
-    server: str, base_url: str, property_id: str, days: int, args: argparse.Namespace
+    server: str,
+    fake: tuple[str, int],
+    property_id: str,
+    days: int,
+    args: argparse.Namespace,
 ) -> SyncOutcome:
     """A fresh database, one connected property, one sync of it in a child process,
     then the checks: what the sync stored against what the fake serves."""
     now = datetime.now(UTC)
     reads = plan_backfill(days, args.chunk_days, args.cardinality, args.page_size, now)
     ideal = ideal_of(reads, args)
+    base_url, fake_pid = fake
     async with scratch_database(server) as db_url:
         key = Fernet.generate_key().decode()
         async with open_pool(db_url) as pool:
@@ -324,6 +442,7 @@ async def ga4sync_run(
             "db_url": db_url,
             "key": key,
             "base_url": base_url,
+            "fake_pid": fake_pid,
             "property_id": property_id,
             "days": days,
             "chunk_days": args.chunk_days,
@@ -335,10 +454,10 @@ async def ga4sync_run(
             "-m",
             "bench.backfill",
             "--sync-child",
-            json.dumps(job),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
-        out, _ = await child.communicate()
+        out, _ = await child.communicate(json.dumps(job).encode())
         if child.returncode != 0:
             raise SystemExit(f"the ga4sync sync process exited with {child.returncode}")
         report = json.loads(out.decode().strip().splitlines()[-1])
@@ -350,16 +469,21 @@ async def ga4sync_run(
     span = (max(r.chunk.end_date for r in reads) - min(r.chunk.start_date for r in reads)).days
     pages = sum(q.get("pages", 0) for q in report["data_quality"].values())
     figure = Figure(
-        "ga4sync sync",
-        span + 1,
-        report["wall_s"],
-        report["cpu_s"],
-        report["rows_fetched"],
-        report["tokens"],
-        pages,
-        ideal.seconds,
-        report["peak_rss_mb"],
-        report["rss_before_mb"],
+        name="ga4sync sync",
+        days=span + 1,
+        wall_s=report["wall_s"],
+        cpu_s=report["cpu_s"],
+        rows=report["rows_fetched"],
+        tokens=report["tokens"],
+        requests=pages,
+        ideal_s=ideal.seconds,
+        quota_wait_s=ideal.quota_wait_s,
+        fake_cpu_s=report["fake_cpu_s"],
+        db_cpu_s=report["db_cpu_s"],
+        busy_cores=report["busy_cores"],
+        checkpoints=report["checkpoints"],
+        peak_rss_mb=report["peak_rss_mb"],
+        rss_before_mb=report["rss_before_mb"],
     )
     return SyncOutcome(figure, report, problems, notes)
 
@@ -449,6 +573,14 @@ def _mb(value: float | None) -> str:
     return "" if value is None else f"{value:.0f}"
 
 
+def _s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
 def print_figures(
     args: argparse.Namespace,
     ideal: Ideal,
@@ -489,28 +621,47 @@ def print_figures(
         f" {ideal.latency_bound_s:.2f} s (longest chunk {ideal.chain_bound_s:.2f} s,"
         f" quota wait {ideal.quota_wait_s:.0f} s) -> {ideal.seconds:.2f} s\n"
     )
-    header = (
+    figures = ([raw] if raw else []) + [o.figure for o in outcomes]
+    print(
         f"{'run':28} {'dates':>5} {'requests':>8} {'rows':>9} {'wall s':>7} {'x ideal':>7}"
-        f" {'x raw':>6} {'CPU s':>6} {'rows/s':>8} {'tokens':>6} {'tok/1k rows':>11}"
+        f" {'x raw':>6} {'rows/s':>8} {'tokens':>6} {'tokens/1k rows':>14}"
         f" {'RSS MB':>6} {'peak MB':>7}"
     )
-    print(header)
-    figures = ([raw] if raw else []) + [o.figure for o in outcomes]
     for f in figures:
         ratio_raw = f"{f.wall_s / raw.wall_s:.2f}" if raw and f.days == raw.days else "-"
+        # a sync that waits for the quota ends deferred, long before the ideal
+        ratio_ideal = "-" if f.quota_wait_s else f"{f.wall_s / f.ideal_s:.2f}"
         print(
             f"{f.name:28} {f.days:>5} {f.requests:>8} {f.rows:>9,} {f.wall_s:>7.2f}"
-            f" {f.wall_s / f.ideal_s:>7.2f} {ratio_raw:>6} {f.cpu_s:>6.2f}"
-            f" {f.rows / f.wall_s:>8,.0f} {f.tokens:>6,} {1000 * f.tokens / max(f.rows, 1):>11.2f}"
+            f" {ratio_ideal:>7} {ratio_raw:>6} {f.rows / f.wall_s:>8,.0f}"
+            f" {f.tokens:>6,} {1000 * f.tokens / max(f.rows, 1):>14.2f}"
             f" {_mb(f.rss_before_mb):>6} {_mb(f.peak_rss_mb):>7}"
         )
+    # A second floor, from the run's own CPU: no faster than the latency allows, than
+    # the machine's cores do all of the work, or than one Python thread does the client's.
+    cores = os.cpu_count() or 1
+    print(
+        f"\n{'CPU seconds':28} {'dates':>5} {'client':>7} {'fake':>7} {'Postgres':>8}"
+        f" {'sum':>7} {f'sum/{cores}':>7} {'floor s':>7} {'wall s':>7} {'x floor':>7}"
+        f" {'machine busy':>12} {'checkpoints':>11}"
+    )
+    for f in figures:
+        parts = [f.cpu_s, f.fake_cpu_s, f.db_cpu_s]
+        total = sum(p for p in parts if p is not None)
+        floor = max(f.ideal_s - f.quota_wait_s, total / cores, f.cpu_s)
+        busy = "" if f.busy_cores is None else f"{f.busy_cores:.2f} cores"
+        print(
+            f"{f.name:28} {f.days:>5} {_s(f.cpu_s):>7} {_s(f.fake_cpu_s):>7} {_s(f.db_cpu_s):>8}"
+            f" {total:>7.2f} {total / cores:>7.2f} {floor:>7.2f} {f.wall_s:>7.2f}"
+            f" {f.wall_s / floor:>7.2f} {busy:>12} {_n(f.checkpoints):>11}"
+        )
     quota = main.report.get("quota") or {}
-    left = {name: quota.get(name, {}).get("remaining", 0) for name in ("tokensPerHour",)}
+    hour_left = quota.get("tokensPerHour", {}).get("remaining", 0)
+    day_left = quota.get("tokensPerDay", {}).get("remaining", 0)
     print(
         f"\ntokens: {main.figure.tokens:,} spent of {ideal.tokens_per_hour:,} an hour"
         f" ({main.figure.tokens / ideal.tokens_per_hour:.1%}); GA4's last propertyQuota:"
-        f" {left['tokensPerHour']:,} left this hour,"
-        f" {quota.get('tokensPerDay', {}).get('remaining', 0):,} left today"
+        f" {hour_left:,} left this hour, {day_left:,} left today"
     )
     growth = [
         f"{o.figure.days} dates {o.figure.peak_rss_mb - (o.figure.rss_before_mb or 0):.0f} MB"
@@ -536,12 +687,12 @@ async def main(args: argparse.Namespace) -> int:
     raw: Figure | None = None
     outcomes: list[SyncOutcome] = []
     with server_url() as server:
-        async with fake_google_process(
+        async with fake_google_child(
             cardinality=args.cardinality, latency_s=args.latency, quota_limits=limits
-        ) as base_url:
+        ) as fake:
             if ideal.quota_wait_s == 0 and not args.no_raw:
                 # One property each: quota is counted per property.
-                raw, served = await raw_pipeline(base_url, "7000001", reads, args)
+                raw, served = await raw_pipeline(*fake, "7000001", reads, args)
                 for spec in BUILTIN_REPORTS:
                     planned = sum(r.rows for r in reads if r.chunk.report == spec.name)
                     if served[spec.name] != planned:
@@ -549,11 +700,9 @@ async def main(args: argparse.Namespace) -> int:
                             f"the fake served {served[spec.name]:,} {spec.name} rows,"
                             f" the plan expects {planned:,}"
                         )
-            outcomes.append(await ga4sync_run(server, base_url, "7000002", args.days, args))
+            outcomes.append(await ga4sync_run(server, fake, "7000002", args.days, args))
             if args.compare_days:
-                outcomes.append(
-                    await ga4sync_run(server, base_url, "7000003", args.compare_days, args)
-                )
+                outcomes.append(await ga4sync_run(server, fake, "7000003", args.compare_days, args))
     print_figures(args, ideal, reads, raw, outcomes)
     problems = [f"{o.figure.days} dates: {p}" for o in outcomes for p in o.problems]
     if problems:
@@ -611,13 +760,13 @@ def _parser() -> argparse.ArgumentParser:
         help="also sync this much history, to compare peak RSS (0: skip)",
     )
     parser.add_argument("--no-raw", action="store_true", help="skip the raw request pipeline")
-    parser.add_argument("--sync-child", help=argparse.SUPPRESS)
+    parser.add_argument("--sync-child", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
 if __name__ == "__main__":
     arguments = _parser().parse_args()
     if arguments.sync_child:
-        child_main(arguments.sync_child)
+        child_main()
     else:
         sys.exit(asyncio.run(main(arguments)))
