@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -52,10 +52,14 @@ async def scratch_database(server: str) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def fake_google_process(
-    *, cardinality: int, latency_s: float = 0.0, refresh_tokens: tuple[str, ...] = ("rt-bench",)
-) -> AsyncIterator[str]:
-    """The fake Google in a child process, so its CPU is not counted as the client's."""
+async def fake_google_child(
+    *,
+    cardinality: int,
+    latency_s: float = 0.0,
+    refresh_tokens: tuple[str, ...] = ("rt-bench",),
+    quota_limits: Mapping[str, int] | None = None,
+) -> AsyncIterator[tuple[str, int]]:
+    """The fake Google in a child process: its base URL and process id."""
     command = [
         sys.executable,
         "-m",
@@ -69,13 +73,55 @@ async def fake_google_process(
     ]
     for token in refresh_tokens:
         command += ["--refresh-token", token]
+    for name, limit in (quota_limits or {}).items():
+        command += ["--quota", f"{name}={limit}"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         base_url = (await asyncio.to_thread(process.stdout.readline)).strip()
         if not base_url.startswith("http"):
             raise RuntimeError("the fake Google did not start")
-        yield base_url
+        yield base_url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@asynccontextmanager
+async def fake_google_process(
+    *,
+    cardinality: int,
+    latency_s: float = 0.0,
+    refresh_tokens: tuple[str, ...] = ("rt-bench",),
+    quota_limits: Mapping[str, int] | None = None,
+) -> AsyncIterator[str]:
+    """The fake Google in a child process, so its CPU is not counted as the client's."""
+    async with fake_google_child(
+        cardinality=cardinality,
+        latency_s=latency_s,
+        refresh_tokens=refresh_tokens,
+        quota_limits=quota_limits,
+    ) as (base_url, _):
+        yield base_url
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a process on this machine has used, if Linux says."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_s() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores, if Linux says."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks[:8]) - idle) / tick, sum(ticks[:8]) / tick

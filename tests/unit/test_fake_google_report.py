@@ -257,6 +257,38 @@ def test_command_line_serves_in_the_foreground() -> None:
             process.wait(timeout=10)
 
 
+def test_command_line_sets_quota_limits() -> None:
+    command = [sys.executable, "-m", "ga4sync.fake_google", "--port", "0", "--refresh-token", "x"]
+    command += ["--quota", "tokensPerDay=1"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            base_url = process.stdout.readline().strip()
+            form = {"grant_type": "refresh_token", "refresh_token": "x"}
+            form |= {"client_id": "c", "client_secret": "s"}
+            body = {"dimensions": [{"name": "date"}], "metrics": [{"name": "sessions"}]}
+            body["dateRanges"] = [{"startDate": "yesterday", "endDate": "today"}]
+            with requests.Session() as http:
+                token = http.post(base_url + "/token", data=form, timeout=10).json()
+                headers = {"Authorization": f"Bearer {token['access_token']}"}
+                url = base_url + "/v1beta/properties/9:runReport"
+                statuses = [
+                    http.post(url, json=body, headers=headers, timeout=10).status_code
+                    for _ in range(2)
+                ]
+            assert statuses == [200, 429]  # the first answer spent the day's one token
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_command_line_refuses_an_unknown_quota() -> None:
+    command = [sys.executable, "-m", "ga4sync.fake_google", "--quota", "tokensPerWeek=5"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    assert finished.returncode == 2
+    assert "tokensPerWeek" in finished.stderr
+
+
 @pytest.mark.parametrize("desc", [False, True])
 def test_pages_are_slices_of_the_full_report(fake: FakeGoogle, desc: bool) -> None:
     fake.add_property("9", cardinality=40)

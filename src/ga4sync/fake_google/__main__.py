@@ -6,7 +6,16 @@ import argparse
 import asyncio
 import contextlib
 
-from .fake import FakeGoogle
+from .fake import DEFAULT_QUOTA_LIMITS, FakeGoogle
+
+
+def _quota_limit(text: str) -> tuple[str, int]:
+    name, _, value = text.partition("=")
+    if name not in DEFAULT_QUOTA_LIMITS or not value.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=N with NAME one of {', '.join(DEFAULT_QUOTA_LIMITS)}, got {text!r}"
+        )
+    return name, int(value)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +37,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cardinality", type=int, default=10, help="values per non-date dimension per day"
     )
+    parser.add_argument(
+        "--quota",
+        type=_quota_limit,
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="a per-property quota limit, e.g. tokensPerHour=40000 (repeatable;"
+        " default: a standard property's)",
+    )
     return parser
 
 
@@ -45,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     for refresh_token in args.refresh_token or ["rt-demo"]:
         fake.add_refresh_token(refresh_token)
     fake.default_cardinality = args.cardinality
+    fake.quota_limits.update(args.quota)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(fake, args.host, args.port))
 
