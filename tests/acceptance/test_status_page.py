@@ -71,6 +71,10 @@ async def test_sync_now_from_the_status_page(
     assert "Synced 2/2 properties" in await page.text_content("#job-detail")
     rows = await page.locator("#properties tbody tr").first.locator("td").nth(4).text_content()
     assert "written" in rows
+    # No history asked for here: the history column says it is complete.
+    history = page.locator("#properties tbody tr").first.locator("td").nth(5)
+    assert (await history.text_content()).startswith("complete")
+    assert await history.get_attribute("data-state") == "done"
     await page.screenshot(path=str(tmp_path / "status.png"), full_page=True)
     assert (tmp_path / "status.png").stat().st_size > 10_000
 
