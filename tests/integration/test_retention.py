@@ -44,3 +44,27 @@ async def test_prune_keeps_the_latest_run_per_property_and_active_jobs(
     assert pruned["sync_jobs"] == 1
     again = await upkeep.prune_history(datetime.now(UTC) + timedelta(seconds=1))
     assert again["property_runs"] == 0 and again["sync_jobs"] == 0
+
+
+async def test_cleanup_drops_the_keys_of_reads_a_dead_worker_left(pool, upkeep, connect_user):
+    await connect_user({"9901": "UTC"})
+    ref = await pool.fetchval("select id from ga4_properties")
+    dead, live = [
+        await pool.fetchval(
+            "insert into ga4_property_runs (property_ref, start_date, end_date, status)"
+            " values ($1, '2026-11-20', '2026-11-21', $2) returning id",
+            ref,
+            status,
+        )
+        for status in ("failed", "running")
+    ]
+    for run_id in (dead, live):
+        await pool.execute(
+            "insert into ga4_read_keys (run_id, read_no, date, dimension_key)"
+            " values ($1, 0, '2026-11-20', gen_random_uuid())",
+            run_id,
+        )
+    pruned = await upkeep.prune_history(datetime.now(UTC))
+    assert pruned["read_keys"] == 1
+    left = [r["run_id"] for r in await pool.fetch("select run_id from ga4_read_keys")]
+    assert left == [live]  # a read still running keeps its keys

@@ -83,6 +83,7 @@ async def abandon_read(conn: Conn, run_id: int, read_no: int) -> None:
     await conn.execute(query("abandon_read"), run_id, read_no)
 
 
-async def prune_read_keys(conn: Conn) -> None:
+async def prune_read_keys(conn: Conn) -> int:
     """Drop keys left by reads of runs that are over (a worker died mid-read)."""
-    await conn.execute(query("prune_read_keys"))
+    status: str = await conn.execute(query("prune_read_keys"))
+    return int(status.split()[-1])

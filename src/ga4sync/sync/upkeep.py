@@ -15,6 +15,7 @@ import asyncpg
 from ga4sync.clock import Clock, utcnow
 from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
+from ga4sync.store.coverage import prune_read_keys
 from ga4sync.store.properties import claim_due_properties, get_property_to_sync
 from ga4sync.store.queue_state import orphaned_job_properties
 from ga4sync.store.retention import prune_oauth_states, prune_property_runs, prune_sync_jobs
@@ -97,6 +98,8 @@ class Upkeep:
             "sync_jobs": await prune_sync_jobs(self._pool, cutoff),
             "property_runs": await prune_property_runs(self._pool, cutoff),
             "oauth_states": await prune_oauth_states(self._pool, at),
+            # keys of reads whose worker died mid-read
+            "read_keys": await prune_read_keys(self._pool),
         }
         logger.info(
             "pruned history older than %s: %s", cutoff.date(), pruned, extra={"action": "prune"}
