@@ -6,7 +6,7 @@ import asyncio
 import signal
 import uuid
 from dataclasses import replace
-from datetime import time
+from datetime import date, time, timedelta
 
 from ga4sync.crypto import TokenCipher
 from ga4sync.runtime import open_runtime
@@ -165,3 +165,65 @@ async def test_sigterm_mid_sync_loses_nothing(
     )
     assert sorted(list(r["statuses"]) for r in outcomes) == [["failed", "success"]] * 3
     assert await pool.fetchval("select count(*) from ga4_report_rows") == 3 * (3 + 27 + 9)
+
+
+async def test_a_backfill_cut_by_sigkill_resumes_without_reading_finished_chunks(
+    pool, google, encryption_key, spawn_worker, worker_env
+):
+    fake, _ = google
+    await _connect(pool, fake, encryption_key, ["8951"])
+    fake.latency_s = 0.3  # a chunk takes a moment: the kill lands mid-backfill
+    worker_env.update(
+        {"SYNC_BACKFILL_DAYS": "60", "SYNC_BACKFILL_CHUNK_DAYS": "5", "SYNC_LOOKBACK_DAYS": "1"}
+    )
+    doomed = spawn_worker()
+
+    async def covered() -> set[tuple[str, object]]:
+        rows = await pool.fetch("select report, date from ga4_coverage")
+        return {(r["report"], r["date"]) for r in rows}
+
+    async def part_way():
+        history = await pool.fetchval(
+            "select count(*) from procrastinate_jobs"
+            " where task_name = 'ga4sync.continue_property' and status = 'doing'"
+        )
+        done = await covered()
+        return history and 3 * 15 <= len(done) < 3 * 50
+
+    await eventually(part_way, "the backfill to be part way through", timeout_s=60)
+    doomed.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(doomed.wait, 10)
+    before = await covered()
+    asked_before = len(fake.report_requests)
+
+    await asyncio.sleep(2.5)  # the dead worker's heartbeat goes stale (STALLED_AFTER_S=2)
+    fake.latency_s = 0.0
+    spawn_worker()
+
+    async def complete():
+        return len(await covered()) == 3 * 61
+
+    await eventually(complete, "every date of every report to be covered", timeout_s=90)
+    # No history chunk read to the end before the kill was asked for again (the
+    # three recent days are the recent syncs' to re-read, not the backfill's).
+    history_before = max(d for _, d in before) - timedelta(days=2)
+    names = {
+        ("date",): "daily_totals",
+        ("date", "sessionSource", "sessionMedium"): "traffic_sources",
+        ("date", "pagePath"): "pages",
+    }
+    for _, body in fake.report_requests[asked_before:]:
+        report = names[tuple(d["name"] for d in body["dimensions"])]
+        span = body["dateRanges"][0]
+        first, last = (date.fromisoformat(span[k]) for k in ("startDate", "endDate"))
+        days = {(report, first + timedelta(days=n)) for n in range((last - first).days + 1)}
+        if last < history_before:
+            assert not days <= before, (report, span)
+    # Every row is there exactly once, and no run is left running.
+    duplicated = await pool.fetchval(
+        "select count(*) from (select 1 from ga4_report_rows"
+        " group by property_ref, report, date, dimension_key having count(*) > 1) d"
+    )
+    assert duplicated == 0
+    running = "select count(*) from ga4_property_runs where status = 'running'"
+    assert not await pool.fetchval(running)
