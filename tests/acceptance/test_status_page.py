@@ -52,7 +52,10 @@ async def test_sync_now_from_the_status_page(
     assert await page.text_content("#last-sync") != "\u2013"
     assert "America/Los_Angeles" in await page.text_content("#next-run")
     assert "UTC" in await page.text_content("#next-run-utc")
-    assert await page.locator("#properties tbody tr").count() == 2  # connected, never synced
+    # connected, never synced (the page renders the properties after the history)
+    await page.wait_for_function(
+        "document.querySelectorAll('#properties tbody tr').length === 2", timeout=10_000
+    )
     before = await page.get_attribute("#last-sync", "data-iso")
 
     await page.click("#sync-now")
