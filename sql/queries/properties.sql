@@ -19,8 +19,8 @@ access as (
 select id from prop;
 
 -- name: list_properties_to_sync
--- Enabled properties, optionally those user $1 can access and/or one GA4
--- property id, with the users whose grant can read them.
+-- Enabled properties, optionally those user $1 can access, one GA4 property id
+-- ($2) and/or one property row ($3), with the users whose grant can read them.
 select p.id, p.property_id, p.display_name, p.time_zone,
        coalesce(g.grant_users, '{}') as grant_users,
        coalesce(g.has_credentials, false) as has_credentials
@@ -38,6 +38,7 @@ where p.enabled
   and ($1::uuid is null or exists (
       select 1 from ga4_property_access x where x.property_ref = p.id and x.user_id = $1))
   and ($2::text is null or p.property_id = $2)
+  and ($3::bigint is null or p.id = $3)
 order by p.id;
 
 -- name: record_property_outcome
@@ -68,22 +69,6 @@ select p.id, p.property_id, p.display_name, p.time_zone, p.currency_code, p.enab
              order by a.created_at, a.user_id) as access_user_ids
 from ga4_properties p
 where p.id = $1;
-
--- name: get_property_to_sync
-select p.id, p.property_id, p.display_name, p.time_zone,
-       coalesce(g.grant_users, '{}') as grant_users,
-       coalesce(g.has_credentials, false) as has_credentials
-from ga4_properties p
-left join lateral (
-    -- Users with access whose grant still works, in the order they are tried.
-    select array_agg(a.user_id order by a.created_at, a.user_id)
-               filter (where c.user_id is not null and not c.needs_reauth) as grant_users,
-           bool_or(c.user_id is not null) as has_credentials
-    from ga4_property_access a
-    left join google_credentials c on c.user_id = a.user_id
-    where a.property_ref = p.id
-) g on true
-where p.id = $1 and p.enabled;
 
 -- name: list_properties_status
 -- Properties with their last sync and last run; $1 limits to those one user

@@ -66,7 +66,7 @@ async def list_properties_to_sync(
     user_id: uuid.UUID | None = None,
     property_id: str | None = None,
 ) -> list[PropertyToSync]:
-    rows = await conn.fetch(query("list_properties_to_sync"), user_id, property_id)
+    rows = await conn.fetch(query("list_properties_to_sync"), user_id, property_id, None)
     return [PropertyToSync.from_row(row) for row in rows]
 
 
@@ -106,7 +106,7 @@ async def get_property_to_sync(
     conn: asyncpg.Connection | asyncpg.Pool, property_ref: int
 ) -> PropertyToSync | None:
     """The property by ``ga4_properties.id`` if it is still enabled."""
-    row = await conn.fetchrow(query("get_property_to_sync"), property_ref)
+    row = await conn.fetchrow(query("list_properties_to_sync"), None, None, property_ref)
     return None if row is None else PropertyToSync.from_row(row)
 
 
