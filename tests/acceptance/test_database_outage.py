@@ -10,7 +10,6 @@ run finishes with every row, nothing left running.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -61,31 +60,14 @@ async def _fetchval(url: str, sql: str):
 
 @pytest.mark.parametrize("command", ["worker", "serve"])
 async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
-    command, own_postgres, outage_db, google, encryption_key, tmp_path
+    command, own_postgres, outage_db, google, encryption_key, worker_env, tmp_path
 ):
-    fake, base_url = google
+    fake, _ = google
     async with open_pool(outage_db, max_size=2) as pool:
         await _connect(pool, fake, encryption_key, PROPERTIES)
     port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": outage_db,
-        "TOKEN_ENCRYPTION_KEY": encryption_key,
-        "GOOGLE_CLIENT_ID": "acceptance",
-        "GOOGLE_CLIENT_SECRET": "acceptance-secret",
-        "GOOGLE_TOKEN_URI": f"{base_url}/token",
-        "GA4_API_BASE_URL": base_url,
-        "GA4_RETRY_BASE_S": "0.05",
-        "WORKER_HEARTBEAT_S": "0.5",
-        "STALLED_AFTER_S": "2",
-        "WORKER_CONCURRENCY": "4",
-        "PORT": str(port),
-        "CRON_TOKEN": "outage-cron",
-        # A daily run is due whenever the test runs (the real clock decides).
-        "SYNC_DAILY_AT": "00:00",
-        "SYNC_LOOKBACK_DAYS": "1",
-        "SYNC_BACKFILL_DAYS": "0",
-    }
+    # The acceptance workers' environment, on the database this test restarts.
+    env = {**worker_env, "DATABASE_URL": outage_db, "PORT": str(port), "CRON_TOKEN": "outage-cron"}
     # Reports wait in flight until released: the restart lands mid-task, however
     # long the processes take to start.
     fake.hold_reports = True
