@@ -69,6 +69,7 @@ from ga4sync.fake_google import DEFAULT_QUOTA_LIMITS, token_cost
 from ga4sync.ga4.wire import build_request
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.settings import Settings
+from ga4sync.store.report_tables import table_name
 from ga4sync.sync.connections import connect_property, store_google_grant
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
 from ga4sync.sync.plan import Chunk, PlanSettings, plan_sync
@@ -506,17 +507,19 @@ async def check(
     last = max(r.chunk.end_date for r in reads)
     target = {first + timedelta(days=n) for n in range((last - first).days + 1)}
     coverage: dict[str, dict[date, int]] = {spec.name: {} for spec in BUILTIN_REPORTS}
+    names = {spec.key: spec.name for spec in BUILTIN_REPORTS}
     for row in await conn.fetch(
         "select report, date, rows from ga4_coverage where property_ref = $1", prop_ref
     ):
-        coverage[row["report"]][row["date"]] = row["rows"]
+        coverage[names[row["report"]]][row["date"]] = row["rows"]
     stored: dict[str, Counter[date]] = {spec.name: Counter() for spec in BUILTIN_REPORTS}
-    for row in await conn.fetch(
-        "select report, date, count(*) as n from ga4_report_rows"
-        " where property_ref = $1 group by report, date",
-        prop_ref,
-    ):
-        stored[row["report"]][row["date"]] = row["n"]
+    for spec in BUILTIN_REPORTS:
+        for row in await conn.fetch(
+            f"select date, count(*) as n from {table_name(spec.key)}"
+            " where property_ref = $1 group by date",
+            prop_ref,
+        ):
+            stored[spec.name][row["date"]] = row["n"]
     quota_bound = ideal.quota_wait_s > 0
     expected_status = "quota_deferred" if quota_bound else "success"
     if report["status"] != expected_status:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,6 +16,7 @@ import psycopg
 from ga4sync.db import connect
 from ga4sync.embedded import embedded_postgres
 from ga4sync.migrate import migrate
+from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 
 
 @contextmanager
@@ -36,15 +37,17 @@ def server_url() -> Iterator[str]:
 
 
 @asynccontextmanager
-async def scratch_database(server: str) -> AsyncIterator[str]:
-    """A migrated database that is dropped afterwards."""
+async def scratch_database(
+    server: str, reports: Sequence[ReportSpec] = BUILTIN_REPORTS
+) -> AsyncIterator[str]:
+    """A migrated database with the tables of ``reports``, dropped afterwards."""
     name = f"ga4sync_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')  # type: ignore[arg-type]
     url = urlunsplit(urlsplit(server)._replace(path="/" + name))
     try:
         async with connect(url) as conn:
-            await migrate(conn)
+            await migrate(conn, reports)
         yield url
     finally:
         with psycopg.connect(server, autocommit=True) as conn:

@@ -195,7 +195,7 @@ def library_run(base_url: str, db_url: str, token: str) -> tuple[int, int | None
 async def main(with_library: bool, page_size: int) -> None:
     with server_url() as server:
         async with (
-            scratch_database(server) as db_url,
+            scratch_database(server, [REPORT]) as db_url,
             fake_google_process(cardinality=CARDINALITY) as base_url,
         ):
             key = Fernet.generate_key().decode()

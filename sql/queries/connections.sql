@@ -24,8 +24,10 @@ where p.id = gone.property_ref and p.enabled
   );
 
 -- name: delete_user_report_rows
--- The rows of the properties only this user can access (run before their
--- access is removed); rows that other users still see stay.
+-- The coverage of the properties only this user can access (run before their
+-- access is removed), and their rows kept before reports had tables of their
+-- own; what other users still see stays. The report tables follow
+-- (delete_unshared_report_rows).
 with gone as (
     delete from ga4_report_rows r
     using ga4_property_access a

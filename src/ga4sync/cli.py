@@ -20,6 +20,7 @@ from ga4sync.errors import ConfigError, Ga4SyncError, GoogleError, GoogleUnavail
 from ga4sync.migrate import migrate, pending_migrations
 from ga4sync.outage import install_outage_log_filter
 from ga4sync.settings import Settings
+from ga4sync.store.report_tables import ensure_report_tables
 from ga4sync.sync.connections import connect_property
 from ga4sync.sync.google_accounts import GoogleAccounts
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
@@ -103,27 +104,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _migrate(url: str) -> int:
+async def _migrate(url: str, settings: Settings) -> int:
     async with connect(url) as conn:
-        applied = await migrate(conn)
+        applied = await migrate(conn, settings.reports)
     print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
     return 0
 
 
-async def _ensure_schema(url: str, *, embedded: bool) -> None:
+async def _ensure_schema(url: str, settings: Settings, *, embedded: bool) -> None:
+    """Migrated (the embedded database migrates itself), with the tables of the
+    reports in use: made here when the definitions changed."""
     async with connect(url) as conn:
         if embedded:
-            await migrate(conn)  # the zero-configuration database migrates itself
+            await migrate(conn, settings.reports)
             return
         pending = await pending_migrations(conn)
-    if pending:
-        raise ConfigError(
-            f"the database is not migrated ({len(pending)} pending): run `ga4sync migrate`"
-        )
+        if pending:
+            raise ConfigError(
+                f"the database is not migrated ({len(pending)} pending): run `ga4sync migrate`"
+            )
+        await ensure_report_tables(conn, settings.reports)
 
 
 async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
-    await _ensure_schema(url, embedded=embedded)
+    await _ensure_schema(url, settings, embedded=embedded)
     since_days = settings.sync_lookback_days if args.since_days is None else args.since_days
     async with open_pool(url) as pool, open_ingestion(pool, settings) as ingestion:
         summary = await ingest_ga4_for_all_accounts(
@@ -137,7 +141,7 @@ async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Nam
 
 
 async def _connect(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
-    await _ensure_schema(url, embedded=embedded)
+    await _ensure_schema(url, settings, embedded=embedded)
     async with open_pool(url, max_size=2) as pool:
         try:
             connected = await GoogleAccounts(pool, settings).import_token(
@@ -178,7 +182,7 @@ async def _connect(url: str, embedded: bool, settings: Settings, args: argparse.
 async def _process(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
     from ga4sync import processes
 
-    await _ensure_schema(url, embedded=embedded)
+    await _ensure_schema(url, settings, embedded=embedded)
     run = {
         "web": processes.serve_web,
         "worker": processes.serve_worker,
@@ -191,7 +195,7 @@ async def _process(url: str, embedded: bool, settings: Settings, args: argparse.
 async def _demo(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
     from ga4sync.demo import run_demo
 
-    await _ensure_schema(url, embedded=embedded)
+    await _ensure_schema(url, settings, embedded=embedded)
     return await run_demo(url, settings, port=args.port, once=args.once, as_json=args.json)
 
 
@@ -212,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         with database_url(settings) as (url, embedded):
             if args.command == "migrate":
-                return asyncio.run(_migrate(url))
+                return asyncio.run(_migrate(url, settings))
             if args.command == "sync":
                 return asyncio.run(_sync(url, embedded, settings, args))
             if args.command == "connect":

@@ -63,13 +63,11 @@ DEMO_GOOGLE_PROPERTIES = [
     ("340000002", "Your app (London)", "Europe/London"),
 ]
 
-TABLES = "ga4_report_rows, ga4_property_runs, ga4_sync_jobs, ga4_properties"
+TABLES = "ga4_daily_totals, ga4_traffic_sources, ga4_pages, ga4_property_runs, ga4_sync_jobs"
 SAMPLE_QUERY = """\
-select p.display_name, r.date, (r.metrics->>'activeUsers')::int as active_users,
-       (r.metrics->>'sessions')::int as sessions
-from ga4_report_rows r join ga4_properties p on p.id = r.property_ref
-where r.report = 'daily_totals'
-order by p.display_name, r.date;"""
+select p.display_name, t.date, t.active_users, t.sessions
+from ga4_daily_totals t join ga4_properties p using (property_id)
+order by p.display_name, t.date;"""
 
 
 def demo_user_id(email: str) -> uuid.UUID:

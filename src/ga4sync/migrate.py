@@ -8,18 +8,24 @@ in ``schema_migrations``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import asyncpg
 import procrastinate
 from procrastinate.schema import SchemaManager
 
 from ga4sync.queries import migration_files, query
+from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.store.report_tables import ensure_report_tables
 
 logger = logging.getLogger(__name__)
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply what is missing; return the versions applied by this call."""
+async def migrate(
+    conn: asyncpg.Connection, reports: Sequence[ReportSpec] = BUILTIN_REPORTS
+) -> list[str]:
+    """Apply what is missing, then make the tables and views of ``reports``;
+    return the versions applied by this call."""
     await conn.execute(query("lock_migrations"))
     try:
         await conn.execute(query("create_schema_migrations"))
@@ -40,6 +46,7 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
                 await conn.execute(query("record_migration"), version)
             logger.info("applied procrastinate schema", extra={"action": "migrate"})
             done.append(version)
+        await ensure_report_tables(conn, reports)
         return done
     finally:
         await conn.execute(query("unlock_migrations"))

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ga4sync.errors import ConfigError
+from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -91,6 +92,9 @@ class Settings:
     worker_shutdown_timeout_s: float = 25.0
     worker_heartbeat_s: float = 10.0
     stalled_after_s: float = 60.0
+    # what to sync: the definitions in GA4SYNC_REPORTS, or the built-in reports
+    reports: tuple[ReportSpec, ...] = BUILTIN_REPORTS
+    reports_file: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

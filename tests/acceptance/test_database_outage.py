@@ -24,6 +24,7 @@ from ga4sync.db import connect, open_pool
 from ga4sync.migrate import migrate
 from tests.conftest import with_database
 from tests.pgserver import RestartablePostgres, restartable_postgres
+from tests.reporting import ALL_ROWS
 from tests.waiting import eventually
 
 from .test_serve import _free_port
@@ -151,7 +152,7 @@ async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
                 outage_db, "select message from ga4_sync_jobs where kind = 'daily'"
             )
             assert message.startswith(f"Synced {len(PROPERTIES)}/{len(PROPERTIES)}"), message
-            rows = await _fetchval(outage_db, "select count(*) from ga4_report_rows")
+            rows = await _fetchval(outage_db, f"select count(*) from {ALL_ROWS} r")
             assert rows == len(PROPERTIES) * ROWS_PER_PROPERTY
             left_running = await _fetchval(
                 outage_db, "select count(*) from ga4_property_runs where status = 'running'"

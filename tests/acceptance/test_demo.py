@@ -27,11 +27,11 @@ def test_demo_reaches_a_first_sync_and_prints_what_it_promises(tmp_path):
     assert base, cold
     assert f"Status page  {base.group(1)}/#token=ey" in cold
     assert f'curl -X POST {base.group(1)}/v1/sync/ga4/run -H "Authorization: Bearer ey' in cold
-    assert "tables ga4_report_rows, ga4_property_runs" in cold
+    assert "tables ga4_daily_totals, ga4_traffic_sources, ga4_pages, ga4_property_runs" in cold
     assert re.search(r"First sync success [\d.]+s after start: Synced 4/4 properties", cold)
     first = re.search(r"([\d,]+) written \(([\d,]+) new", cold)
     assert first and first.group(1) == first.group(2) and first.group(1) != "0", cold
-    assert "from ga4_report_rows r join ga4_properties p" in cold
+    assert "from ga4_daily_totals t join ga4_properties p" in cold
     # The second run finds today's daily run done and syncs again by hand: nothing rewritten.
     assert "First sync (manual run) started" in warm
     # Only the dates that are not settled yet are read again, and come back unchanged.

@@ -15,6 +15,8 @@ from ga4sync.queue import HISTORY_PRIORITY
 from ga4sync.runtime import open_runtime, run_worker
 from tests.waiting import eventually
 
+from ..reporting import ALL_ROWS
+
 BACKFILL_DAYS = 60
 REPORTS = ("daily_totals", "traffic_sources", "pages")
 
@@ -45,7 +47,11 @@ async def running_worker(runtime):
 
 
 async def _covered(pool, report: str) -> list[date]:
-    rows = await pool.fetch("select date from ga4_coverage where report = $1 order by date", report)
+    rows = await pool.fetch(
+        "select c.date from ga4_coverage c join ga4_report_definitions d on d.key = c.report"
+        " where d.name = $1 order by c.date",
+        report,
+    )
     return [r["date"] for r in rows]
 
 
@@ -100,7 +106,7 @@ async def test_a_manual_run_reads_the_recent_days_and_history_follows_until_cove
     ]
     # Two chunks of history (30 + 26 days) per report, each asked for once.
     assert len(history_requests) == len(set(history_requests)) == 2 * len(REPORTS)
-    days = await pool.fetchval("select count(distinct date) from ga4_report_rows")
+    days = await pool.fetchval(f"select count(distinct date) from {ALL_ROWS} r")
     assert days == BACKFILL_DAYS + 1
 
 

@@ -7,19 +7,43 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
+
 from ga4sync.queries import query
-from ga4sync.store.coverage import abandon_read, finish_read, get_coverage
+from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.store.coverage import abandon_read, get_coverage
 from ga4sync.store.properties import upsert_property
-from ga4sync.store.report_rows import upsert_report_rows
+from ga4sync.store.report_tables import (
+    ensure_report_tables,
+    finish_read,
+    report_sql,
+    table_name,
+)
+from ga4sync.store.report_tables import upsert_report_rows as upsert
 
 READ_AT = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+PAGES = ReportSpec("pages", ("date", "pagePath"), ("screenPageViews",))
+OTHER = ReportSpec("other", ("date", "pagePath"), ("screenPageViews",))
+SPECS = {"pages": PAGES, "other": OTHER}
+
+
+@pytest.fixture(autouse=True)
+async def _tables(pool):
+    async with pool.acquire() as conn:
+        await ensure_report_tables(conn, [*BUILTIN_REPORTS[:2], PAGES, OTHER])
+
+
+async def upsert_report_rows(conn, ref, report, dims, metrics, rows, read=None):
+    return await upsert(conn, SPECS[report], ref, rows, read=read)
 
 
 async def _stored(pool, ref: int) -> list[tuple[str, str, str]]:
     rows = await pool.fetch(
-        "select report, date::text, dimensions->>'pagePath' as page from ga4_report_rows"
-        " where property_ref = $1 order by 1, 2, 3",
-        ref,
+        "select 'other' as report, date::text, page_path as page from ga4_other"
+        " where property_id = $1 union all"
+        " select 'pages', date::text, page_path from ga4_pages where property_id = $1"
+        " order by 1, 2, 3",
+        await pool.fetchval("select property_id from ga4_properties where id = $1", ref),
     )
     return [(r["report"], r["date"], r["page"]) for r in rows]
 
@@ -56,8 +80,8 @@ async def test_a_complete_read_deletes_what_it_did_not_see_in_its_dates_only(poo
 
     deleted = await finish_read(
         pool,
+        PAGES,
         property_ref=ref,
-        report="pages",
         start_date=date(2026, 11, 18),
         end_date=date(2026, 11, 20),
         run_id=7,
@@ -79,9 +103,9 @@ async def test_a_complete_read_deletes_what_it_did_not_see_in_its_dates_only(poo
         "select report, date::text, read_at, rows from ga4_coverage order by 1, 2"
     )
     assert [(r["report"], r["date"], r["read_at"], r["rows"]) for r in coverage] == [
-        ("pages", "2026-11-18", READ_AT, 2),
-        ("pages", "2026-11-19", READ_AT, 1),
-        ("pages", "2026-11-20", READ_AT, 0),
+        (PAGES.key, "2026-11-18", READ_AT, 2),
+        (PAGES.key, "2026-11-19", READ_AT, 1),
+        (PAGES.key, "2026-11-20", READ_AT, 0),
     ]
     keys = await pool.fetch("select run_id, read_no, count(*) from ga4_read_keys group by 1, 2")
     assert [tuple(k) for k in keys] == [(7, 2, 1)]  # the other read keeps its keys
@@ -95,8 +119,8 @@ async def test_a_complete_read_deletes_what_it_did_not_see_in_its_dates_only(poo
     assert (
         await finish_read(
             pool,
+            PAGES,
             property_ref=ref,
-            report="pages",
             start_date=date(2026, 11, 18),
             end_date=date(2026, 11, 18),
             run_id=8,
@@ -105,7 +129,7 @@ async def test_a_complete_read_deletes_what_it_did_not_see_in_its_dates_only(poo
         )
         == 1
     )
-    assert (await get_coverage(pool, ref, date(2026, 11, 1)))["pages"] == {
+    assert (await get_coverage(pool, ref, date(2026, 11, 1)))[PAGES.key] == {
         date(2026, 11, 18): later,
         date(2026, 11, 19): READ_AT,
         date(2026, 11, 20): READ_AT,
@@ -142,14 +166,14 @@ async def test_completing_a_read_scans_its_keys_once_whatever_the_statistics(poo
         async with conn.transaction():  # as finish_read runs it
             await conn.execute(query("plan_without_nested_loops"))
             explained = await conn.fetchval(
-                "explain (analyze, format json) " + query("finish_read"),
+                "explain (analyze, format json) " + report_sql(PAGES, "finish_read"),
                 ref,
-                "pages",
                 date(2026, 11, 1),
                 date(2026, 11, 30),
                 5,
                 1,
                 READ_AT,
+                PAGES.key,
             )
     nodes = _nodes(json.loads(explained)[0]["Plan"])
     over_keys = [
@@ -160,5 +184,5 @@ async def test_completing_a_read_scans_its_keys_once_whatever_the_statistics(poo
     assert over_keys
     assert [node["Actual Loops"] for node in over_keys] == [1] * len(over_keys)
     # and it did its work: the 100 rows the read did not see are gone
-    assert await pool.fetchval("select count(*) from ga4_report_rows") == len(rows) - 100
+    assert await pool.fetchval(f"select count(*) from {table_name(PAGES.key)}") == len(rows) - 100
     assert await pool.fetchval("select sum(rows) from ga4_coverage") == len(rows) - 100

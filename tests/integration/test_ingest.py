@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 import pytest
@@ -10,18 +9,12 @@ import pytest
 from ga4sync.reports import BUILTIN_REPORTS
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
 
+from ..reporting import ALL_ROWS, count_rows, row_versions
+
 
 def expected_rows(cardinality: int, days: int = 3) -> int:
     """Rows of the built-in reports for one property: one per date x other dimension values."""
     return sum(days * cardinality ** (len(spec.dimensions) - 1) for spec in BUILTIN_REPORTS)
-
-
-async def count_rows(pool, property_id: str | None = None) -> int:
-    return await pool.fetchval(
-        """select count(*) from ga4_report_rows r join ga4_properties p on p.id = r.property_ref
-           where $1::text is null or p.property_id = $1""",
-        property_id,
-    )
 
 
 @pytest.mark.smoke
@@ -57,26 +50,14 @@ async def test_stored_values_are_what_ga4_returned(pool, fake, connect_user, ing
     fake.override_metric("1003", date="20261119", dimensions={}, metric="activeUsers", value="4242")
     async with ingestion_for() as ingestion:
         assert (await ingest_ga4_for_all_accounts(ingestion)).ok
-    metrics = await pool.fetchval(
-        "select metrics from ga4_report_rows where report = 'daily_totals' and date = $1",
-        date(2026, 11, 19),
-    )
+    row = await pool.fetchrow("select * from ga4_daily_totals where date = $1", date(2026, 11, 19))
     # Non-additive users are stored as GA4 computed them for the day, never summed from pages.
-    assert metrics["activeUsers"] == "4242"  # GA4 sends decimal strings; kept as sent
-    assert set(metrics) == set(BUILTIN_REPORTS[0].metrics)
-
-
-async def row_versions(pool) -> dict:
-    """``{(report, date, dimensions): (metrics, updated_at)}`` of every stored row."""
-    rows = await pool.fetch(
-        "select report, date, dimensions, metrics, updated_at from ga4_report_rows"
-    )
-    return {
-        (r["report"], r["date"], json.dumps(r["dimensions"], sort_keys=True)): (
-            r["metrics"],
-            r["updated_at"],
-        )
-        for r in rows
+    assert row["active_users"] == 4242  # GA4 sends decimal strings; stored as integers
+    assert set(row.keys()) == {
+        "property_id",
+        "date",
+        "synced_at",
+        *(c.name for c in BUILTIN_REPORTS[0].columns),
     }
 
 
@@ -100,8 +81,8 @@ async def test_changed_upstream_value_updates_exactly_that_row(
     after = await row_versions(pool)
     assert after.keys() == before.keys()
     changed = [key for key in before if before[key][1] != after[key][1]]
-    assert changed == [("pages", date(2026, 11, 20), '{"pagePath": "/p/2"}')]
-    assert after[changed[0]][0]["screenPageViews"] == "777"
+    assert changed == [("pages", "1004", date(2026, 11, 20), "/p/2")]
+    assert after[changed[0]][0][0] == 777  # screen_page_views, the first metric
 
 
 async def test_paging_reads_every_row_of_a_report_larger_than_a_page(
@@ -134,9 +115,8 @@ async def test_dates_follow_each_property_time_zone(pool, fake, connect_user, in
     assert ranges["2001"] == [{"startDate": "2026-11-19", "endDate": "2026-11-20"}]
     assert ranges["2002"] == [{"startDate": "2026-11-20", "endDate": "2026-11-21"}]
     stored = await pool.fetch(
-        """select p.property_id, min(r.date) as first, max(r.date) as last
-           from ga4_report_rows r join ga4_properties p on p.id = r.property_ref
-           group by p.property_id order by 1"""
+        f"""select r.property_id, min(r.date) as first, max(r.date) as last
+           from {ALL_ROWS} r group by r.property_id order by 1"""
     )
     assert [(r["first"], r["last"]) for r in stored] == [
         (date(2026, 11, 19), date(2026, 11, 20)),

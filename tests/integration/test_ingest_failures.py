@@ -11,8 +11,9 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
 
+from ..reporting import count_rows
 from ..waiting import eventually
-from .test_ingest import count_rows, expected_rows
+from .test_ingest import expected_rows
 
 
 async def test_concurrent_quota_429_is_retried_and_the_run_completes(

@@ -13,6 +13,7 @@ import pytest
 from ga4sync.store.app_settings import LAST_SUCCESS, get_app_setting
 from ga4sync.sync.jobs import DailyRunActive, JobNotFound, StartedJob
 
+from ..reporting import count_rows
 from .test_ingest import expected_rows
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -233,7 +234,7 @@ async def test_a_retried_fan_out_counts_each_property_once(
         job_id,
     )
     assert [(r["property_ref"], r["n"]) for r in runs] == [(ref, 1) for ref in refs]
-    assert await pool.fetchval("select count(*) from ga4_report_rows") == 2 * expected_rows(4)
+    assert await count_rows(pool) == 2 * expected_rows(4)
 
 
 async def test_a_starting_worker_catches_up_the_missed_daily_run(pool, worker):

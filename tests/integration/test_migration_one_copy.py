@@ -1,7 +1,8 @@
 """Migration 0008 on a database that holds one GA4 property twice (two users).
 
 The copies merge into one: every user keeps access, no report row is lost, the
-newest of two versions of a row wins, and runs and job entries follow.
+newest of two versions of a row wins, and runs and job entries follow. The rows
+then move into their report's typed table.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from datetime import date
 from ga4sync.db import connect
 from ga4sync.migrate import migrate
 from ga4sync.queries import migration_files
+from ga4sync.reports import reports_by_name
+from ga4sync.store.report_tables import table_name
 
 ALICE, BOB, CAROL = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
@@ -50,10 +53,10 @@ async def test_two_users_copies_of_a_property_become_one(empty_database_url):
         a, b, c = ids[(ALICE, "111")], ids[(BOB, "111")], ids[(CAROL, "111")]
         key_shared, key_a, key_b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         rows = [
-            (a, key_shared, '{"sessions": "1"}', "2026-11-01"),
-            (b, key_shared, '{"sessions": "2"}', "2026-11-02"),  # newer: wins
-            (a, key_a, '{"sessions": "3"}', "2026-11-01"),
-            (b, key_b, '{"sessions": "4"}', "2026-11-01"),
+            (a, key_shared, '{"screenPageViews": "1"}', "2026-11-01"),
+            (b, key_shared, '{"screenPageViews": "2"}', "2026-11-02"),  # newer: wins
+            (a, key_a, '{"screenPageViews": "3"}', "2026-11-01"),
+            (b, key_b, '{"screenPageViews": "4"}', "2026-11-01"),
         ]
         for ref, key, metrics, updated in rows:
             await conn.execute(
@@ -99,15 +102,15 @@ async def test_two_users_copies_of_a_property_become_one(empty_database_url):
             (CAROL, a),
             (BOB, ids[(BOB, "222")]),
         }
+        # The merged rows, then moved into the pages report's own table.
+        pages = table_name(reports_by_name(["pages"])[0].key)
         stored = {
-            r["dimension_key"]: r["metrics"]["sessions"]
-            for r in await conn.fetch("select dimension_key, metrics from ga4_report_rows")
+            r["dimension_key"]: r["screen_page_views"]
+            for r in await conn.fetch(f"select dimension_key, screen_page_views from {pages}")
         }
-        assert stored == {key_shared: "2", key_a: "3", key_b: "4"}
-        assert (
-            await conn.fetchval("select count(*) from ga4_report_rows where property_ref <> $1", a)
-            == 0
-        )
+        assert stored == {key_shared: 2, key_a: 3, key_b: 4}
+        assert await conn.fetchval(f"select count(*) from {pages} where property_ref <> $1", a) == 0
+        assert await conn.fetchval("select count(*) from ga4_report_rows") == 0
         entries = await conn.fetch(
             "select property_ref from ga4_sync_job_properties where job_id = $1", job
         )

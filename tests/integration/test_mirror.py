@@ -10,7 +10,6 @@ injected; the fake Google's "today" follows it.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,12 +20,16 @@ import pytest
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
 
+from ..reporting import row_key as key
+from ..reporting import row_versions as all_versions
+from ..reporting import stored_rows, typed_value
+
 LA = "America/Los_Angeles"
 ZONE = ZoneInfo(LA)
 SPECS = {spec.name: spec for spec in BUILTIN_REPORTS}
 PAGES = SPECS["pages"]
-# A row: (report, date, its other dimensions as sorted JSON) -> metrics as GA4 sent them
-Rows = dict[tuple[str, date, str], dict[str, str]]
+# A row: (report, date, its other dimensions as sorted JSON) -> metrics, typed
+Rows = dict[tuple[str, date, str], dict[str, Any]]
 ONE_DAY = timedelta(days=1)
 
 
@@ -40,10 +43,6 @@ def at(clock, fake, day: date, hour: int = 10) -> date:
 
 def today(clock) -> date:
     return clock.now.astimezone(ZONE).date()
-
-
-def key(report: str, day: date, dimensions: dict[str, str]) -> tuple[str, date, str]:
-    return report, day, json.dumps(dimensions, sort_keys=True)
 
 
 async def ga4_rows(
@@ -75,34 +74,23 @@ async def ga4_rows(
                 day = datetime.strptime(values[0], "%Y%m%d").date()
                 others = dict(zip(spec.dimensions[1:], values[1:], strict=True))
                 metrics = [v["value"] for v in row["metricValues"]]
-                rows[key(spec.name, day, others)] = dict(zip(spec.metrics, metrics, strict=True))
+                types = [c.sql_type for c in spec.columns if c.kind == "metric"]
+                rows[key(spec.name, day, others)] = {
+                    name: typed_value(sql_type, value)
+                    for name, sql_type, value in zip(spec.metrics, types, metrics, strict=True)
+                }
     return rows
 
 
-async def stored_rows(pool, property_id: str) -> Rows:
-    records = await pool.fetch(
-        """select r.report, r.date, r.dimensions, r.metrics
-           from ga4_report_rows r join ga4_properties p on p.id = r.property_ref
-           where p.property_id = $1""",
-        property_id,
-    )
-    return {key(r["report"], r["date"], r["dimensions"]): r["metrics"] for r in records}
-
-
-async def row_versions(pool, property_id: str) -> dict[tuple[str, date, str], datetime]:
-    records = await pool.fetch(
-        """select r.report, r.date, r.dimensions, r.updated_at
-           from ga4_report_rows r join ga4_properties p on p.id = r.property_ref
-           where p.property_id = $1""",
-        property_id,
-    )
-    return {key(r["report"], r["date"], r["dimensions"]): r["updated_at"] for r in records}
+async def row_versions(pool, property_id: str) -> dict[tuple, datetime]:
+    return {key: synced for key, (_, synced) in (await all_versions(pool, property_id)).items()}
 
 
 async def coverage(pool, property_id: str) -> dict[tuple[str, date], tuple[datetime, int]]:
     records = await pool.fetch(
-        """select c.report, c.date, c.read_at, c.rows
+        """select d.name as report, c.date, c.read_at, c.rows
            from ga4_coverage c join ga4_properties p on p.id = c.property_ref
+           join ga4_report_definitions d on d.key = c.report
            where p.property_id = $1""",
         property_id,
     )

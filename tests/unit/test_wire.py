@@ -114,7 +114,7 @@ def test_backoff_is_bounded_and_grows(monkeypatch):
 
 def test_report_specs_are_validated():
     assert all(spec.dimensions[0] == "date" for spec in BUILTIN_REPORTS)
-    with pytest.raises(ValueError, match="first dimension must be 'date'"):
+    with pytest.raises(ValueError, match="a day report's first dimension is 'date'"):
         ReportSpec("bad", ("pagePath",), ("sessions",))
     with pytest.raises(ValueError, match="unknown report"):
         reports_by_name(["nope"])

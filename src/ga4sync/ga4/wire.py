@@ -23,7 +23,7 @@ from google.analytics.data_v1beta.types import (
 )
 
 from ga4sync.reports import ReportSpec
-from ga4sync.store.report_rows import SEPARATOR, StagedRow
+from ga4sync.store.report_tables import SEPARATOR, StagedRow
 
 QUOTA_NAMES = (
     "tokensPerDay",

@@ -8,6 +8,8 @@ from typing import TypeAlias
 import asyncpg
 
 from ga4sync.queries import query
+from ga4sync.store.coverage import connection
+from ga4sync.store.report_tables import delete_unshared_report_rows
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
@@ -30,7 +32,11 @@ async def disable_user_properties(conn: Conn, user_id: uuid.UUID) -> None:
 
 
 async def delete_user_report_rows(conn: Conn, user_id: uuid.UUID) -> int:
-    deleted: int = await conn.fetchval(query("delete_user_report_rows"), user_id)
+    """Delete the report rows and coverage of the properties only ``user_id`` accesses,
+    in every report table, in one transaction."""
+    async with connection(conn) as conn_, conn_.transaction():
+        deleted: int = await conn_.fetchval(query("delete_user_report_rows"), user_id)
+        deleted += await delete_unshared_report_rows(conn_, user_id)
     return deleted
 
 

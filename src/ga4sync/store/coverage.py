@@ -37,40 +37,8 @@ async def get_coverage_of_properties(
     return {ref: dict(reports) for ref, reports in found.items()}
 
 
-async def finish_read(
-    conn: Conn,
-    *,
-    property_ref: int,
-    report: str,
-    start_date: date,
-    end_date: date,
-    run_id: int,
-    read_no: int,
-    read_at: datetime,
-) -> int:
-    """Record a complete read of ``start_date..end_date``: delete the rows of those
-    dates that the read did not return, mark the dates covered. Returns rows deleted.
-
-    Planned without nested loops: the read's keys are not analyzed yet, and a
-    nested loop over them costs the product of the read's rows and its keys.
-    """
-    async with _connection(conn) as connection, connection.transaction():
-        await connection.execute(query("plan_without_nested_loops"))
-        deleted: int = await connection.fetchval(
-            query("finish_read"),
-            property_ref,
-            report,
-            start_date,
-            end_date,
-            run_id,
-            read_no,
-            read_at,
-        )
-    return deleted
-
-
 @asynccontextmanager
-async def _connection(conn: Conn) -> AsyncIterator[asyncpg.Connection]:
+async def connection(conn: Conn) -> AsyncIterator[asyncpg.Connection]:
     if isinstance(conn, asyncpg.Pool):
         async with conn.acquire() as acquired:
             yield acquired

@@ -33,7 +33,7 @@ from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.client import ClientLimits, Ga4Client
 from ga4sync.oauth import OAuthClient
 from ga4sync.outage import is_database_unavailable
-from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.reports import ReportSpec
 from ga4sync.settings import Settings
 from ga4sync.store.coverage import get_coverage
 from ga4sync.store.properties import (
@@ -126,7 +126,7 @@ async def ingest_ga4_for_all_accounts(
     *,
     property_id: str | None = None,
     job_id: uuid.UUID | None = None,
-    reports: Sequence[ReportSpec] = BUILTIN_REPORTS,
+    reports: Sequence[ReportSpec] | None = None,
     on_property_done: OnPropertyDone | None = None,
     history_chunks: int | None = None,
 ) -> IngestSummary:
@@ -170,7 +170,7 @@ async def sync_property(
     *,
     lookback_days: int | None = None,
     job_id: uuid.UUID | None = None,
-    reports: Sequence[ReportSpec] = BUILTIN_REPORTS,
+    reports: Sequence[ReportSpec] | None = None,
     history_chunks: int | None = None,
     recent: bool = True,
     history_budget_s: float | None = None,
@@ -186,6 +186,11 @@ async def sync_property(
     """
     started = time.monotonic()
     result = PropertyResult(property_ref=prop.id, property_id=prop.property_id)
+    reports = [
+        spec
+        for spec in (ingestion.settings.reports if reports is None else reports)
+        if spec.applies_to(prop.property_id)
+    ]
     pool = ingestion.pool
     settings = plan_settings(ingestion.settings, lookback_days)
     now = ingestion.now()
@@ -194,7 +199,7 @@ async def sync_property(
         zone = load_zone(prop.time_zone)
         today = local_today(now, zone)
         coverage = await get_coverage(pool, prop.id, target_start(today, settings))
-        by_report = {spec.name: coverage.get(spec.name, {}) for spec in reports}
+        by_report = {spec.key: coverage.get(spec.key, {}) for spec in reports}
         chunks = plan_sync(time_zone=prop.time_zone, now=now, coverage=by_report, settings=settings)
     except ValueError:
         result.status, result.error = "failed", f"unknown time zone {prop.time_zone!r}"
@@ -319,8 +324,8 @@ async def _fetch_and_store(
         raise MissingCredentials("no user with access to it has connected a Google account")
     if not prop.grant_users:
         raise GrantRevoked("every Google connection with access to it needs re-auth")
-    specs = {spec.name: spec for spec in reports}
-    progress = {spec.name: ReportProgress() for spec in reports}
+    specs = {spec.key: spec for spec in reports}
+    progress = {spec.key: ReportProgress() for spec in reports}
     numbers = {chunk: index for index, chunk in enumerate(chunks)}
     reserve = ingestion.settings.ga4_quota_reserve
     spent_per_chunk: list[int] = []
@@ -407,9 +412,9 @@ async def _fetch_and_store(
                 continue
             return
     finally:
-        for name, report_progress in progress.items():
+        for key, report_progress in progress.items():
             if report_progress.chunks:
-                result.data_quality[name] = report_progress.as_dict()
+                result.data_quality[specs[key].name] = report_progress.as_dict()
     assert revoked is not None
     raise GrantRevoked(f"every Google connection with access to it needs re-auth ({revoked})")
 

@@ -22,7 +22,6 @@ import asyncpg
 
 from ga4sync.clock import Clock, utcnow
 from ga4sync.errors import Ga4SyncError
-from ga4sync.reports import BUILTIN_REPORTS
 from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
 from ga4sync.store.app_settings import LAST_SUCCESS, SettingsCache, put_app_setting
@@ -256,7 +255,7 @@ class SyncService:
                 time_zone=row["time_zone"],
                 now=now,
                 coverage=coverage.get(row["id"], {}),
-                reports=BUILTIN_REPORTS,
+                reports=[s for s in self._settings.reports if s.applies_to(row["property_id"])],
                 settings=settings,
                 step=steps.get(row["id"]),
             )

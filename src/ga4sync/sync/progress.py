@@ -37,7 +37,7 @@ def property_progress(
         statuses = coverage_status(
             time_zone=time_zone,
             now=now,
-            coverage={spec.name: coverage.get(spec.name, {}) for spec in reports},
+            coverage={spec.key: coverage.get(spec.key, {}) for spec in reports},
             settings=settings,
         )
     except ValueError:

@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
+from ga4sync.errors import Ga4RequestError
 from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.wire import ReportPage
 from ga4sync.outage import DATABASE_UNAVAILABLE
 from ga4sync.reports import ReportSpec
-from ga4sync.store.coverage import abandon_read, finish_read
-from ga4sync.store.report_rows import upsert_report_rows
+from ga4sync.store.coverage import abandon_read
+from ga4sync.store.report_tables import finish_read, upsert_report_rows
 from ga4sync.sync.plan import Chunk
 from ga4sync.sync.summary import PropertyResult
 
@@ -113,13 +114,12 @@ async def read_chunk(
                 result.quota = {name: asdict(status) for name, status in page.quota.items()}
             result.time_zone = page.time_zone or result.time_zone
             result.currency_code = page.currency_code or result.currency_code
+            _check_headers(read.spec, page)
             async with ingestion.pool.acquire() as conn:
                 counts = await upsert_report_rows(
                     conn,
+                    read.spec,
                     read.property_ref,
-                    read.spec.name,
-                    page.dimension_names[1:],
-                    page.metric_names,
                     page.rows,
                     read=(read.run_id, read.read_no),
                 )
@@ -146,8 +146,8 @@ async def read_chunk(
         return False
     deleted = await finish_read(
         ingestion.pool,
+        read.spec,
         property_ref=read.property_ref,
-        report=read.spec.name,
         start_date=chunk.start_date,
         end_date=chunk.end_date,
         run_id=read.run_id,
@@ -158,3 +158,16 @@ async def read_chunk(
     # deletions of chunks of the same property that finished meanwhile.
     result.rows_deleted += deleted
     return True
+
+
+def _check_headers(spec: ReportSpec, page: ReportPage) -> None:
+    """Values are stored by position: the answer's columns must be the request's."""
+    if page.rows and (
+        page.dimension_names != list(spec.dimensions) or page.metric_names != list(spec.metrics)
+    ):
+        raise Ga4RequestError(
+            f"report {spec.name}: GA4 answered with the columns"
+            f" {page.dimension_names + page.metric_names}, not the ones asked for",
+            http_status=200,
+            google_status="",
+        )

@@ -1,0 +1,19 @@
+"""GA4's standard fields (provisional: the metric types the built-in reports use)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+STANDARD_METRICS: Mapping[str, str] = {
+    "activeUsers": "TYPE_INTEGER",
+    "totalUsers": "TYPE_INTEGER",
+    "newUsers": "TYPE_INTEGER",
+    "sessions": "TYPE_INTEGER",
+    "engagedSessions": "TYPE_INTEGER",
+    "screenPageViews": "TYPE_INTEGER",
+    "eventCount": "TYPE_INTEGER",
+    "averageSessionDuration": "TYPE_SECONDS",
+    "bounceRate": "TYPE_FLOAT",
+    "keyEvents": "TYPE_FLOAT",
+    "userEngagementDuration": "TYPE_SECONDS",
+}

@@ -1,0 +1,147 @@
+"""One report: a named GA4 request at a grain, and the typed relation it fills.
+
+A report asks GA4 for its grain's dimension first (``date``, ``isoYearIsoWeek``
+or ``yearMonth``), then its own dimensions, and its metrics. Rows are keyed by
+the period's first day and the other dimensions' values, as GA4 returns them;
+ga4sync never adds rows up. Metrics such as ``activeUsers`` are not additive: a
+week's users is not the sum of its days' users, so a week report asks GA4 for
+the week.
+
+A definition is identified by its name and a digest of everything that decides
+what its rows mean (dimensions, metrics, filters, grain, empty rows). Changing
+any of it makes a new definition with a table of its own: rows of two
+definitions never share a relation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+from ga4sync.reports.columns import Column, report_columns
+
+Grain = Literal["day", "week", "month"]
+GRAINS: tuple[Grain, ...] = ("day", "week", "month")
+# The dimension that carries each grain's period, always the first one asked for.
+GRAIN_DIMENSIONS: dict[Grain, str] = {"day": "date", "week": "isoYearIsoWeek", "month": "yearMonth"}
+PERIOD_DIMENSIONS = frozenset(GRAIN_DIMENSIONS.values())
+
+MAX_DIMENSIONS = 9  # GA4's limits per request, the grain's dimension included
+MAX_METRICS = 10
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+# Metrics whose values cannot be summed across dates or dimension values.
+NON_ADDITIVE_METRICS = frozenset(
+    {
+        "activeUsers",
+        "totalUsers",
+        "newUsers",
+        "active1DayUsers",
+        "active7DayUsers",
+        "active28DayUsers",
+        "engagementRate",
+        "bounceRate",
+        "averageSessionDuration",
+        "sessionsPerUser",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """A report definition. ``dimensions`` are the request's, the grain's first."""
+
+    name: str
+    dimensions: tuple[str, ...]
+    metrics: tuple[str, ...]
+    grain: Grain = "day"
+    # GA4 FilterExpressions in the API's JSON shape
+    dimension_filter: Mapping[str, Any] | None = field(default=None, hash=False)
+    metric_filter: Mapping[str, Any] | None = field(default=None, hash=False)
+    keep_empty_rows: bool = False
+    # the GA4 property ids the report is limited to (None: every property)
+    properties: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if not NAME_PATTERN.match(self.name):
+            raise ValueError(
+                f"report {self.name!r}: a name is snake_case: a lowercase letter, then"
+                " lowercase letters, digits or _ (at most 40)"
+            )
+        if self.grain not in GRAINS:
+            raise ValueError(f"report {self.name!r}: grain must be one of {', '.join(GRAINS)}")
+        period = GRAIN_DIMENSIONS[self.grain]
+        if not self.dimensions or self.dimensions[0] != period:
+            raise ValueError(
+                f"report {self.name!r}: a {self.grain} report's first dimension is {period!r}"
+            )
+        if len(self.dimensions) > MAX_DIMENSIONS:
+            raise ValueError(
+                f"report {self.name!r}: GA4 allows {MAX_DIMENSIONS} dimensions per request"
+                f" (the grain's {period!r} included), got {len(self.dimensions)}"
+            )
+        if not 1 <= len(self.metrics) <= MAX_METRICS:
+            raise ValueError(
+                f"report {self.name!r}: GA4 allows 1 to {MAX_METRICS} metrics per request,"
+                f" got {len(self.metrics)}"
+            )
+        for kind, names in (("dimension", self.dimensions), ("metric", self.metrics)):
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
+                    raise ValueError(f"report {self.name!r}: {kind} {name!r} is listed twice")
+                seen.add(name)
+        others = [d for d in self.key_dimensions if d in PERIOD_DIMENSIONS]
+        if others:
+            raise ValueError(
+                f"report {self.name!r}: dimension {others[0]!r} is a grain's period; a"
+                f" {self.grain} report has one period dimension, {period!r}"
+            )
+
+    @property
+    def key_dimensions(self) -> tuple[str, ...]:
+        """The dimensions besides the period that identify a row."""
+        return self.dimensions[1:]
+
+    @property
+    def non_additive_metrics(self) -> tuple[str, ...]:
+        return tuple(m for m in self.metrics if m in NON_ADDITIVE_METRICS)
+
+    def applies_to(self, property_id: str) -> bool:
+        return self.properties is None or property_id in self.properties
+
+    def definition(self) -> dict[str, Any]:
+        """What decides the meaning of the report's rows, as plain JSON."""
+        return {
+            "grain": self.grain,
+            "dimensions": list(self.dimensions),
+            "metrics": list(self.metrics),
+            "dimension_filter": self.dimension_filter,
+            "metric_filter": self.metric_filter,
+            "keep_empty_rows": self.keep_empty_rows,
+        }
+
+    @cached_property
+    def digest(self) -> str:
+        canonical = json.dumps(self.definition(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:8]
+
+    @cached_property
+    def key(self) -> str:
+        """The definition's identity: its name and digest; also its table's name."""
+        return f"{self.name}_{self.digest}"
+
+    @property
+    def relation(self) -> str:
+        """The typed relation users query: ``ga4_<name>``."""
+        return f"ga4_{self.name}"
+
+    @cached_property
+    def columns(self) -> tuple[Column, ...]:
+        """The relation's dimension and metric columns, in the definition's order."""
+        return report_columns(self.key_dimensions, self.metrics)

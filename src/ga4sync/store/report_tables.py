@@ -1,0 +1,279 @@
+"""Report tables: one table per report definition with typed columns, read
+through the view ``ga4_<report>``; pages of rows upserted through COPY and a
+staging table; complete reads recorded with their coverage.
+
+The SQL is in ``sql/queries/report_tables.sql``, with the definition's
+identifiers filled in (quoted) once per definition and query.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from ga4sync.errors import ConfigError
+from ga4sync.queries import query
+from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.store.coverage import Conn, connection
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = "ga4sync_reports"
+# (first dimension's value as GA4 sends it, other dimensions' values, metric
+# values), values joined by SEPARATOR
+StagedRow = tuple[str, str, str]
+SEPARATOR = "\x1f"
+
+_PERIOD = {
+    "day": "day::date",
+    "week": "to_date(day, 'IYYYIW')",
+    "month": "to_date(day || '01', 'YYYYMMDD')",
+}
+_STEP = {"day": "'1 day'", "week": "'7 days'", "month": "'1 month'"}
+# Roles a hosted Postgres may grant new relations to by default (Supabase's API roles).
+_API_ROLES = ("anon", "authenticated")
+
+
+class ReportTableConflict(ConfigError):
+    """A report's relation name is taken by something ga4sync did not make."""
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def table_name(key: str) -> str:
+    return f"{SCHEMA}.{ident(key)}"
+
+
+@functools.lru_cache(maxsize=512)
+def report_sql(spec: ReportSpec, name: str, options: str = "") -> str:
+    """Query ``name`` of ``report_tables.sql`` for the definition ``spec``."""
+    dimensions = [c for c in spec.columns if c.kind == "dimension"]
+    metrics = [c for c in spec.columns if c.kind == "metric"]
+    values = [f"coalesce(d[{n}], '')" for n in range(1, len(dimensions) + 1)]
+    values += [f"(v[{n}])::{c.sql_type}" for n, c in enumerate(metrics, start=1)]
+    legacy = [f"coalesce(dimensions->>{literal(c.field)}, '')" for c in dimensions]
+    legacy += [f"(metrics->>{literal(c.field)})::{c.sql_type}" for c in metrics]
+    return query(name).format(
+        table=table_name(spec.key),
+        view=f"public.{ident(spec.relation)}",
+        key=literal(spec.key),
+        period=_PERIOD[spec.grain],
+        step=_STEP[spec.grain],
+        columns=", ".join(ident(c.name) for c in spec.columns),
+        column_definitions=",\n    ".join(f"{ident(c.name)} {c.sql_type}" for c in spec.columns),
+        values=", ".join(values),
+        legacy_values=", ".join(legacy),
+        assignments=", ".join(f"{ident(c.name)} = excluded.{ident(c.name)}" for c in metrics),
+        stored_metrics=", ".join(f"r.{ident(c.name)}" for c in metrics),
+        new_metrics=", ".join(f"excluded.{ident(c.name)}" for c in metrics),
+        options=options,
+    )
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    distinct_rows: int
+    inserted: int
+    updated: int
+
+    @property
+    def unchanged(self) -> int:
+        return self.distinct_rows - self.inserted - self.updated
+
+
+async def upsert_report_rows(
+    conn: asyncpg.Connection,
+    spec: ReportSpec,
+    property_ref: int,
+    rows: Sequence[StagedRow],
+    *,
+    read: tuple[int, int] | None = None,
+) -> UpsertCounts:
+    """Upsert one page of a report in one transaction; unchanged rows are not rewritten.
+
+    ``rows`` must hold each (period, dimension values) once: one statement cannot
+    update the same row twice. ``read`` (run id, read number) keeps the page's
+    keys for the read it belongs to, so that its completion can delete the rows
+    GA4 no longer returns.
+    """
+    if not rows:
+        return UpsertCounts(0, 0, 0)
+    async with conn.transaction():
+        await conn.execute(query("create_report_rows_staging"))
+        await conn.copy_records_to_table("ga4_report_rows_staging", records=rows)
+        row = await conn.fetchrow(
+            report_sql(spec, "upsert_report_rows"),
+            property_ref,
+            read[0] if read else None,
+            read[1] if read else None,
+        )
+    assert row is not None
+    return UpsertCounts(len(rows), row["inserted"], row["updated"])
+
+
+async def finish_read(
+    conn: Conn,
+    spec: ReportSpec,
+    *,
+    property_ref: int,
+    start_date: date,
+    end_date: date,
+    run_id: int,
+    read_no: int,
+    read_at: datetime,
+) -> int:
+    """Record a complete read of the periods from ``start_date`` to ``end_date``:
+    delete the rows of those periods that the read did not return, mark them
+    covered. Returns rows deleted.
+
+    Planned without nested loops: the read's keys are not analyzed yet, and a
+    nested loop over them costs the product of the read's rows and its keys.
+    """
+    async with connection(conn) as conn_, conn_.transaction():
+        await conn_.execute(query("plan_without_nested_loops"))
+        deleted: int = await conn_.fetchval(
+            report_sql(spec, "finish_read"),
+            property_ref,
+            start_date,
+            end_date,
+            run_id,
+            read_no,
+            read_at,
+            spec.key,
+        )
+    return deleted
+
+
+@dataclass(frozen=True)
+class StoredDefinition:
+    key: str
+    name: str
+    definition: dict[str, Any]
+    columns: list[dict[str, str]]
+    created_at: datetime
+    retired_at: datetime | None
+
+
+async def list_report_definitions(conn: Conn) -> list[StoredDefinition]:
+    """Every definition that has a table, current and retired, by name then age."""
+    return [
+        StoredDefinition(
+            key=row["key"],
+            name=row["name"],
+            definition=row["definition"],
+            columns=row["columns"],
+            created_at=row["created_at"],
+            retired_at=row["retired_at"],
+        )
+        for row in await conn.fetch(query("list_report_definitions"))
+    ]
+
+
+@dataclass
+class TablesChanged:
+    created: list[str] = field(default_factory=list)  # definition keys
+    views: list[str] = field(default_factory=list)  # relations (re)pointed
+    adopted_rows: int = 0
+
+
+async def ensure_report_tables(
+    conn: asyncpg.Connection, reports: Sequence[ReportSpec]
+) -> TablesChanged:
+    """Make the tables and views of ``reports`` exist; retire other definitions.
+
+    Idempotent, and serialised by a transaction-level advisory lock, so that
+    processes starting at once make each table once. A new definition gets a
+    new table (a built-in one adopts the rows kept before reports had tables);
+    a definition gone from ``reports`` keeps its table and view but no longer
+    syncs.
+    """
+    changed = TablesChanged()
+    async with conn.transaction():
+        await conn.execute(query("lock_report_tables"))
+        stored = {d.key: d for d in await list_report_definitions(conn)}
+        await conn.execute(query("retire_report_definitions"), [spec.key for spec in reports])
+        invoker = int(await conn.fetchval("show server_version_num")) >= 150000
+        roles = [
+            r["rolname"]
+            for r in await conn.fetch(
+                "select rolname from pg_roles where rolname = any($1::text[])", list(_API_ROLES)
+            )
+        ]
+        for spec in reports:
+            known = stored.get(spec.key)
+            if known is None:
+                await _create_table(conn, spec, changed)
+            elif known.retired_at is not None:
+                await conn.execute(query("revive_report_definition"), spec.key)
+            if await conn.fetchval(query("report_view_key"), f"public.{spec.relation}") != spec.key:
+                await _point_view(conn, spec, stored, invoker=invoker, roles=roles)
+                changed.views.append(spec.relation)
+    for key in changed.created:
+        logger.info("report table %s created", key, extra={"action": "report_table_created"})
+    return changed
+
+
+async def _create_table(conn: asyncpg.Connection, spec: ReportSpec, changed: TablesChanged) -> None:
+    await conn.execute(report_sql(spec, "create_report_table"))
+    columns = [
+        {"name": c.name, "field": c.field, "kind": c.kind, "type": c.sql_type} for c in spec.columns
+    ]
+    await conn.execute(
+        query("insert_report_definition"),
+        spec.key,
+        spec.name,
+        spec.definition(),
+        columns,
+    )
+    changed.created.append(spec.key)
+    builtin = next((b for b in BUILTIN_REPORTS if b.name == spec.name), None)
+    if builtin == spec and await conn.fetchval("select to_regclass('public.ga4_report_rows')"):
+        changed.adopted_rows += await conn.fetchval(
+            report_sql(spec, "adopt_legacy_rows"), spec.name, spec.key
+        )
+
+
+async def _point_view(
+    conn: asyncpg.Connection,
+    spec: ReportSpec,
+    stored: dict[str, StoredDefinition],
+    *,
+    invoker: bool,
+    roles: list[str],
+) -> None:
+    view = f"public.{spec.relation}"
+    kind = await conn.fetchval(query("relation_kind"), view)
+    current = await conn.fetchval(query("report_view_key"), view)
+    if kind is not None and (kind != "v" or current not in stored):
+        raise ReportTableConflict(
+            f"report {spec.name!r}: the relation {spec.relation} exists and was not made by"
+            " ga4sync; rename the report or that relation"
+        )
+    await conn.execute(report_sql(spec, "drop_report_view"))
+    options = "with (security_invoker = true)" if invoker else ""
+    await conn.execute(report_sql(spec, "create_report_view", options))
+    for role in roles:
+        await conn.execute(f"revoke all on public.{ident(spec.relation)} from {ident(role)}")
+
+
+async def delete_unshared_report_rows(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
+    """Delete, from every report table, the rows of properties only ``user_id`` accesses."""
+    deleted = 0
+    for stored in await list_report_definitions(conn):
+        deleted += await conn.fetchval(
+            query("delete_unshared_report_rows").format(table=table_name(stored.key)), user_id
+        )
+    return deleted

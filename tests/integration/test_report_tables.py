@@ -1,0 +1,237 @@
+"""Report tables: typed columns, the upsert's counts, periods, and the views users read."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import asyncpg
+import pytest
+
+from ga4sync.db import connect
+from ga4sync.demo import SAMPLE_QUERY
+from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.store.properties import upsert_property
+from ga4sync.store.report_tables import (
+    ReportTableConflict,
+    ensure_report_tables,
+    list_report_definitions,
+    table_name,
+    upsert_report_rows,
+)
+
+PAGES = ReportSpec("views", ("date", "pagePath"), ("screenPageViews", "bounceRate"))
+
+
+async def _ensure(pool, *reports: ReportSpec):
+    async with pool.acquire() as conn:
+        return await ensure_report_tables(conn, [*BUILTIN_REPORTS, *reports])
+
+
+async def test_counts_empty_values_and_types(pool):
+    await _ensure(pool, PAGES)
+    ref = await upsert_property(pool, uuid.uuid4(), "1")
+    rows = [
+        ("20261120", "", "1\x1f0.5"),
+        ("20261120", "/a", "7\x1f0.75"),
+        ("20261121", "/a", "8\x1f1"),
+    ]
+    async with pool.acquire() as conn:
+        first = await upsert_report_rows(conn, PAGES, ref, rows)
+        again = await upsert_report_rows(conn, PAGES, ref, rows)
+        changed = await upsert_report_rows(conn, PAGES, ref, [("20261120", "/a", "9\x1f0.25")])
+    assert (first.inserted, first.updated, first.unchanged) == (3, 0, 0)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert (changed.inserted, changed.updated, changed.unchanged) == (0, 1, 0)
+    stored = await pool.fetch(
+        "select property_id, date, page_path, screen_page_views, bounce_rate from ga4_views"
+        " order by date, page_path"
+    )
+    assert [tuple(r) for r in stored] == [
+        ("1", date(2026, 11, 20), "", 1, 0.5),
+        ("1", date(2026, 11, 20), "/a", 9, 0.25),
+        ("1", date(2026, 11, 21), "/a", 8, 1.0),
+    ]
+    types = await pool.fetch(
+        "select column_name::text, data_type::text from information_schema.columns"
+        " where table_name = 'ga4_views' order by ordinal_position"
+    )
+    assert [tuple(t) for t in types] == [
+        ("property_id", "text"),
+        ("date", "date"),
+        ("page_path", "text"),
+        ("screen_page_views", "bigint"),
+        ("bounce_rate", "double precision"),
+        ("synced_at", "timestamp with time zone"),
+    ]
+
+
+async def test_a_float_keeps_every_digit_ga4_sent(pool):
+    await _ensure(pool, PAGES)
+    ref = await upsert_property(pool, uuid.uuid4(), "1")
+    async with pool.acquire() as conn:
+        await upsert_report_rows(conn, PAGES, ref, [("20261120", "/a", "1\x1f0.123456789012345")])
+    assert await pool.fetchval("select bounce_rate::text from ga4_views") == "0.123456789012345"
+
+
+async def test_currency_and_custom_fields_are_exact(pool):
+    spec = ReportSpec(
+        "revenue",
+        ("date", "customEvent:plan_type"),
+        ("totalRevenue", "customEvent:credits"),
+    )
+    await _ensure(pool, spec)
+    ref = await upsert_property(pool, uuid.uuid4(), "1")
+    async with pool.acquire() as conn:
+        await upsert_report_rows(conn, spec, ref, [("20261120", "pro", "12.345678\x1f3")])
+    row = await pool.fetchrow("select * from ga4_revenue")
+    assert row["custom_event_plan_type"] == "pro"
+    assert row["total_revenue"] == Decimal("12.345678")
+    assert row["custom_event_credits"] == Decimal("3")
+
+
+@pytest.mark.parametrize(
+    ("grain", "dimension", "value", "first_day"),
+    [
+        ("day", "date", "20261201", date(2026, 12, 1)),
+        ("week", "isoYearIsoWeek", "202649", date(2026, 11, 30)),
+        ("week", "isoYearIsoWeek", "202101", date(2021, 1, 4)),
+        ("week", "isoYearIsoWeek", "202053", date(2020, 12, 28)),
+        ("month", "yearMonth", "202612", date(2026, 12, 1)),
+    ],
+)
+async def test_rows_are_keyed_by_the_first_day_of_their_period(
+    pool, grain, dimension, value, first_day
+):
+    spec = ReportSpec(f"users_{grain}", (dimension,), ("activeUsers",), grain=grain)
+    await _ensure(pool, spec)
+    ref = await upsert_property(pool, uuid.uuid4(), "1")
+    async with pool.acquire() as conn:
+        await upsert_report_rows(conn, spec, ref, [(value, "", "5")])
+    assert await pool.fetchval(f"select date from {spec.relation}") == first_day
+
+
+async def test_several_dimensions(pool):
+    spec = ReportSpec("sources", ("date", "sessionSource", "sessionMedium"), ("sessions",))
+    await _ensure(pool, spec)
+    ref = await upsert_property(pool, uuid.uuid4(), "2")
+    rows = [("20261120", "google\x1fcpc", "3"), ("20261120", "google\x1forganic", "4")]
+    async with pool.acquire() as conn:
+        counts = await upsert_report_rows(conn, spec, ref, rows)
+    assert counts.inserted == 2
+    stored = await pool.fetch(
+        "select session_source, session_medium, sessions from ga4_sources order by session_medium"
+    )
+    assert [tuple(r) for r in stored] == [("google", "cpc", 3), ("google", "organic", 4)]
+
+
+async def test_a_property_two_users_connected_is_stored_once(pool):
+    await _ensure(pool, PAGES)
+    a = await upsert_property(pool, uuid.uuid4(), "3")
+    b = await upsert_property(pool, uuid.uuid4(), "3")  # same GA4 property, second user
+    other = await upsert_property(pool, uuid.uuid4(), "4")
+    assert a == b != other
+    async with pool.acquire() as conn:
+        inserted = [
+            await upsert_report_rows(conn, PAGES, ref, [("20261120", "/", "1\x1f0")])
+            for ref in (a, b, other)
+        ]
+    assert [c.inserted for c in inserted] == [1, 0, 1]  # the second user's read changes nothing
+    assert [c.unchanged for c in inserted] == [0, 1, 0]
+    assert await pool.fetchval("select count(*) from ga4_views") == 2
+
+
+async def test_making_the_tables_again_changes_nothing(pool):
+    first = await _ensure(pool, PAGES)
+    assert first.created == [PAGES.key] and first.views == ["ga4_views"]
+    again = await _ensure(pool, PAGES)
+    assert (again.created, again.views) == ([], [])
+
+
+async def test_a_changed_definition_gets_a_table_of_its_own(pool):
+    await _ensure(pool, PAGES)
+    ref = await upsert_property(pool, uuid.uuid4(), "1")
+    async with pool.acquire() as conn:
+        await upsert_report_rows(conn, PAGES, ref, [("20261120", "/a", "7\x1f0.5")])
+    changed = ReportSpec("views", ("date", "pagePath"), ("screenPageViews", "sessions"))
+    assert changed.key != PAGES.key
+    result = await _ensure(pool, changed)
+    assert result.created == [changed.key] and result.views == ["ga4_views"]
+    # The relation shows the new definition only: no row of the old one in it.
+    assert await pool.fetchval("select count(*) from ga4_views") == 0
+    columns = {
+        r["column_name"]
+        for r in await pool.fetch(
+            "select column_name from information_schema.columns where table_name = 'ga4_views'"
+        )
+    }
+    assert "sessions" in columns and "bounce_rate" not in columns
+    # The old definition's rows stay in its own table, retired.
+    assert await pool.fetchval(f"select count(*) from {table_name(PAGES.key)}") == 1
+    stored = {d.key: d.retired_at for d in await list_report_definitions(pool)}
+    assert stored[PAGES.key] is not None and stored[changed.key] is None
+    # Changed back: the old table is current again, with its rows.
+    back = await _ensure(pool, PAGES)
+    assert back.created == [] and back.views == ["ga4_views"]
+    assert await pool.fetchval("select screen_page_views from ga4_views") == 7
+
+
+async def test_a_removed_report_keeps_its_rows_and_stops_being_current(pool):
+    await _ensure(pool, PAGES)
+    ref = await upsert_property(pool, uuid.uuid4(), "1")
+    async with pool.acquire() as conn:
+        await upsert_report_rows(conn, PAGES, ref, [("20261120", "/a", "7\x1f0.5")])
+    await _ensure(pool)
+    assert await pool.fetchval("select count(*) from ga4_views") == 1
+    stored = {d.key: d.retired_at for d in await list_report_definitions(pool)}
+    assert stored[PAGES.key] is not None
+
+
+async def test_two_processes_making_the_tables_at_once_make_them_once(database_url):
+    async def one() -> list[str]:
+        async with connect(database_url) as conn:
+            return (await ensure_report_tables(conn, [*BUILTIN_REPORTS, PAGES])).created
+
+    created = await asyncio.gather(*(one() for _ in range(4)))
+    assert sorted(key for keys in created for key in keys) == [PAGES.key]
+
+
+async def test_a_relation_ga4sync_did_not_make_is_left_alone(pool):
+    await pool.execute("create table ga4_views (x int)")
+    with pytest.raises(ReportTableConflict, match="ga4_views exists and was not made by ga4sync"):
+        await _ensure(pool, PAGES)
+    assert await pool.fetchval("select to_regclass('ga4_views')::text") == "ga4_views"
+
+
+async def test_the_views_give_a_role_of_its_own_nothing(pool):
+    """A role granted everything in public (as Supabase grants its API roles)
+    reads nothing through the views: its own rights apply to the tables behind them."""
+    await _ensure(pool, PAGES)
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    await pool.execute(f"create role {role}")
+    try:
+        await pool.execute(f"grant select on all tables in schema public to {role}")
+        ref = await upsert_property(pool, uuid.uuid4(), "1")
+        async with pool.acquire() as conn:
+            await upsert_report_rows(conn, PAGES, ref, [("20261120", "/a", "7\x1f0.5")])
+            async with conn.transaction():
+                await conn.execute(f"set local role {role}")
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.fetch("select * from ga4_views")
+    finally:
+        await pool.execute(f"drop owned by {role}")
+        await pool.execute(f"drop role {role}")
+
+
+async def test_the_demo_query_reads_the_daily_totals(pool):
+    ref = await upsert_property(pool, uuid.uuid4(), "1")
+    spec = BUILTIN_REPORTS[0]
+    values = "\x1f".join(["5"] * 7 + ["12.5", "0.25"])
+    async with pool.acquire() as conn:
+        await upsert_report_rows(conn, spec, ref, [("20261120", "", values)])
+    rows = await pool.fetch(SAMPLE_QUERY)
+    assert [(r["date"], r["active_users"], r["sessions"]) for r in rows] == [
+        (date(2026, 11, 20), 5, 5)
+    ]
