@@ -107,13 +107,14 @@ from written;
 -- A report's periods $2..$3 were read completely: rows GA4 no longer returned
 -- are deleted, the periods are recorded as read at $6 (with how many rows
 -- each has), and the read's keys go. $1 property_ref, $4 run id, $5 read
--- number, $7 the definition's key. The series steps one period.
+-- number, $7 the definition's key. $2 may fall inside its period (a chunk
+-- never starts before GA4's first date): the period's first day counts.
 with seen as (
     select date, dimension_key from ga4_read_keys where run_id = $4 and read_no = $5
 ),
 vanished as (
     delete from {table} r
-    where r.property_ref = $1 and r.date between $2 and $3
+    where r.property_ref = $1 and r.date between date_trunc({unit}, $2::date) and $3
       and not exists (
           select 1 from seen s where s.date = r.date and s.dimension_key = r.dimension_key
       )
@@ -121,7 +122,7 @@ vanished as (
 ),
 per_period as (
     select d::date as date, coalesce(n.rows, 0) as rows
-    from generate_series($2::date, $3::date, interval {step}) d
+    from generate_series(date_trunc({unit}, $2::date), $3::date, interval {step}) d
     left join (
         select date, count(distinct dimension_key)::integer as rows from seen group by date
     ) n on n.date = d::date

@@ -37,6 +37,7 @@ _PERIOD = {
     "month": "to_date(day || '01', 'YYYYMMDD')",
 }
 _STEP = {"day": "'1 day'", "week": "'7 days'", "month": "'1 month'"}
+_UNIT = {"day": "'day'", "week": "'week'", "month": "'month'"}
 # Roles a hosted Postgres may grant new relations to by default (Supabase's API roles).
 _API_ROLES = ("anon", "authenticated")
 
@@ -72,6 +73,7 @@ def report_sql(spec: ReportSpec, name: str, options: str = "") -> str:
         key=literal(spec.key),
         period=_PERIOD[spec.grain],
         step=_STEP[spec.grain],
+        unit=_UNIT[spec.grain],
         columns=", ".join(ident(c.name) for c in spec.columns),
         column_definitions=",\n    ".join(f"{ident(c.name)} {c.sql_type}" for c in spec.columns),
         values=", ".join(values),

@@ -200,7 +200,13 @@ async def sync_property(
         today = local_today(now, zone)
         coverage = await get_coverage(pool, prop.id, target_start(today, settings))
         by_report = {spec.key: coverage.get(spec.key, {}) for spec in reports}
-        chunks = plan_sync(time_zone=prop.time_zone, now=now, coverage=by_report, settings=settings)
+        chunks = plan_sync(
+            time_zone=prop.time_zone,
+            now=now,
+            coverage=by_report,
+            settings=settings,
+            grains={spec.key: spec.grain for spec in reports},
+        )
     except ValueError:
         result.status, result.error = "failed", f"unknown time zone {prop.time_zone!r}"
     fresh = [c for c in chunks if c.kind == RECENT] if recent else []

@@ -21,6 +21,9 @@ after it, so a read only counts for good once it happened late enough:
   quota has still refreshed what users look at; then history chunks newest
   first, ties in the order the reports were given. A chunk holds one report.
 
+Week and month reports follow the same rules with periods for dates (see
+``sync/periods.py``).
+
 Pure: no I/O, no clock of its own (``now`` is an input), stdlib only.
 """
 
@@ -31,6 +34,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ga4sync.sync import periods
+from ga4sync.sync.periods import PeriodGrain
+
+Grain = Literal["day", "week", "month"]
 
 # GA4 properties exist since 2015-08-14; the Data API has no data before it.
 GA4_EARLIEST_DATE = date(2015, 8, 14)
@@ -294,12 +302,15 @@ def plan_sync(
     coverage: Mapping[str, Mapping[date, datetime]],
     settings: PlanSettings,
     earliest: date | None = None,
+    grains: Mapping[str, Grain] | None = None,
 ) -> list[Chunk]:
     """The chunks a sync at ``now`` must read, in the order to read them.
 
     ``coverage`` maps every report to sync (a report never read maps to an empty
-    mapping) to the instant of the last complete read of each date; its order
-    breaks ties between reports.
+    mapping) to the instant of the last complete read of each date (of each
+    period's first day, for a week or month report); its order breaks ties
+    between reports. ``grains`` gives the reports that are not by day their
+    grain (see ``sync/periods.py``).
     """
     window = _Window.of(time_zone, now, settings, earliest)
     recent_from = window.recent_from
@@ -307,6 +318,12 @@ def plan_sync(
     # newest first, then reports as given; the three together are unique
     keyed: list[tuple[tuple[int, int, int], Chunk]] = []
     for rank, (report, dates) in enumerate(coverage.items()):
+        grain = (grains or {}).get(report, "day")
+        if grain != "day":
+            for chunk in _period_chunks(report, dates, grain, window, settings):
+                kind_rank = 0 if chunk.kind == RECENT else 1
+                keyed.append(((kind_rank, -chunk.end_date.toordinal(), rank), chunk))
+            continue
         runs = _unsettled_runs(
             dates, window.start, window.settle_at, window.zone, settings.lookback_days
         )
@@ -322,6 +339,58 @@ def plan_sync(
                     keyed.append(((1, -chunk.end_date.toordinal(), rank), chunk))
     keyed.sort(key=lambda item: item[0])
     return [chunk for _, chunk in keyed]
+
+
+def _period_chunks(
+    report: str,
+    coverage: Mapping[date, datetime],
+    grain: PeriodGrain,
+    window: _Window,
+    settings: PlanSettings,
+) -> Iterator[Chunk]:
+    """The chunks of a week or month report: whole periods, recent then history."""
+    if window.start > window.today:
+        return
+    runs = periods.unsettled_runs(
+        coverage, window.start, window.today, grain, window.zone, settings.lookback_days
+    )
+    for run in runs:
+        recent = [p for p in run if p.end >= window.recent_from]
+        old = [p for p in run if p.end < window.recent_from]
+        if recent:
+            start = max(recent[0].start, GA4_EARLIEST_DATE)
+            yield Chunk(report, start, min(recent[-1].end, window.today), RECENT)
+        for part in periods.history_chunks(old, grain, settings.backfill_chunk_days):
+            yield Chunk(report, max(part[0].start, GA4_EARLIEST_DATE), part[-1].end, HISTORY)
+
+
+def _period_status(
+    coverage: Mapping[date, datetime],
+    grain: PeriodGrain,
+    window: _Window,
+    settings: PlanSettings,
+) -> CoverageStatus:
+    """:func:`coverage_status` of a week or month report, counted in days of the
+    target range; a period is history when it ends before the recent window."""
+    start, today = window.start, window.today
+    total = missing = 0
+    settled: list[periods.Period] = []
+    for period in periods.periods(start, today, grain):
+        is_settled_ = periods.is_period_settled(
+            period, coverage.get(period.start), window.zone, settings.lookback_days
+        )
+        if is_settled_:
+            settled.append(period)
+        if period.end < window.recent_from:
+            days = (period.end - max(period.start, start)).days + 1
+            total += days
+            missing += 0 if is_settled_ else days
+    return CoverageStatus(
+        oldest_settled=max(settled[0].start, start) if settled else None,
+        newest_settled=min(settled[-1].end, today) if settled else None,
+        days_missing=missing,
+        backfill_percent=100.0 if total == 0 else 100.0 * (total - missing) / total,
+    )
 
 
 def _settled_bounds(
@@ -349,6 +418,7 @@ def coverage_status(
     coverage: Mapping[str, Mapping[date, datetime]],
     settings: PlanSettings,
     earliest: date | None = None,
+    grains: Mapping[str, Grain] | None = None,
 ) -> dict[str, CoverageStatus]:
     """Per report, how much of its history is settled at ``now``.
 
@@ -363,6 +433,10 @@ def coverage_status(
 
     statuses: dict[str, CoverageStatus] = {}
     for report, dates in coverage.items():
+        grain = (grains or {}).get(report, "day")
+        if grain != "day":
+            statuses[report] = _period_status(dates, grain, window, settings)
+            continue
         runs = list(
             _unsettled_runs(dates, start, window.settle_at, window.zone, settings.lookback_days)
         )

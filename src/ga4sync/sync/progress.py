@@ -39,6 +39,7 @@ def property_progress(
             now=now,
             coverage={spec.key: coverage.get(spec.key, {}) for spec in reports},
             settings=settings,
+            grains={spec.key: spec.grain for spec in reports},
         )
     except ValueError:
         return {"state": "unknown", "error": f"unknown time zone {time_zone!r}"}
