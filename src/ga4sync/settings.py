@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ga4sync.errors import ConfigError
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.reports.config import load_reports
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -159,6 +160,10 @@ class Settings:
             worker_heartbeat_s=env.number("WORKER_HEARTBEAT_S", 10.0, low=0.1, high=300.0),
             stalled_after_s=env.number("STALLED_AFTER_S", 60.0, low=0.5, high=86400.0),
         )
+        reports_file = env.text("GA4SYNC_REPORTS")
+        if reports_file is not None:
+            path = Path(reports_file).expanduser()
+            settings = replace(settings, reports=load_reports(path), reports_file=path)
         return settings
 
     @property

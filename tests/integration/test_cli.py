@@ -184,3 +184,17 @@ def test_connect_names_google_when_it_cannot_be_reached(
             return await conn.fetchval("select count(*) from google_credentials")
 
     assert asyncio.run(stored()) == 0
+
+
+@pytest.mark.parametrize("command", ["migrate", "sync", "web", "worker", "serve"])
+def test_an_invalid_definitions_file_stops_every_process(
+    command, database_url, encryption_key, monkeypatch, capsys, tmp_path
+):
+    _point_at(monkeypatch, database_url, encryption_key, "http://127.0.0.1:9")
+    path = tmp_path / "reports.toml"
+    path.write_text('[[report]]\nname = "weekly"\ngrain = "week"\nmetrics = ["activUsers"]\n')
+    monkeypatch.setenv("GA4SYNC_REPORTS", str(path))
+    assert main([command]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ga4sync: configuration error: {path}: report 'weekly': metrics: ")
+    assert "did you mean 'activeUsers'" in err and "Traceback" not in err

@@ -17,3 +17,27 @@ STANDARD_METRICS: Mapping[str, str] = {
     "keyEvents": "TYPE_FLOAT",
     "userEngagementDuration": "TYPE_SECONDS",
 }
+
+STANDARD_DIMENSIONS: frozenset[str] = frozenset(
+    {
+        "date",
+        "isoYearIsoWeek",
+        "yearMonth",
+        "pagePath",
+        "sessionSource",
+        "sessionMedium",
+        "eventName",
+        "country",
+        "deviceCategory",
+    }
+)
+
+
+def is_custom_dimension(name: str) -> bool:
+    scope, _, rest = name.partition(":")
+    return scope in ("customEvent", "customUser", "customItem") and bool(rest)
+
+
+def is_custom_metric(name: str) -> bool:
+    scope, _, rest = name.partition(":")
+    return scope == "customEvent" and bool(rest)

@@ -61,6 +61,13 @@ def build_request(
         always_print_fields_with_no_presence=False,
     )
     body.pop("property")  # bound in the URL path, not the body
+    # Filters are kept in GA4's own JSON shape (checked when the definitions load).
+    if spec.dimension_filter is not None:
+        body["dimensionFilter"] = spec.dimension_filter
+    if spec.metric_filter is not None:
+        body["metricFilter"] = spec.metric_filter
+    if spec.keep_empty_rows:
+        body["keepEmptyRows"] = True
     return body
 
 

@@ -52,6 +52,32 @@ NON_ADDITIVE_METRICS = frozenset(
 )
 
 
+# ga4_<name> must not be one of ga4sync's own relations
+RESERVED_NAMES = frozenset(
+    {
+        "coverage",
+        "my_properties",
+        "properties",
+        "property_access",
+        "property_runs",
+        "read_keys",
+        "report_definitions",
+        "report_rows",
+        "sync_job_properties",
+        "sync_jobs",
+    }
+)
+
+
+class SpecError(ValueError):
+    """A definition GA4 or ga4sync cannot use; ``field`` is the part at fault."""
+
+    def __init__(self, report: str, field: str, message: str) -> None:
+        super().__init__(f"report {report!r}: {message}")
+        self.field = field
+        self.detail = message
+
+
 @dataclass(frozen=True)
 class ReportSpec:
     """A report definition. ``dimensions`` are the request's, the grain's first."""
@@ -68,39 +94,49 @@ class ReportSpec:
     properties: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
-        if not NAME_PATTERN.match(self.name):
-            raise ValueError(
-                f"report {self.name!r}: a name is snake_case: a lowercase letter, then"
-                " lowercase letters, digits or _ (at most 40)"
+        name = self.name
+        if not NAME_PATTERN.match(name):
+            raise SpecError(
+                name,
+                "name",
+                "a name is snake_case: a lowercase letter, then lowercase letters, digits"
+                " or _ (at most 40)",
             )
+        if name in RESERVED_NAMES:
+            raise SpecError(name, "name", f"ga4_{name} is one of ga4sync's own tables")
         if self.grain not in GRAINS:
-            raise ValueError(f"report {self.name!r}: grain must be one of {', '.join(GRAINS)}")
+            raise SpecError(name, "grain", f"grain must be one of {', '.join(GRAINS)}")
         period = GRAIN_DIMENSIONS[self.grain]
         if not self.dimensions or self.dimensions[0] != period:
-            raise ValueError(
-                f"report {self.name!r}: a {self.grain} report's first dimension is {period!r}"
+            raise SpecError(
+                name, "dimensions", f"a {self.grain} report's first dimension is {period!r}"
             )
         if len(self.dimensions) > MAX_DIMENSIONS:
-            raise ValueError(
-                f"report {self.name!r}: GA4 allows {MAX_DIMENSIONS} dimensions per request"
-                f" (the grain's {period!r} included), got {len(self.dimensions)}"
+            raise SpecError(
+                name,
+                "dimensions",
+                f"GA4 allows {MAX_DIMENSIONS} dimensions per request (the grain's {period!r}"
+                f" included), got {len(self.dimensions)}",
             )
         if not 1 <= len(self.metrics) <= MAX_METRICS:
-            raise ValueError(
-                f"report {self.name!r}: GA4 allows 1 to {MAX_METRICS} metrics per request,"
-                f" got {len(self.metrics)}"
+            raise SpecError(
+                name,
+                "metrics",
+                f"GA4 allows 1 to {MAX_METRICS} metrics per request, got {len(self.metrics)}",
             )
-        for kind, names in (("dimension", self.dimensions), ("metric", self.metrics)):
+        for kind, names in (("dimensions", self.dimensions), ("metrics", self.metrics)):
             seen: set[str] = set()
-            for name in names:
-                if name in seen:
-                    raise ValueError(f"report {self.name!r}: {kind} {name!r} is listed twice")
-                seen.add(name)
+            for field_name in names:
+                if field_name in seen:
+                    raise SpecError(name, kind, f"{field_name!r} is listed twice")
+                seen.add(field_name)
         others = [d for d in self.key_dimensions if d in PERIOD_DIMENSIONS]
         if others:
-            raise ValueError(
-                f"report {self.name!r}: dimension {others[0]!r} is a grain's period; a"
-                f" {self.grain} report has one period dimension, {period!r}"
+            raise SpecError(
+                name,
+                "dimensions",
+                f"{others[0]!r} is a grain's period; a {self.grain} report has one period"
+                f" dimension, {period!r} (use grain = ... for another)",
             )
 
     @property
