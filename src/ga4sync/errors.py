@@ -52,3 +52,7 @@ class Ga4Unavailable(GoogleUnavailable):
 
 class MissingCredentials(Ga4SyncError):
     """A property's owner has no stored Google tokens."""
+
+
+class ReportsRefused(GoogleError):
+    """GA4 refused the requests of some reports (400); the others were synced."""

@@ -340,3 +340,28 @@ async def test_a_run_left_running_by_a_dead_process_is_closed_by_the_next(
     runs = await pool.fetch("select status, error from ga4_property_runs order by id")
     assert [r["status"] for r in runs] == ["failed", "success"]
     assert "interrupted" in runs[0]["error"]
+
+
+async def test_a_report_ga4_refuses_fails_alone_and_the_others_sync(
+    pool, connect_user, ingestion_for
+):
+    """A 400 (a field the property does not have) is that report's failure, with
+    GA4's reason; the property's other reports are stored in the same sync."""
+    from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+    from ga4sync.store.report_tables import ensure_report_tables
+
+    refused = ReportSpec("plans", ("date", "customEvent:no_such_field"), ("sessions",))
+    reports = [*BUILTIN_REPORTS, refused]
+    async with pool.acquire() as conn:
+        await ensure_report_tables(conn, reports)
+    await connect_user({"4601": "America/Los_Angeles"})
+    async with ingestion_for() as ingestion:
+        summary = await ingest_ga4_for_all_accounts(ingestion, reports=reports)
+    (result,) = summary.results
+    assert result.status == "failed"
+    assert result.error.startswith("report plans: ")
+    assert "customEvent:no_such_field" in result.error
+    assert await count_rows(pool, "4601") == expected_rows(4)  # the built-ins are all there
+    quality = await pool.fetchval("select data_quality from ga4_property_runs")
+    assert "customEvent:no_such_field" in quality["plans"]["failed"]
+    assert "failed" not in quality["pages"]

@@ -24,10 +24,12 @@ import asyncpg
 from ga4sync.clock import Clock, utcnow
 from ga4sync.crypto import TokenCipher
 from ga4sync.errors import (
+    Ga4RequestError,
     Ga4SyncError,
     GrantRevoked,
     MissingCredentials,
     QuotaExhausted,
+    ReportsRefused,
 )
 from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.client import ClientLimits, Ga4Client
@@ -335,6 +337,7 @@ async def _fetch_and_store(
     numbers = {chunk: index for index, chunk in enumerate(chunks)}
     reserve = ingestion.settings.ga4_quota_reserve
     spent_per_chunk: list[int] = []
+    refused: dict[str, str] = {}  # report key -> why GA4 refused it
 
     def history_waits(chunk: Chunk) -> bool:
         """Whether this history chunk must wait: time is up, or the quota reserve."""
@@ -383,7 +386,7 @@ async def _fetch_and_store(
                 chunk: Chunk, token: TokenSource = token, slots: asyncio.Semaphore = slots
             ) -> None:
                 async with slots:  # FIFO: chunks start in the plan's order
-                    if history_waits(chunk):
+                    if chunk.report in refused or history_waits(chunk):
                         return
                     tokens_before = result.tokens_consumed
                     job = ChunkRead(
@@ -394,7 +397,19 @@ async def _fetch_and_store(
                         run_id=run_id,
                         read_no=numbers[chunk],
                     )
-                    if await read_chunk(ingestion, job, token, result, progress[chunk.report]):
+                    try:
+                        complete = await read_chunk(
+                            ingestion, job, token, result, progress[chunk.report]
+                        )
+                    except BaseException as exc:
+                        refusal = _refusal(exc)
+                        if refusal is None:
+                            raise
+                        # GA4 refuses this report's request (incompatible fields, a
+                        # field the property lacks): the other reports go on.
+                        refused.setdefault(chunk.report, str(refusal))
+                        return
+                    if complete:
                         read.add(chunk)
                     spent_per_chunk.append(result.tokens_consumed - tokens_before)
 
@@ -416,13 +431,28 @@ async def _fetch_and_store(
                 )
                 revoked = first
                 continue
+            if refused:
+                raise ReportsRefused(
+                    "; ".join(f"report {specs[key].name}: {why}" for key, why in refused.items())
+                )
             return
     finally:
         for key, report_progress in progress.items():
             if report_progress.chunks:
-                result.data_quality[specs[key].name] = report_progress.as_dict()
+                quality = result.data_quality[specs[key].name] = report_progress.as_dict()
+                if key in refused:
+                    quality["failed"] = refused[key]
     assert revoked is not None
     raise GrantRevoked(f"every Google connection with access to it needs re-auth ({revoked})")
+
+
+def _refusal(exc: BaseException) -> Ga4RequestError | None:
+    """The 400 with which GA4 refused a request, if that is what ``exc`` is."""
+    if isinstance(exc, BaseExceptionGroup):
+        exc = _first_error(exc)
+    if isinstance(exc, Ga4RequestError) and exc.http_status == 400:
+        return exc
+    return None
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
