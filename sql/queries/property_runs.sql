@@ -38,3 +38,13 @@ set status = 'failed',
     finished_at = now(),
     error = 'interrupted: the process running it stopped before it finished'
 where property_ref = $1 and part = $2 and status = 'running';
+
+-- name: last_report_outcomes
+-- Per property ($1 refs) and report name, what the last finished run that read
+-- the report said of it (its data quality entry) and when.
+select distinct on (r.property_ref, q.key)
+       r.property_ref, q.key as report, q.value as quality, r.finished_at
+from ga4_property_runs r
+cross join lateral jsonb_each(r.data_quality) q
+where r.property_ref = any($1::bigint[]) and r.status <> 'running'
+order by r.property_ref, q.key, r.finished_at desc;

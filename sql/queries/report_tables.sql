@@ -175,8 +175,19 @@ select count(*) from gone;
 -- name: drop_report_table
 drop table if exists {table};
 
--- name: delete_report_definition
+-- name: forget_report_definition
+-- A pruned definition: its record and its coverage ($1 its key).
 with gone as (
     delete from ga4_report_definitions where key = $1
 )
 delete from ga4_coverage where report = $1;
+
+-- name: prune_legacy_rows
+-- Rows of report $1 kept before reports had tables of their own, with its coverage.
+with gone as (
+    delete from ga4_report_rows where report = $1 returning 1
+),
+coverage as (
+    delete from ga4_coverage where report = $1
+)
+select count(*) from gone;

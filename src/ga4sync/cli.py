@@ -1,4 +1,4 @@
-"""The ``ga4sync`` command: migrate, sync, connect, web, worker, serve and demo."""
+"""The ``ga4sync`` command: migrate, sync, connect, reports, web, worker, serve and demo."""
 
 from __future__ import annotations
 
@@ -14,16 +14,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
+from ga4sync.clock import utcnow
 from ga4sync.database import database_url
 from ga4sync.db import connect, open_pool
 from ga4sync.errors import ConfigError, Ga4SyncError, GoogleError, GoogleUnavailable, GrantRevoked
 from ga4sync.migrate import migrate, pending_migrations
 from ga4sync.outage import install_outage_log_filter
 from ga4sync.settings import Settings
-from ga4sync.store.report_tables import ensure_report_tables
+from ga4sync.store.report_tables import NothingToPrune, ensure_report_tables, prune_report
 from ga4sync.sync.connections import connect_property
 from ga4sync.sync.google_accounts import GoogleAccounts
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
+from ga4sync.sync.report_catalog import describe_reports, format_reports
 
 logger = logging.getLogger("ga4sync")
 
@@ -98,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID[:TIME_ZONE]",
         help="also sync this property, e.g. 123456789:America/New_York (repeatable)",
     )
+    reports = commands.add_parser(
+        "reports", help="the reports synced: list them, check them against GA4, prune old ones"
+    )
+    what = reports.add_subparsers(dest="reports_command", required=True)
+    listing = what.add_parser("list", help="each report's columns, and its state per property")
+    listing.add_argument("--json", action="store_true", help="print the reports as JSON")
+    prune = what.add_parser(
+        "prune", help="delete the rows of a report no longer defined (or its older definitions)"
+    )
+    prune.add_argument("name", help="the report's name")
     commands.add_parser("web", help="serve the HTTP API on PORT")
     commands.add_parser("worker", help="run sync jobs and the daily schedule")
     commands.add_parser("serve", help="web and worker in one process")
@@ -179,6 +191,27 @@ async def _connect(url: str, embedded: bool, settings: Settings, args: argparse.
     return 0
 
 
+async def _reports(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
+    await _ensure_schema(url, settings, embedded=embedded)
+    if args.reports_command == "prune":
+        async with connect(url) as conn:
+            try:
+                pruned = await prune_report(conn, args.name, settings.reports)
+            except NothingToPrune as exc:
+                print(f"ga4sync: {exc}", file=sys.stderr)
+                return 1
+        where = f" ({', '.join(pruned.keys)})" if pruned.keys else ""
+        print(f"pruned report {args.name}{where}: {pruned.rows:,} rows deleted")
+        return 0
+    async with open_pool(url, max_size=2) as pool:
+        described = await describe_reports(pool, settings, user_id=None, now=utcnow())
+    if args.json:
+        print(json.dumps(described, indent=2, default=str))
+        return 0
+    print(format_reports(described, source=str(settings.reports_file or "built-in reports")))
+    return 0
+
+
 async def _process(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
     from ga4sync import processes
 
@@ -221,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_sync(url, embedded, settings, args))
             if args.command == "connect":
                 return asyncio.run(_connect(url, embedded, settings, args))
+            if args.command == "reports":
+                return asyncio.run(_reports(url, embedded, settings, args))
             if args.command == "demo":
                 return asyncio.run(_demo(url, embedded, settings, args))
             return asyncio.run(_process(url, embedded, settings, args))

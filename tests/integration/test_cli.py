@@ -8,6 +8,7 @@ import logging
 import socket
 import uuid
 
+import asyncpg
 import pytest
 
 from ga4sync.cli import main
@@ -198,3 +199,73 @@ def test_an_invalid_definitions_file_stops_every_process(
     err = capsys.readouterr().err
     assert err.startswith(f"ga4sync: configuration error: {path}: report 'weekly': metrics: ")
     assert "did you mean 'activeUsers'" in err and "Traceback" not in err
+
+
+def test_reports_list_shows_columns_and_each_propertys_state(
+    google_in_thread, database_url, encryption_key, monkeypatch, capsys
+):
+    _, base_url = google_in_thread
+    _point_at(monkeypatch, database_url, encryption_key, base_url)
+    assert main(["migrate"]) == 0
+
+    async def connect_one() -> None:
+        async with connect(database_url) as conn:
+            user = uuid.uuid4()
+            await store_google_grant(conn, TokenCipher(encryption_key), user, "rt-cli")
+            await connect_property(conn, user, "777", time_zone="Europe/Paris")
+
+    asyncio.run(connect_one())
+    assert main(["sync"]) == 0
+    capsys.readouterr()
+    assert main(["reports", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "ga4_pages  (day grain" in out
+    assert "page_path                        text" in out
+    assert "screen_page_views                bigint" in out
+    assert "property 777: done" in out and "last read ok" in out
+    assert main(["reports", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in listed] == ["daily_totals", "traffic_sources", "pages"]
+
+
+def test_reports_prune_deletes_a_removed_reports_rows(
+    google_in_thread, database_url, encryption_key, monkeypatch, capsys, tmp_path
+):
+    _, base_url = google_in_thread
+    _point_at(monkeypatch, database_url, encryption_key, base_url)
+    path = tmp_path / "reports.toml"
+    path.write_text(
+        '[[report]]\nname = "daily"\nmetrics = ["sessions"]\n'
+        '[[report]]\nname = "by_page"\ndimensions = ["pagePath"]\nmetrics = ["sessions"]\n'
+    )
+    monkeypatch.setenv("GA4SYNC_REPORTS", str(path))
+    assert main(["migrate"]) == 0
+
+    async def connect_one() -> None:
+        async with connect(database_url) as conn:
+            user = uuid.uuid4()
+            await store_google_grant(conn, TokenCipher(encryption_key), user, "rt-cli")
+            await connect_property(conn, user, "777", time_zone="Europe/Paris")
+
+    async def count(relation: str) -> int:
+        async with connect(database_url) as conn:
+            return await conn.fetchval(f"select count(*) from {relation}")
+
+    asyncio.run(connect_one())
+    assert main(["sync"]) == 0
+    assert asyncio.run(count("ga4_by_page")) > 0
+    # In use: nothing to prune.
+    assert main(["reports", "prune", "by_page"]) == 1
+    assert "is in use" in capsys.readouterr().err
+    # Removed from the definitions: its rows stay until pruned.
+    path.write_text('[[report]]\nname = "daily"\nmetrics = ["sessions"]\n')
+    assert main(["sync"]) == 0
+    stored = asyncio.run(count("ga4_by_page"))
+    assert stored > 0
+    capsys.readouterr()
+    assert main(["reports", "prune", "by_page"]) == 0
+    assert f"{stored:,} rows deleted" in capsys.readouterr().out
+    with pytest.raises(asyncpg.UndefinedTableError):
+        asyncio.run(count("ga4_by_page"))
+    assert asyncio.run(count("ga4_daily")) > 0
+    assert main(["reports", "prune", "by_page"]) == 1

@@ -70,3 +70,16 @@ async def list_property_runs(
 ) -> list[dict[str, Any]]:
     rows = await conn.fetch(query("list_property_runs"), property_ref, before, limit)
     return [dict(row) for row in rows]
+
+
+async def last_report_outcomes(
+    conn: asyncpg.Connection | asyncpg.Pool, property_refs: list[int]
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """(property_ref, report name) -> what the last run that read it said, and when."""
+    return {
+        (row["property_ref"], row["report"]): {
+            "quality": row["quality"],
+            "finished_at": row["finished_at"],
+        }
+        for row in await conn.fetch(query("last_report_outcomes"), property_refs)
+    }

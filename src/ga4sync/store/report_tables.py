@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from ga4sync.errors import ConfigError
+from ga4sync.errors import ConfigError, Ga4SyncError
 from ga4sync.queries import query
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.store.coverage import Conn, connection
@@ -279,3 +279,55 @@ async def delete_unshared_report_rows(conn: asyncpg.Connection, user_id: uuid.UU
             query("delete_unshared_report_rows").format(table=table_name(stored.key)), user_id
         )
     return deleted
+
+
+class NothingToPrune(Ga4SyncError):
+    """The name has no definition that is not in use."""
+
+
+@dataclass(frozen=True)
+class Pruned:
+    keys: list[str]  # the definitions removed
+    rows: int  # their rows
+    view_dropped: bool
+
+
+async def prune_report(conn: asyncpg.Connection, name: str, in_use: Sequence[ReportSpec]) -> Pruned:
+    """Delete the definitions of report ``name`` that are not in use, with their
+    tables, rows and coverage; and its view when no definition of it is in use.
+    A report in use keeps its current definition (only older ones go)."""
+    current = {spec.key for spec in in_use if spec.name == name}
+    async with conn.transaction():
+        await conn.execute(query("lock_report_tables"))
+        stale = [
+            d
+            for d in await list_report_definitions(conn)
+            if d.name == name and d.key not in current
+        ]
+        legacy = 0
+        if not current and await conn.fetchval("select to_regclass('public.ga4_report_rows')"):
+            legacy = await conn.fetchval(query("prune_legacy_rows"), name)
+        if not stale and not legacy:
+            if current:
+                raise NothingToPrune(
+                    f"report {name!r} is in use and has no older definition to prune;"
+                    " remove it from the definitions first"
+                )
+            raise NothingToPrune(f"no report {name!r} has rows here")
+        view = f"public.{ident('ga4_' + name)}"
+        if not current:
+            await conn.execute(f"drop view if exists {view}")
+        rows = legacy
+        for definition in stale:
+            table = table_name(definition.key)
+            rows += await conn.fetchval(f"select count(*) from {table}")
+            await conn.execute(query("drop_report_table").format(table=table))
+            await conn.execute(query("forget_report_definition"), definition.key)
+    logger.info(
+        "report %s pruned: %d definitions, %d rows",
+        name,
+        len(stale),
+        rows,
+        extra={"action": "report_pruned"},
+    )
+    return Pruned(keys=[d.key for d in stale], rows=rows, view_dropped=not current)

@@ -38,6 +38,7 @@ from ga4sync.sync.alerts import Alerts
 from ga4sync.sync.continuation import Continuation
 from ga4sync.sync.ingest import Ingestion, plan_settings, sync_property
 from ga4sync.sync.progress import coverage_since, property_progress
+from ga4sync.sync.report_catalog import describe_reports
 from ga4sync.sync.summary import IngestSummary, PropertyResult
 
 logger = logging.getLogger(__name__)
@@ -260,6 +261,10 @@ class SyncService:
                 step=steps.get(row["id"]),
             )
         return rows
+
+    async def describe_reports(self, *, user_id: uuid.UUID | None) -> list[dict[str, Any]]:
+        """The reports in use, with their state on the properties ``user_id`` can access."""
+        return await describe_reports(self._pool, self._settings, user_id=user_id, now=self._now())
 
     async def get_meta(self) -> Meta:
         last = await self._app_settings.get(LAST_SUCCESS)

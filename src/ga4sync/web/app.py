@@ -45,6 +45,7 @@ def create_app(
     app.router.add_get("/v1/sync/ga4/meta", handlers.get_meta)
     app.router.add_get("/v1/sync/ga4/history", handlers.list_history)
     app.router.add_get("/v1/properties", handlers.list_properties)
+    app.router.add_get("/v1/reports", handlers.list_reports)
     app.router.add_patch("/v1/properties/{property_ref}", connections.patch_property)
     app.router.add_get("/v1/properties/{property_ref}/runs", handlers.list_property_runs)
     app.router.add_get("/v1/connections/google/start", connections.start)

@@ -191,6 +191,16 @@ _PROPERTY_FIELDS = (
 )
 
 
+async def list_reports(request: web.Request) -> web.Response:
+    """GET /v1/reports — the reports synced, and their state on my properties."""
+    principal = await principal_of(request)
+    service = request.app[SERVICE]
+    reports = await service.describe_reports(
+        user_id=None if principal.is_admin else principal.user_id
+    )
+    return json_response({"reports": reports})
+
+
 async def list_properties(request: web.Request) -> web.Response:
     """GET /v1/properties — my properties (an admin's: everyone's) and how their syncs went."""
     principal = await principal_of(request)

@@ -287,6 +287,22 @@ _PATHS: dict[str, Any] = {
         }
     },
     "/v1/properties/{property_ref}": {"patch": _PATCH_PROPERTY},
+    "/v1/reports": {
+        "get": {
+            "summary": "The reports synced: columns and types, and their state per property",
+            "security": _BEARER,
+            "responses": {
+                "200": json_content(
+                    {
+                        "type": "object",
+                        "properties": {"reports": {"type": "array", "items": ref("Report")}},
+                    },
+                    "Each report in use, with the caller's properties (an admin's: all)",
+                ),
+                "401": _UNAUTHORIZED,
+            },
+        }
+    },
     "/v1/properties/{property_ref}/runs": {
         "get": {
             "summary": "One property's sync runs, newest first (keyset-paged)",

@@ -160,4 +160,62 @@ SCHEMAS: dict[str, Any] = {
             "next_due_at": _TS,
         },
     },
+    "Report": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "relation": {
+                "type": "string",
+                "description": "the typed relation to query: ga4_<name>",
+                "examples": ["ga4_daily_totals"],
+            },
+            "definition_key": {
+                "type": "string",
+                "description": "name and digest of what the rows mean; changes with them",
+            },
+            "grain": {"enum": ["day", "week", "month"]},
+            "dimensions": {"type": "array", "items": {"type": "string"}},
+            "metrics": {"type": "array", "items": {"type": "string"}},
+            "dimension_filter": {"type": ["object", "null"]},
+            "metric_filter": {"type": ["object", "null"]},
+            "keep_empty_rows": {"type": "boolean"},
+            "properties": {
+                "type": ["array", "null"],
+                "items": {"type": "string"},
+                "description": "the GA4 properties it is limited to (null: all)",
+            },
+            "columns": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "type": {"type": "string", "examples": ["bigint", "double precision"]},
+                        "field": {"type": ["string", "null"], "description": "GA4 API name"},
+                        "kind": {"enum": ["key", "dimension", "metric"]},
+                    },
+                },
+            },
+            "per_property": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "property_id": {"type": "string"},
+                        "display_name": {"type": ["string", "null"]},
+                        "coverage": {"type": "object"},
+                        "last_outcome": {
+                            "type": ["object", "null"],
+                            "properties": {
+                                "status": {"enum": ["ok", "incomplete", "failed"]},
+                                "error": {"type": ["string", "null"]},
+                                "finished_at": _TS,
+                                "rows_fetched": {"type": ["integer", "null"]},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
 }
