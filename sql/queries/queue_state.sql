@@ -17,12 +17,15 @@ where jp.status = 'pending'
 order by jp.job_id, jp.property_ref;
 
 -- name: history_steps
--- Each property's next background history step, if one is queued or running:
--- its status and when it may start (later than now: waiting for the quota).
+-- Each property's next background step its history goes on with, if one is
+-- queued or running: its own next history step, else a sync its quota deferred
+-- (the history follows that sync once it resumes). Its status and when it may
+-- start (later than now: waiting for the quota).
 select distinct on ((args ->> 'property_ref')::bigint)
-       (args ->> 'property_ref')::bigint as property_ref, status, scheduled_at
+       (args ->> 'property_ref')::bigint as property_ref, status, scheduled_at,
+       (args ->> 'recent')::boolean as recent
 from procrastinate_jobs
 where task_name = 'ga4sync.continue_property'
   and status in ('todo', 'doing')
-  and not (args ->> 'recent')::boolean
-order by (args ->> 'property_ref')::bigint, status desc, scheduled_at nulls first;
+order by (args ->> 'property_ref')::bigint, (args ->> 'recent')::boolean, status desc,
+         scheduled_at nulls first;

@@ -1,16 +1,21 @@
-"""The status page in headless Chromium: load, click "Sync now", watch the run finish."""
+"""The status page in headless Chromium: load, click "Sync now", watch the run finish;
+a property's history as it is read, waits for the GA4 quota and completes."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
 
 from ga4sync.web.app import create_app
 
+from ..waiting import eventually
 from ..webtools import ADMIN, token
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -155,3 +160,147 @@ async def test_connect_a_google_account_from_the_status_page(
     names = await page.locator("#properties tbody tr td:first-child").all_text_contents()
     assert sorted(names) == ["Your app · 340000002", "Your site · 340000001"]
     assert await pool.fetchval("select count(*) from google_credentials") == 1
+
+
+# The History cell of a property's row, in the page.
+HISTORY_CELL = "id => document.querySelector(`#properties tr[data-property-id='${id}']`)?.cells[5]"
+PERCENT = re.compile(r"(\d+(?:\.\d+)?)% read, ")
+
+
+class TestHistoryInTheBackground:
+    """A property's history read in the background after its first sync, as the
+    History column shows it: while it is read, stopped by the GA4 quota, complete."""
+
+    PROPERTY = "5701"
+
+    @pytest.fixture
+    def clock(self, clock):
+        # The real time: a step waiting for the quota stays in the queue until the
+        # instant it names, by the database's clock.
+        clock.now = datetime.now(UTC)
+        return clock
+
+    @pytest.fixture
+    def fake(self, fake, clock):
+        fake.set_today(clock.now.date())  # the property's zone is UTC
+        return fake
+
+    @pytest.fixture
+    def settings(self, settings):
+        # 60 days back, the last 4 re-read by every sync: 56 days of history, read 8
+        # days a request and one request at a time, so the share grows by a seventh
+        # (14.3%, 28.6%, ...: never a whole number) a round of the three reports.
+        return replace(
+            settings,
+            sync_lookback_days=3,
+            sync_backfill_days=60,
+            sync_backfill_chunk_days=8,
+            ga4_property_concurrency=1,
+        )
+
+    async def test_history_column_while_read_stopped_by_the_quota_and_complete(
+        self,
+        browser,
+        aiohttp_server,
+        aiohttp_client,
+        runtime,
+        worker,
+        web_settings,
+        connect_user,
+        fake,
+        pool,
+        clock,
+    ):
+        pid = self.PROPERTY
+        await connect_user({pid: "UTC"}, cardinality=2)
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        api = await aiohttp_client(server)
+        page = await browser.new_page()
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+
+        async def coverage() -> dict:
+            """What ``GET /v1/properties`` says of the property's history."""
+            response = await api.get(
+                "/v1/properties", headers={"Authorization": f"Bearer {token(ADMIN)}"}
+            )
+            assert response.status == 200
+            (prop,) = [p for p in (await response.json())["properties"] if p["property_id"] == pid]
+            return prop["coverage"]
+
+        async def shown() -> str:
+            return await page.evaluate(f"id => ({HISTORY_CELL})(id)?.textContent ?? ''", pid)
+
+        def percent_of(text: str) -> float | None:
+            match = PERCENT.match(text)
+            return float(match[1]) if match else None
+
+        # Connected, never synced: nothing of the history read, and it says what starts it.
+        await page.wait_for_function(f"id => ({HISTORY_CELL})(id)", arg=pid, timeout=10_000)
+        assert await shown() == "0% read, 56 days to go · starts after the next sync"
+
+        # 1. A manual sync reads the recent days, then the history follows, slowly
+        #    enough to watch: the page says it is being read, at the API's share.
+        fake.latency_s = 0.5
+        await page.click("#sync-now")
+
+        async def read_as_the_api_says() -> dict | None:
+            text, now = await shown(), await coverage()
+            agrees = (
+                now["state"] == "running"
+                and 0 < now["backfill_percent"] < 100
+                and percent_of(text) == now["backfill_percent"]
+                and f", {now['days_missing']} days to go · reading now" in text
+            )
+            return now if agrees else None
+
+        reading = await eventually(
+            read_as_the_api_says,
+            "the page to show the history read as the API says",
+            interval_s=0.05,
+        )
+        # Without a reload, the share the page shows grows as the history is read.
+        await page.wait_for_function(
+            f"([id, before]) => {{ const text = ({HISTORY_CELL})(id)?.textContent ?? '';"
+            " return parseFloat(text) > before && text.endsWith('reading now'); }",
+            arg=[pid, reading["backfill_percent"]],
+            timeout=10_000,
+        )
+
+        # 2. The day's tokens run out mid-history: it stops, and the page says it
+        #    waits for the quota and when that returns, in the zone it names.
+        fake.fail_next(pid, 429, quota="daily")
+
+        async def stopped() -> dict | None:
+            now = await coverage()
+            waiting = now["state"] == "waiting_for_quota"
+            return now if waiting and "waiting for the GA4 quota" in await shown() else None
+
+        waiting = await eventually(stopped, "the history to wait for the quota", interval_s=0.05)
+        # A daily quota returns at midnight Pacific, also the schedule's zone here.
+        pacific = ZoneInfo("America/Los_Angeles")
+        resumes_at = datetime.fromisoformat(waiting["resumes_at"]).astimezone(pacific)
+        today = clock.now.astimezone(pacific).date()
+        midnight = datetime.combine(today + timedelta(days=1), time(), pacific)
+        assert abs((resumes_at - midnight).total_seconds()) < 90
+        assert reading["backfill_percent"] < waiting["backfill_percent"] < 100
+        assert await shown() == (
+            f"{waiting['backfill_percent']:g}% read, {waiting['days_missing']} days to go"
+            f" · waiting for the GA4 quota, resumes {resumes_at:%Y-%m-%d %H:%M} America/Los_Angeles"
+        )
+        assert "America/Los_Angeles" in await page.text_content("#timezone")
+
+        # 3. The quota returns (the resume is due now): the page goes on by itself
+        #    until the history is complete.
+        fake.latency_s = 0.05
+        await pool.execute(
+            "update procrastinate_jobs set scheduled_at = now()"
+            " where task_name = 'ga4sync.continue_property' and status = 'todo'"
+        )
+        await page.wait_for_function(
+            f"id => ({HISTORY_CELL})(id)?.dataset.state === 'done'", arg=pid, timeout=45_000
+        )
+        done = await coverage()
+        assert done["state"] == "done"
+        assert done["backfill_percent"] == 100.0 and done["days_missing"] == 0
+        assert await shown() == f"complete since {done['oldest_settled']}"
+        assert await page.get_attribute("#notice", "class") != "error"

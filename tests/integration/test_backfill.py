@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -151,6 +152,41 @@ async def test_history_waits_for_the_quota_when_reading_on_would_eat_the_reserve
             return len(await _covered(pool, "pages")) == BACKFILL_DAYS + 1
 
         await eventually(history_done, "the history to be read after the quota returned")
+
+
+async def test_history_cut_by_an_exhausted_quota_waits_for_it_not_for_the_next_sync(
+    backfill_runtime, connect_user, pool, fake, clock
+):
+    runtime = backfill_runtime
+    # A real clock: the deferred sync waits in the queue until midnight Pacific.
+    clock.now = datetime.now(UTC)
+    fake.set_today(clock.now.date())
+    user = await connect_user({"5105": "UTC"}, cardinality=2)
+    # The daily run's recent days pass (a request a report); the history's first
+    # request finds the day's tokens spent.
+    fake.fail_next("5105", 429, quota="daily", after=len(REPORTS))
+    async with running_worker(runtime):
+        job = await eventually(lambda: _daily_done(pool), "the daily run")
+        assert job["status"] == "success", job["message"]
+
+        async def waiting():
+            coverage = (await runtime.sync.list_properties(user_id=user))[0]["coverage"]
+            return coverage if coverage["state"] == "waiting_for_quota" else None
+
+        progress = await eventually(waiting, "the history to wait for the quota")
+    # It goes on when the daily quota returns, with the sync the quota deferred.
+    pacific = ZoneInfo("America/Los_Angeles")
+    midnight = datetime.combine(
+        clock.now.astimezone(pacific).date() + timedelta(days=1), time(), pacific
+    )
+    assert abs((progress["resumes_at"] - midnight).total_seconds()) < 90
+    assert 0 < progress["days_missing"] <= BACKFILL_DAYS - 4
+    resume = await pool.fetchrow(
+        "select args, scheduled_at from procrastinate_jobs"
+        " where task_name = 'ga4sync.continue_property' and status = 'todo'"
+    )
+    assert resume["args"]["recent"] is True
+    assert resume["scheduled_at"] == progress["resumes_at"]
 
 
 async def test_properties_say_how_far_their_history_is_read(

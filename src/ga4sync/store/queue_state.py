@@ -17,6 +17,7 @@ async def orphaned_job_properties(
 
 
 async def history_steps(conn: asyncpg.Connection | asyncpg.Pool) -> dict[int, dict[str, object]]:
-    """property_ref -> the status and ``scheduled_at`` of its next history step."""
+    """property_ref -> the status, ``scheduled_at`` and part (``recent``) of the step
+    its history goes on with: its next history step, else a sync its quota deferred."""
     rows = await conn.fetch(query("history_steps"))
     return {row["property_ref"]: dict(row) for row in rows}

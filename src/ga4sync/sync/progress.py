@@ -9,6 +9,11 @@ share of the history read (the least any report has), and a state:
 * ``running``: a background step is queued or reading;
 * ``waiting_for_quota``: the next step waits for the quota, until ``resumes_at``;
 * ``pending``: history is missing and the property's next sync will start it.
+
+The step is the property's next history step or, when a quota ran out and
+deferred its sync (a history step's too), that sync's resume: the history
+follows it, so the property waits for the quota until then, not for its next
+scheduled sync.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ def property_progress(
     settings: PlanSettings,
     step: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """The progress of one property; ``step`` is its queued history step, if any."""
+    """The progress of one property; ``step`` is the queued step its history goes on
+    with (a history step, or a sync its quota deferred), if any."""
     try:
         statuses = coverage_status(
             time_zone=time_zone,
