@@ -43,6 +43,7 @@ async def upsert_discovered_property(
     time_zone: str,
     currency_code: str | None,
     enabled: bool,
+    service_level: str | None = None,
 ) -> int:
     ref: int = await conn.fetchval(
         query("upsert_discovered_property"),
@@ -52,6 +53,7 @@ async def upsert_discovered_property(
         time_zone,
         currency_code,
         enabled,
+        service_level,
     )
     return ref
 
