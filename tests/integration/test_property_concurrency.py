@@ -65,6 +65,22 @@ async def test_an_analytics_360_property_reaches_the_cap_of_20_without_a_concurr
     assert repeated(fake, "9360") == 0
 
 
+async def test_ga4_max_concurrency_still_bounds_the_process(
+    pool, settings, fake, google_url, ingestion_for
+):
+    await discover(pool, settings, fake, google_url, ["9361"], analytics_360={"9361"})
+    fake.hold_reports = True
+    async with ingestion_for(
+        ga4_property_concurrency=CAP, ga4_max_concurrency=12, **MANY_CHUNKS
+    ) as ingestion:
+        run = asyncio.create_task(ingest_ga4_for_all_accounts(ingestion))
+        await eventually(lambda: fake.in_flight.get("9361") == 12, "12 requests in flight")
+        fake.hold_reports = False
+        summary = await asyncio.wait_for(run, 60)
+    assert summary.ok, summary.message()
+    assert fake.max_concurrency == {"9361": 12}
+
+
 async def test_a_standard_property_never_has_more_than_10_in_flight_whatever_the_cap(
     pool, settings, fake, google_url, ingestion_for
 ):
