@@ -50,16 +50,19 @@ coverage as (
 select count(*) from gone;
 
 -- name: upsert_discovered_property
--- A property found in the user's Google account: names and time zone follow
--- Google; whether it is synced stays the user's choice once made.
+-- A property found in the user's Google account: names, time zone and service
+-- level follow Google (a service level it leaves out stays as it was); whether
+-- it is synced stays the user's choice once made.
 -- A property another user connected first is the same row: this user gains access.
 with prop as (
-    insert into ga4_properties (property_id, display_name, time_zone, currency_code, enabled)
-    values ($2, $3, $4, $5, $6)
+    insert into ga4_properties
+        (property_id, display_name, time_zone, currency_code, enabled, service_level)
+    values ($2, $3, $4, $5, $6, $7)
     on conflict (property_id) do update
     set display_name = excluded.display_name,
         time_zone = excluded.time_zone,
         currency_code = excluded.currency_code,
+        service_level = coalesce(excluded.service_level, ga4_properties.service_level),
         updated_at = now()
     returning id
 ),

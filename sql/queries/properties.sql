@@ -21,7 +21,7 @@ select id from prop;
 -- name: list_properties_to_sync
 -- Enabled properties, optionally those user $1 can access, one GA4 property id
 -- ($2) and/or one property row ($3), with the users whose grant can read them.
-select p.id, p.property_id, p.display_name, p.time_zone,
+select p.id, p.property_id, p.display_name, p.time_zone, p.service_level,
        coalesce(g.grant_users, '{}') as grant_users,
        coalesce(g.has_credentials, false) as has_credentials
 from ga4_properties p
@@ -62,8 +62,8 @@ returning before.consecutive_failures as failures_before,
           p.property_id, p.display_name;
 
 -- name: get_property
-select p.id, p.property_id, p.display_name, p.time_zone, p.currency_code, p.enabled,
-       p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
+select p.id, p.property_id, p.display_name, p.time_zone, p.currency_code,
+       p.service_level, p.enabled, p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
        p.sync_frequency, p.next_due_at,
        array(select a.user_id from ga4_property_access a where a.property_ref = p.id
              order by a.created_at, a.user_id) as access_user_ids
@@ -74,7 +74,7 @@ where p.id = $1;
 -- Properties with their last sync and last run; $1 limits to those one user
 -- can access (null: all). needs_reauth: no user with access has a working
 -- grant, so the property cannot sync until someone reconnects.
-select p.id, p.property_id, p.display_name, p.time_zone, p.enabled,
+select p.id, p.property_id, p.display_name, p.time_zone, p.service_level, p.enabled,
        p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
        p.sync_frequency, p.next_due_at,
        coalesce(g.has_credentials, false) and cardinality(coalesce(g.grant_users, '{}')) = 0

@@ -19,7 +19,8 @@ GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_REVOKE_URI = "https://oauth2.googleapis.com/revoke"
 GA4_ADMIN_API_BASE_URL = "https://analyticsadmin.googleapis.com"
 GA4_API_BASE_URL = "https://analyticsdata.googleapis.com"
-GA4_MAX_PROPERTY_CONCURRENCY = 10  # GA4's own limit of concurrent requests per property
+# The most concurrent requests GA4 allows any property (Analytics 360; standard: 10).
+GA4_MAX_PROPERTY_CONCURRENCY = 50
 GA4_MAX_PAGE_SIZE = 250_000
 
 

@@ -183,6 +183,35 @@ async def test_import_checks_the_token_and_discovers_properties(api, fake, pool)
     assert by_admin.status == 201 and (await by_admin.json())["user_id"] == str(other)
 
 
+async def test_discovery_stores_each_property_service_level(api, fake, pool):
+    fake.add_property(ALICE[1][0], time_zone=ALICE[1][2], analytics_360=True)
+    fake.add_google_account("alice@example.com", properties=ALICE)
+    fake.add_refresh_token("rt-alice-existing", account="alice@example.com")
+    user = uuid.uuid4()
+
+    async def connect() -> dict[str, str | None]:
+        body = {"refresh_token": "rt-alice-existing"}
+        response = await api.post("/v1/connections/google/tokens", headers=bearer(user), json=body)
+        assert response.status == 201
+        return {p["property_id"]: p["service_level"] for p in (await response.json())["properties"]}
+
+    standard, premium = "GOOGLE_ANALYTICS_STANDARD", "GOOGLE_ANALYTICS_360"
+    assert await connect() == {"111000111": standard, "222000222": premium}
+    stored = await pool.fetch("select property_id, service_level from ga4_properties")
+    assert dict(map(tuple, stored)) == {"111000111": standard, "222000222": premium}
+    listed = await (await api.get("/v1/properties", headers=bearer(user))).json()
+    assert {p["property_id"]: p["service_level"] for p in listed["properties"]} == {
+        "111000111": standard,
+        "222000222": premium,
+    }
+
+    # The shop moves to Analytics 360: discovering again says so.
+    fake.add_property(ALICE[0][0], time_zone=ALICE[0][2], analytics_360=True)
+    assert await connect() == {"111000111": premium, "222000222": premium}
+    stored = await pool.fetch("select service_level from ga4_properties")
+    assert {row["service_level"] for row in stored} == {premium}
+
+
 async def test_reauth_after_a_revoked_grant(api, fake, pool, ingestion_for):
     fake.add_google_account("alice@example.com", properties=ALICE)
     user = uuid.uuid4()

@@ -62,6 +62,7 @@ async def test_properties_show_last_sync_and_reauth(client, fake, connect_user, 
     assert prop["last_sync_status"] == "success" and prop["needs_reauth"] is False
     assert prop["last_run_rows_written"] == prop["last_run_rows_fetched"] > 0
     assert prop["time_zone"] == "Europe/Berlin" and prop["connected"] is True
+    assert prop["service_level"] is None  # connected by id: discovery never read it
 
     everyone = await (await client.get("/v1/properties", headers=bearer(ADMIN))).json()
     by_id = {p["property_id"]: p for p in everyone["properties"]}

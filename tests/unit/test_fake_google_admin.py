@@ -161,6 +161,15 @@ async def test_property_details_omit_defaults(admin: Admin, fake: FakeGoogle) ->
     assert blog["timeZone"] == "Europe/Berlin"
 
 
+async def test_an_analytics_360_property_says_so(admin: Admin, fake: FakeGoogle) -> None:
+    fake.add_property("987654321", time_zone="Europe/Berlin", analytics_360=True)
+    token = await admin.token_for("rt-alice")
+    _, blog, _ = await admin.get("/v1beta/properties/987654321", token)
+    _, shop, _ = await admin.get("/v1beta/properties/123456789", token)
+    assert blog["serviceLevel"] == "GOOGLE_ANALYTICS_360"
+    assert shop["serviceLevel"] == "GOOGLE_ANALYTICS_STANDARD"
+
+
 async def test_someone_elses_property_is_forbidden_and_unknown_is_not_found(
     admin: Admin, fake: FakeGoogle
 ) -> None:

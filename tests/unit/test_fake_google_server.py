@@ -247,6 +247,73 @@ async def test_max_concurrency_counts_simultaneous_requests(api: Api, fake: Fake
     assert fake.max_concurrency == {"1": 4}
 
 
+async def test_an_analytics_360_property_allows_50_concurrent_requests(
+    api: Api, fake: FakeGoogle
+) -> None:
+    fake.add_property("360", cardinality=4, analytics_360=True)
+    fake.hold_reports = True
+    premium = [asyncio.create_task(api.report(body(), "360")) for _ in range(52)]
+    standard = [asyncio.create_task(api.report(body())) for _ in range(11)]
+    # Each property has its own limit: 50 and 10 held, the rest refused at once.
+    await eventually(
+        lambda: (
+            (fake.in_flight.get("360"), fake.in_flight.get("1")) == (50, 10)
+            and sum(task.done() for task in premium + standard) == 3
+        ),
+        "50 requests of the 360 property and 10 of the standard one held, three refused",
+    )
+    fake.hold_reports = False
+    statuses = [status for status, _ in await asyncio.gather(*premium)]
+    assert sorted(statuses) == [200] * 50 + [429] * 2
+    assert sorted(status for status, _ in await asyncio.gather(*standard)) == [200] * 10 + [429]
+
+
+async def test_an_analytics_360_property_has_the_quotas_of_one(api: Api, fake: FakeGoogle) -> None:
+    fake.add_property("360", cardinality=4, analytics_360=True)
+    status, payload = await api.report(body(returnPropertyQuota=True), "360")
+    assert status == 200
+    assert payload["propertyQuota"] == {
+        "tokensPerDay": {"consumed": 1, "remaining": 1_999_999},
+        "tokensPerHour": {"consumed": 1, "remaining": 399_999},
+        "concurrentRequests": {"remaining": 50},
+        "serverErrorsPerProjectPerHour": {"remaining": 50},
+        "potentiallyThresholdedRequestsPerHour": {"remaining": 120},
+        "tokensPerProjectPerHour": {"consumed": 1, "remaining": 139_999},
+    }
+    # The standard limits, changed, leave the 360 property's alone.
+    fake.quota_limits["tokensPerHour"] = 1
+    assert (await api.report(body()))[0] == 200
+    assert (await api.report(body()))[0] == 429
+    assert (await api.report(body(), "360"))[0] == 200
+
+
+async def test_one_property_can_have_quota_limits_of_its_own(api: Api, fake: FakeGoogle) -> None:
+    fake.add_property("2", cardinality=4)
+    fake.set_quota_limits("2", {"concurrentRequests": 3})
+    with pytest.raises(ValueError, match="tokensPerWeek"):
+        fake.set_quota_limits("2", {"tokensPerWeek": 1})
+    fake.hold_reports = True
+    sent = [asyncio.create_task(api.report(body(returnPropertyQuota=True), "2")) for _ in range(4)]
+    others = [asyncio.create_task(api.report(body())) for _ in range(4)]
+    await eventually(
+        lambda: (
+            (fake.in_flight.get("2"), fake.in_flight.get("1")) == (3, 4)
+            and sum(task.done() for task in sent) == 1
+        ),
+        "three requests of property 2 held and its fourth refused, four of property 1 held",
+    )
+    fake.hold_reports = False
+    results = await asyncio.gather(*sent)
+    assert sorted(status for status, _ in results) == [200, 200, 200, 429]
+    answered = [p["propertyQuota"]["concurrentRequests"] for status, p in results if status == 200]
+    assert sorted(q.get("remaining", 0) for q in answered) == [1, 2, 3]
+    assert all(status == 200 for status, _ in await asyncio.gather(*others))
+    assert fake.quota_limits_of("2")["tokensPerDay"] == 200_000  # the rest: standard
+
+    fake.set_quota_limits("2", None)
+    assert fake.quota_limits_of("2") == fake.quota_limits
+
+
 async def test_fail_next_is_consumed_one_per_request(api: Api, fake: FakeGoogle) -> None:
     fake.fail_next("1", status=500, times=2)
     fake.fail_next("1", status=429, quota="daily")

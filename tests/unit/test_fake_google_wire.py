@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
 import requests
+from google.analytics.admin_v1beta import AnalyticsAdminServiceClient
+from google.analytics.admin_v1beta.types import ServiceLevel
 from google.analytics.data_v1beta import BetaAnalyticsDataClient
 from google.analytics.data_v1beta.types import (
     DateRange,
@@ -23,6 +26,8 @@ from google.auth.transport.requests import Request
 from google.oauth2.credentials import Credentials
 
 from ga4sync.fake_google import FakeGoogle
+
+from ..waiting import eventually
 
 TODAY = "2026-11-21"
 
@@ -405,3 +410,65 @@ def test_a_long_backfill_runs_out_of_tokens(
     fake.refill_quota("123")
     again = client.run_report(report(date_ranges=[months[5]]))
     assert getattr(again.property_quota, field).remaining == 4
+
+
+def _data_client(base_url: str, credentials: Credentials) -> BetaAnalyticsDataClient:
+    return BetaAnalyticsDataClient(
+        transport="rest", client_options={"api_endpoint": base_url}, credentials=credentials
+    )
+
+
+def test_the_admin_library_reads_each_property_and_its_service_level(
+    fake: FakeGoogle, base_url: str, http: requests.Session
+) -> None:
+    fake.add_property("360", time_zone="UTC", analytics_360=True)
+    fake.add_google_account(
+        "alice@example.com", [("123", "Shop", "Europe/Berlin"), ("360", "Big shop", "UTC")]
+    )
+    fake.add_refresh_token("rt-admin", account="alice@example.com")
+    credentials = refreshed(base_url, http, "rt-admin")
+    with AnalyticsAdminServiceClient(
+        transport="rest", client_options={"api_endpoint": base_url}, credentials=credentials
+    ) as admin:
+        [account] = list(admin.list_account_summaries())
+        names = [p.property for p in account.property_summaries]
+        assert names == ["properties/123", "properties/360"]
+        shop, big = (admin.get_property(name=name) for name in names)
+    assert shop.service_level == ServiceLevel.GOOGLE_ANALYTICS_STANDARD
+    assert (shop.time_zone, shop.currency_code) == ("Europe/Berlin", "EUR")
+    assert big.service_level == ServiceLevel.GOOGLE_ANALYTICS_360
+    assert big.display_name == "Big shop"
+
+
+async def test_an_analytics_360_property_reports_its_quotas_and_refuses_the_51st_request(
+    fake: FakeGoogle, base_url: str, http: requests.Session
+) -> None:
+    fake.add_property("360", time_zone="UTC", cardinality=3, analytics_360=True)
+    credentials = refreshed(base_url, http)
+    with _data_client(base_url, credentials) as client:
+        quota = client.run_report(report(property="properties/360")).property_quota
+    assert (quota.tokens_per_day.consumed, quota.tokens_per_day.remaining) == (1, 1_999_999)
+    assert quota.tokens_per_hour.remaining == 399_999
+    assert quota.tokens_per_project_per_hour.remaining == 139_999
+    assert (quota.concurrent_requests.consumed, quota.concurrent_requests.remaining) == (0, 50)
+    assert quota.server_errors_per_project_per_hour.remaining == 50
+
+    def one(_: int) -> int:
+        with _data_client(base_url, credentials) as client:
+            try:
+                client.run_report(report(property="properties/360"))
+            except api_exceptions.TooManyRequests as refused:
+                assert refused.message.endswith("Exhausted concurrent requests quota.")
+                return 429
+            return 200
+
+    fake.hold_reports = True
+    with ThreadPoolExecutor(max_workers=51) as pool:
+        sent = [pool.submit(one, n) for n in range(51)]
+        await eventually(
+            lambda: fake.in_flight.get("360") == 50 and sum(f.done() for f in sent) == 1,
+            "50 requests held and the 51st refused",
+        )
+        fake.hold_reports = False
+        statuses = sorted(f.result() for f in sent)
+    assert statuses == [200] * 50 + [429]

@@ -20,12 +20,16 @@ def test_defaults_point_at_google_and_the_embedded_database():
     assert settings.ga4_property_concurrency <= 10
 
 
+def test_the_property_cap_reaches_what_analytics_360_allows():
+    assert Settings.from_env({"GA4_PROPERTY_CONCURRENCY": "50"}).ga4_property_concurrency == 50
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         ({"GA4_PAGE_SIZE": "lots"}, "GA4_PAGE_SIZE must be a whole number"),
         ({"GA4_PAGE_SIZE": "300000"}, "GA4_PAGE_SIZE must be between 1 and 250000"),
-        ({"GA4_PROPERTY_CONCURRENCY": "11"}, "GA4_PROPERTY_CONCURRENCY must be between 1 and 10"),
+        ({"GA4_PROPERTY_CONCURRENCY": "51"}, "GA4_PROPERTY_CONCURRENCY must be between 1 and 50"),
         ({"GA4_RETRY_BASE_S": "soon"}, "GA4_RETRY_BASE_S must be a number"),
         ({"SYNC_TIMEZONE": "Mars/Olympus"}, "SYNC_TIMEZONE must be an IANA time zone"),
         ({"GA4_API_BASE_URL": "ftp://x"}, "GA4_API_BASE_URL must be an http(s) URL"),

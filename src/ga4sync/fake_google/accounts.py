@@ -18,6 +18,7 @@ from .report import PropertyConfig
 
 ORDINARY = "PROPERTY_TYPE_ORDINARY"
 STANDARD = "GOOGLE_ANALYTICS_STANDARD"
+ANALYTICS_360 = "GOOGLE_ANALYTICS_360"
 _EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
 _FIVE_YEARS_S = 5 * 365 * 86_400
 
@@ -142,7 +143,8 @@ def account_summary(account: GaAccount) -> dict[str, Any]:
 
 
 def property_resource(prop: GaProperty, config: PropertyConfig) -> dict[str, Any]:
-    """The ``Property`` resource; time zone and currency come from the Data API's config."""
+    """The ``Property`` resource; time zone, currency and service level come from the Data
+    API's config."""
     resource: dict[str, Any] = {
         "name": f"properties/{prop.property_id}",
         "propertyType": ORDINARY,
@@ -155,7 +157,7 @@ def property_resource(prop: GaProperty, config: PropertyConfig) -> dict[str, Any
         resource["industryCategory"] = prop.industry_category
     resource["timeZone"] = config.time_zone
     resource["currencyCode"] = config.currency_code
-    resource["serviceLevel"] = STANDARD
+    resource["serviceLevel"] = ANALYTICS_360 if config.analytics_360 else STANDARD
     resource["account"] = f"accounts/{prop.account_id}"
     return resource
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import date, datetime
 from typing import Any
@@ -31,6 +31,15 @@ DEFAULT_QUOTA_LIMITS = {
     "serverErrorsPerProjectPerHour": 10,
     "potentiallyThresholdedRequestsPerHour": 120,
     "tokensPerProjectPerHour": 14_000,
+}
+# An Analytics 360 property's limits: ten times the tokens, five times the requests.
+ANALYTICS_360_QUOTA_LIMITS = {
+    "tokensPerDay": 2_000_000,
+    "tokensPerHour": 400_000,
+    "concurrentRequests": 50,
+    "serverErrorsPerProjectPerHour": 50,
+    "potentiallyThresholdedRequestsPerHour": 120,
+    "tokensPerProjectPerHour": 140_000,
 }
 
 
@@ -83,6 +92,7 @@ class FakeGoogle(TokenStore):
     * ``token_requests``: the refresh token of every refresh_token grant;
     * ``max_concurrency``: most runReport requests in flight at once per property,
       counting a request refused for exceeding the concurrency limit;
+    * ``in_flight``: runReport requests in flight per property now;
     * ``quota_used``: tokens charged per property in the current quota day;
     * ``authorization_requests``: query parameters of every consent-screen request;
     * ``issued_refresh_tokens``: refresh token -> Google account, for code exchanges;
@@ -93,7 +103,9 @@ class FakeGoogle(TokenStore):
     ``hold_reports`` (while true, runReport requests that passed the concurrency
     and quota checks wait in flight, counted in ``in_flight``, until it is false again),
     ``tokens_expire_in_s``, ``codes_expire_in_s`` (authorization codes, 10 minutes),
-    ``quota_limits`` (per-property bucket sizes), ``generic_quota_errors`` (refuse an
+    ``quota_limits`` (the bucket sizes of each standard property),
+    ``analytics_360_quota_limits`` (those of each Analytics 360 property; one property's
+    own with :meth:`set_quota_limits`), ``generic_quota_errors`` (refuse an
     exhausted quota with Google's generic "Resource has been exhausted" message, which
     names no quota, instead of the bucket's own), ``default_cardinality`` (for properties
     never added) and ``admin_page_size_max`` (the cap on accountSummaries' pageSize).
@@ -105,6 +117,8 @@ class FakeGoogle(TokenStore):
         self.latency_s = 0.0
         self.hold_reports = False
         self.quota_limits: dict[str, int] = dict(DEFAULT_QUOTA_LIMITS)
+        self.analytics_360_quota_limits: dict[str, int] = dict(ANALYTICS_360_QUOTA_LIMITS)
+        self._property_quota_limits: dict[str, dict[str, int]] = {}
         self.generic_quota_errors = False
         # Cardinality of properties that were never added with add_property.
         self.default_cardinality = 10
@@ -138,11 +152,14 @@ class FakeGoogle(TokenStore):
         sampled: bool = False,
         other_row: bool = False,
         first_date: str | date | None = None,
+        analytics_360: bool = False,
     ) -> None:
         """Configure a property; ``cardinality`` = distinct values of each non-date dimension.
 
         ``first_date`` is the property's first date with data (None: every date has
-        data): runReport has no rows for the dates before it. Values changed with
+        data): runReport has no rows for the dates before it. An ``analytics_360``
+        property has the service level ``GOOGLE_ANALYTICS_360`` in the Admin API and
+        the quotas of one (``analytics_360_quota_limits``). Values changed with
         :meth:`override_metric`, rows hidden with :meth:`hide_row` and
         :meth:`answer_short` stay as they were when a property is added again.
         """
@@ -157,6 +174,7 @@ class FakeGoogle(TokenStore):
             thresholded=thresholded,
             sampled=sampled,
             other_row=other_row,
+            analytics_360=analytics_360,
             today=old.today if old else None,
             first_date=_as_date(first_date),
             overrides=old.overrides if old else {},
@@ -338,10 +356,30 @@ class FakeGoogle(TokenStore):
             self.quota_used[property_id] = 0
         return self.quota_used.get(property_id, 0)
 
+    def set_quota_limits(self, property_id: str, limits: Mapping[str, int] | None) -> None:
+        """Give one property bucket sizes of its own (those not named follow its service
+        level's); None: its service level's again."""
+        if limits is None:
+            self._property_quota_limits.pop(property_id, None)
+            return
+        unknown = set(limits) - set(DEFAULT_QUOTA_LIMITS)
+        if unknown:
+            raise ValueError(f"unknown quota {sorted(unknown)}")
+        self._property_quota_limits[property_id] = dict(limits)
+
+    def quota_limits_of(self, property_id: str) -> dict[str, int]:
+        """The property's bucket sizes: its service level's, with its own on top."""
+        level = (
+            self.analytics_360_quota_limits
+            if self.property(property_id).analytics_360
+            else self.quota_limits
+        )
+        return {**level, **self._property_quota_limits.get(property_id, {})}
+
     def exhausted_quota(self, property_id: str) -> str | None:
         """The quota bucket that is empty for this property's next request, if any."""
         hour = int(time.time() // 3600)
-        limits = self.quota_limits
+        limits = self.quota_limits_of(property_id)
         if self._day_used(property_id) >= limits["tokensPerDay"]:
             return "daily"
         if self._window(property_id, "hour", hour) >= limits["tokensPerHour"]:
@@ -374,10 +412,16 @@ class FakeGoogle(TokenStore):
         self._add(property_id, "server_errors", int(time.time() // 3600), 1)
 
     def charge(self, property_id: str, rows_returned: int) -> dict[str, dict[str, int]]:
-        """Charge one answered request; returns the PropertyQuota as the API reports it."""
+        """Charge one answered request; returns the PropertyQuota as the API reports it.
+
+        Each bucket says what this request consumed and what remains after it. This
+        request holds no concurrent slot once answered, so ``concurrentRequests`` has
+        nothing consumed and, remaining, the limit less the property's other requests
+        still in flight: the limit itself only when none are.
+        """
         cost = token_cost(rows_returned)
         hour = int(time.time() // 3600)
-        limits = self.quota_limits
+        limits = self.quota_limits_of(property_id)
         day_used = self._day_used(property_id) + cost
         self.quota_used[property_id] = day_used
         hour_used = self._add(property_id, "hour", hour, cost)
@@ -419,4 +463,4 @@ class FakeGoogle(TokenStore):
         return serve_in_thread(self, host, port)
 
 
-__all__ = ["DEFAULT_QUOTA_LIMITS", "FakeGoogle", "token_cost"]
+__all__ = ["ANALYTICS_360_QUOTA_LIMITS", "DEFAULT_QUOTA_LIMITS", "FakeGoogle", "token_cost"]

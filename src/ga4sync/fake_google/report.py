@@ -33,6 +33,8 @@ class PropertyConfig:
     thresholded: bool = False
     sampled: bool = False
     other_row: bool = False
+    # An Analytics 360 property: its Admin API resource says so and its quotas are 360's.
+    analytics_360: bool = False
     today: date | None = None
     # The property's first date with data: no rows exist for the dates before it.
     first_date: date | None = None

@@ -84,7 +84,7 @@ async def run_report(request: web.Request) -> web.Response:
     fake.max_concurrency[property_id] = max(fake.max_concurrency.get(property_id, 0), in_flight)
     try:
         exhausted = fake.exhausted_quota(property_id)
-        if in_flight > fake.quota_limits["concurrentRequests"]:
+        if in_flight > fake.quota_limits_of(property_id)["concurrentRequests"]:
             exhausted = "concurrent"
         if exhausted:
             return quota_exhausted("generic" if fake.generic_quota_errors else exhausted)

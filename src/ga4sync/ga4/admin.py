@@ -1,4 +1,5 @@
-"""The GA4 Admin API (read-only): which properties a user can see, and their time zones."""
+"""The GA4 Admin API (read-only): which properties a user can see, their time zones and
+service levels."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import aiohttp
 
 from ga4sync.errors import Ga4RequestError, GoogleError, GrantRevoked
+from ga4sync.ga4.service_level import parse_service_level
 from ga4sync.ga4.wire import parse_error
 from ga4sync.google_http import DEFAULT_TIMEOUT_S, google_request
 
@@ -25,6 +27,8 @@ class DiscoveredProperty:
     time_zone: str
     currency_code: str | None
     account_name: str
+    # GOOGLE_ANALYTICS_STANDARD or GOOGLE_ANALYTICS_360 (None: Google did not say).
+    service_level: str | None = None
 
 
 class AdminClient:
@@ -40,7 +44,7 @@ class AdminClient:
         self._timeout_s = timeout_s
 
     async def discover(self, access_token: str) -> list[DiscoveredProperty]:
-        """Every GA4 property the token's user can read, with its time zone.
+        """Every GA4 property the token's user can read, with its time zone and service level.
 
         Raises ``GrantRevoked`` for a rejected token, ``GoogleUnavailable`` when the Admin
         API cannot be reached or fails, ``GoogleError`` for any other refusal.
@@ -78,6 +82,7 @@ class AdminClient:
                 time_zone=str(prop.get("timeZone") or "UTC"),
                 currency_code=prop.get("currencyCode"),
                 account_name=account_name,
+                service_level=parse_service_level(prop.get("serviceLevel")),
             )
 
         return list(await asyncio.gather(*(details(s) for s in summaries)))

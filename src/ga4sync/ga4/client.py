@@ -1,7 +1,8 @@
 """The GA4 Data API client: runReport over aiohttp, bounded concurrency, retries, paging.
 
-Concurrency is bounded twice: by ``max_concurrency`` across all properties and
-by ``property_concurrency`` (at most GA4's 10) for each property. Transient
+Concurrency is bounded twice: by ``max_concurrency`` across all properties and,
+for each property, by what GA4 allows it (10, 50 on Analytics 360, or fewer as
+its answers show; see ``concurrency``) under the cap ``property_concurrency``. Transient
 failures (5xx, network, a concurrent-requests 429, a 429 that names no quota
 while nothing shows one spent) are retried with jittered exponential backoff.
 A spent quota (named by the 429, or at zero in the last ``propertyQuota`` this
@@ -24,9 +25,10 @@ import aiohttp
 from ga4sync.clock import Clock, utcnow
 from ga4sync.errors import Ga4RequestError, Ga4Unavailable, GrantRevoked, QuotaExhausted
 from ga4sync.ga4 import quota as quota_policy
+from ga4sync.ga4.concurrency import PropertyConcurrency
 from ga4sync.ga4.wire import ReportPage, build_request, parse_error, parse_page
 from ga4sync.reports import ReportSpec
-from ga4sync.settings import GA4_MAX_PROPERTY_CONCURRENCY, Settings
+from ga4sync.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ _PARSE_IN_THREAD_BYTES = 1 << 20  # parse big pages off the event loop
 @dataclass(frozen=True)
 class ClientLimits:
     max_concurrency: int = 10
+    # The deployer's cap per property; GA4's own limit for the property may be lower.
     property_concurrency: int = 3
     max_retries: int = 5
     retry_base_s: float = 1.0
@@ -72,19 +75,20 @@ class Ga4Client:
         self._base_url = base_url.rstrip("/")
         self._limits = limits
         self._all = asyncio.Semaphore(limits.max_concurrency)
-        self._per_property: dict[str, asyncio.Semaphore] = {}
+        self._per_property: dict[str, PropertyConcurrency] = {}
         # The last propertyQuota each property's answers carried: what a 429 that
         # names no quota is judged by.
         self._last_quota: dict[str, quota_policy.QuotaSnapshot] = {}
         self._sleep = sleep
         self._now = now
 
-    def _property_slot(self, property_id: str) -> asyncio.Semaphore:
-        slot = self._per_property.get(property_id)
-        if slot is None:
-            size = min(self._limits.property_concurrency, GA4_MAX_PROPERTY_CONCURRENCY)
-            slot = self._per_property[property_id] = asyncio.Semaphore(size)
-        return slot
+    def property_concurrency(self, property_id: str) -> PropertyConcurrency:
+        """How many requests of the property may be in flight, and the gate they pass."""
+        concurrency = self._per_property.get(property_id)
+        if concurrency is None:
+            concurrency = PropertyConcurrency(property_id, self._limits.property_concurrency)
+            self._per_property[property_id] = concurrency
+        return concurrency
 
     def last_quota(self, property_id: str) -> quota_policy.QuotaSnapshot | None:
         """The last ``propertyQuota`` GA4 sent for the property, and when."""
@@ -125,6 +129,7 @@ class Ga4Client:
     ) -> ReportPage:
         """One runReport call, retried as the error calls for."""
         url = f"{self._base_url}/v1beta/properties/{property_id}:runReport"
+        concurrency = self.property_concurrency(property_id)
         attempt = 0
         refreshed = False
         force_refresh = False
@@ -133,7 +138,7 @@ class Ga4Client:
             force_refresh = False
             unnamed_quota = False
             try:
-                async with self._property_slot(property_id), self._all:
+                async with concurrency.attempt() as in_flight, self._all:
                     async with self._session.post(
                         url,
                         json=body,
@@ -142,6 +147,7 @@ class Ga4Client:
                     ) as response:
                         status = response.status
                         payload = await response.read()
+                    concurrency.answered(in_flight, status)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 failure = f"network error: {exc!r}"
             else:
@@ -150,6 +156,7 @@ class Ga4Client:
                         page = await asyncio.to_thread(parse_page, payload)
                     else:
                         page = parse_page(payload)
+                    concurrency.learn(in_flight, page.quota.get("concurrentRequests"))
                     return self._seen(property_id, page)
                 google_status, message = parse_error(payload)
                 if status == 401 and not refreshed:
@@ -165,7 +172,10 @@ class Ga4Client:
                     if exhausted is not None:
                         raise exhausted
                     failure = message
-                    unnamed_quota = quota_policy.classify_exhausted(message) is None
+                    named = quota_policy.classify_exhausted(message)
+                    if named == quota_policy.CONCURRENT:
+                        concurrency.refused(in_flight)
+                    unnamed_quota = named is None
                 elif status not in _TRANSIENT_STATUSES:
                     raise Ga4RequestError(
                         f"GA4 answered {status} {google_status}: {message}",

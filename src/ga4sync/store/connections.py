@@ -49,6 +49,7 @@ async def upsert_discovered_property(
     time_zone: str,
     currency_code: str | None,
     enabled: bool,
+    service_level: str | None = None,
 ) -> int:
     ref: int = await conn.fetchval(
         query("upsert_discovered_property"),
@@ -58,6 +59,7 @@ async def upsert_discovered_property(
         time_zone,
         currency_code,
         enabled,
+        service_level,
     )
     return ref
 

@@ -19,6 +19,8 @@ class PropertyToSync:
     property_id: str
     display_name: str | None
     time_zone: str
+    # GA4's service level as discovery last read it (None: never read, synced as standard).
+    service_level: str | None
     # Users with access whose Google grant still works, in the order they are tried.
     grant_users: tuple[uuid.UUID, ...]
     # Whether any user with access has connected Google at all.

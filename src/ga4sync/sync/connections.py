@@ -78,8 +78,8 @@ async def save_discovered_properties(
     user_id: uuid.UUID,
     properties: list[DiscoveredProperty],
 ) -> None:
-    """Keep what Google says a user can read; new properties are synced, known ones keep
-    the user's enabled choice."""
+    """Keep what Google says a user can read, with each property's time zone and service
+    level; new properties are synced, known ones keep the user's enabled choice."""
     for prop in properties:
         await upsert_discovered_property(
             pool,
@@ -89,4 +89,5 @@ async def save_discovered_properties(
             time_zone=prop.time_zone,
             currency_code=prop.currency_code,
             enabled=True,
+            service_level=prop.service_level,
         )

@@ -33,6 +33,7 @@ from ga4sync.errors import (
 )
 from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.client import ClientLimits, Ga4Client
+from ga4sync.ga4.concurrency import Gate
 from ga4sync.oauth import OAuthClient
 from ga4sync.outage import is_database_unavailable
 from ga4sync.reports import ReportSpec
@@ -326,12 +327,15 @@ async def _fetch_and_store(
     deadline: float | None = None,
 ) -> None:
     """Read ``chunks`` in order, as many at once as the property may have requests
-    in flight; each complete chunk is added to ``read``. A history chunk is not
-    started after ``deadline`` (monotonic), nor when the quota reserve is reached."""
+    in flight (what GA4 allows it, under ``GA4_PROPERTY_CONCURRENCY``); each
+    complete chunk is added to ``read``. A history chunk is not started after
+    ``deadline`` (monotonic), nor when the quota reserve is reached."""
     if not prop.has_credentials:
         raise MissingCredentials("no user with access to it has connected a Google account")
     if not prop.grant_users:
         raise GrantRevoked("every Google connection with access to it needs re-auth")
+    concurrency = ingestion.client.property_concurrency(prop.property_id)
+    concurrency.set_service_level(prop.service_level)
     specs = {spec.key: spec for spec in reports}
     progress = {spec.key: ReportProgress() for spec in reports}
     numbers = {chunk: index for index, chunk in enumerate(chunks)}
@@ -380,11 +384,9 @@ async def _fetch_and_store(
             async def token(force_refresh: bool, user_id: uuid.UUID = user_id) -> str:
                 return await ingestion.tokens.get(user_id, force_refresh=force_refresh)
 
-            slots = asyncio.Semaphore(ingestion.settings.ga4_property_concurrency)
+            slots = concurrency.follower()
 
-            async def one(
-                chunk: Chunk, token: TokenSource = token, slots: asyncio.Semaphore = slots
-            ) -> None:
+            async def one(chunk: Chunk, token: TokenSource = token, slots: Gate = slots) -> None:
                 async with slots:  # FIFO: chunks start in the plan's order
                     if chunk.report in refused or history_waits(chunk):
                         return

@@ -34,6 +34,7 @@ def _connected_json(connected: Connected) -> dict[str, Any]:
                 "property_id": p.property_id,
                 "display_name": p.display_name,
                 "time_zone": p.time_zone,
+                "service_level": p.service_level,
                 "account": p.account_name,
             }
             for p in connected.properties

@@ -174,6 +174,7 @@ _PROPERTY_FIELDS = (
     "property_id",
     "display_name",
     "time_zone",
+    "service_level",
     "enabled",
     "connected",
     "needs_reauth",

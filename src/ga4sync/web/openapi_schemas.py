@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ga4sync.ga4.service_level import CONCURRENT_REQUESTS
 from ga4sync.web.params import FREQUENCIES
 
 
@@ -20,6 +21,12 @@ def error(description: str) -> dict[str, Any]:
 
 
 _TS: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+_SERVICE_LEVEL: dict[str, Any] = {
+    "enum": [*CONCURRENT_REQUESTS, None],
+    "description": "GA4's service level as the Admin API last said it (null: not read yet, "
+    "synced as standard); an Analytics 360 property allows 50 requests in flight, a "
+    "standard one 10",
+}
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -53,6 +60,7 @@ SCHEMAS: dict[str, Any] = {
                         "property_id": {"type": "string"},
                         "display_name": {"type": "string"},
                         "time_zone": {"type": "string"},
+                        "service_level": _SERVICE_LEVEL,
                         "account": {"type": "string"},
                     },
                 },
@@ -128,6 +136,7 @@ SCHEMAS: dict[str, Any] = {
             "property_id": {"type": "string"},
             "display_name": {"type": ["string", "null"]},
             "time_zone": {"type": "string"},
+            "service_level": _SERVICE_LEVEL,
             "enabled": {"type": "boolean"},
             "connected": {"type": "boolean"},
             "needs_reauth": {
