@@ -10,6 +10,7 @@ import re
 import sys
 import uuid
 from collections.abc import Sequence
+from dataclasses import asdict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
@@ -26,6 +27,7 @@ from ga4sync.sync.connections import connect_property
 from ga4sync.sync.google_accounts import GoogleAccounts
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
 from ga4sync.sync.report_catalog import describe_reports, format_reports
+from ga4sync.sync.report_check import check_reports, format_check
 
 logger = logging.getLogger("ga4sync")
 
@@ -106,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     what = reports.add_subparsers(dest="reports_command", required=True)
     listing = what.add_parser("list", help="each report's columns, and its state per property")
     listing.add_argument("--json", action="store_true", help="print the reports as JSON")
+    check = what.add_parser(
+        "check", help="check each report against GA4's metadata and compatibility, per property"
+    )
+    check.add_argument("--property", type=_property_id, help="only this GA4 property id")
+    check.add_argument("--json", action="store_true", help="print the outcomes as JSON")
     prune = what.add_parser(
         "prune", help="delete the rows of a report no longer defined (or its older definitions)"
     )
@@ -203,6 +210,14 @@ async def _reports(url: str, embedded: bool, settings: Settings, args: argparse.
         where = f" ({', '.join(pruned.keys)})" if pruned.keys else ""
         print(f"pruned report {args.name}{where}: {pruned.rows:,} rows deleted")
         return 0
+    if args.reports_command == "check":
+        async with open_pool(url, max_size=2) as pool:
+            results = await check_reports(pool, settings, property_id=args.property)
+        if args.json:
+            print(json.dumps([asdict(r) for r in results], indent=2))
+        else:
+            print(format_check(results))
+        return 0 if all(r.ok for r in results) else 1
     async with open_pool(url, max_size=2) as pool:
         described = await describe_reports(pool, settings, user_id=None, now=utcnow())
     if args.json:

@@ -1,0 +1,104 @@
+"""GA4's Metadata API and compatibility check, for ``ga4sync reports check``.
+
+``GET /v1beta/properties/{id}/metadata`` lists the dimensions and metrics a
+property has, its custom definitions included; ``POST
+/v1beta/properties/{id}:checkCompatibility`` says, per field of a request,
+whether GA4 can answer it together with the others.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from ga4sync.errors import Ga4RequestError, GoogleError, GrantRevoked
+from ga4sync.ga4.wire import parse_error
+from ga4sync.google_http import DEFAULT_TIMEOUT_S, google_request
+from ga4sync.reports import ReportSpec
+
+_ENDPOINT = "The GA4 Data API"
+
+
+@dataclass(frozen=True)
+class PropertyFields:
+    dimensions: frozenset[str]
+    metrics: dict[str, str]  # apiName -> type
+
+
+@dataclass(frozen=True)
+class Compatibility:
+    incompatible: tuple[str, ...]  # the fields GA4 says cannot be asked together
+
+
+class MetadataClient:
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+
+    async def fields(self, property_id: str, access_token: str) -> PropertyFields:
+        body = await self._call("GET", f"/v1beta/properties/{property_id}/metadata", access_token)
+        return PropertyFields(
+            dimensions=frozenset(
+                str(d.get("apiName")) for d in body.get("dimensions", ()) if d.get("apiName")
+            ),
+            metrics={
+                str(m["apiName"]): str(m.get("type", "TYPE_UNSPECIFIED"))
+                for m in body.get("metrics", ())
+                if m.get("apiName")
+            },
+        )
+
+    async def compatibility(
+        self, property_id: str, spec: ReportSpec, access_token: str
+    ) -> Compatibility:
+        request: dict[str, Any] = {
+            "dimensions": [{"name": name} for name in spec.dimensions],
+            "metrics": [{"name": name} for name in spec.metrics],
+        }
+        if spec.dimension_filter is not None:
+            request["dimensionFilter"] = spec.dimension_filter
+        if spec.metric_filter is not None:
+            request["metricFilter"] = spec.metric_filter
+        body = await self._call(
+            "POST", f"/v1beta/properties/{property_id}:checkCompatibility", access_token, request
+        )
+        incompatible = [
+            str(entry.get(f"{kind}Metadata", {}).get("apiName", "?"))
+            for kind in ("dimension", "metric")
+            for entry in body.get(f"{kind}Compatibilities", ())
+            if entry.get("compatibility") == "INCOMPATIBLE"
+        ]
+        return Compatibility(tuple(incompatible))
+
+    async def _call(
+        self, method: str, path: str, access_token: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        status, payload = await google_request(
+            self._session,
+            method,
+            self._base_url + path,
+            endpoint=_ENDPOINT,
+            timeout_s=self._timeout_s,
+            json=body,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
+        if status == 200:
+            try:
+                answer = json.loads(payload)
+            except ValueError:
+                raise GoogleError(f"{_ENDPOINT} answered with something that is not JSON") from None
+            return answer if isinstance(answer, dict) else {}
+        google_status, message = parse_error(payload)
+        if status == 401:
+            raise GrantRevoked(f"{_ENDPOINT} rejected the access token: {message}")
+        raise Ga4RequestError(
+            f"{_ENDPOINT} answered {status} {google_status}: {message}",
+            http_status=status,
+            google_status=google_status,
+        )
