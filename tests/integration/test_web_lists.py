@@ -70,3 +70,34 @@ async def test_properties_show_last_sync_and_reauth(client, fake, connect_user, 
     assert by_id["3102"]["needs_reauth"] is True
     assert by_id["3102"]["last_sync_status"] == "needs_reauth"
     assert (await client.get("/v1/properties")).status == 401
+
+
+async def test_reports_show_columns_and_only_my_properties(
+    client, fake, connect_user, ingestion_for
+):
+    from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
+
+    me = await connect_user({"3201": "Europe/Berlin"})
+    await connect_user({"3202": "UTC"})
+    async with ingestion_for() as ingestion:
+        await ingest_ga4_for_all_accounts(ingestion)
+
+    assert (await client.get("/v1/reports")).status == 401
+    mine = await (await client.get("/v1/reports", headers=bearer(me))).json()
+    names = [r["name"] for r in mine["reports"]]
+    assert names == ["daily_totals", "traffic_sources", "pages"]
+    pages = mine["reports"][2]
+    assert pages["relation"] == "ga4_pages" and pages["grain"] == "day"
+    columns = {c["name"]: (c["type"], c["field"]) for c in pages["columns"]}
+    assert columns["page_path"] == ("text", "pagePath")
+    assert columns["screen_page_views"] == ("bigint", "screenPageViews")
+    assert columns["user_engagement_duration"] == ("double precision", "userEngagementDuration")
+    (state,) = pages["per_property"]
+    assert state["property_id"] == "3201"
+    assert state["coverage"]["state"] == "done"
+    assert state["last_outcome"]["status"] == "ok" and state["last_outcome"]["error"] is None
+    everything = await (await client.get("/v1/reports", headers=bearer(ADMIN))).json()
+    assert sorted(s["property_id"] for s in everything["reports"][0]["per_property"]) == [
+        "3201",
+        "3202",
+    ]
