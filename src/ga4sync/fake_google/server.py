@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .admin_routes import add_admin_routes
+from .aggregate import build_report
 from .appkey import FAKE_KEY
 from .errors import (
     READONLY_SCOPE,
@@ -29,7 +30,6 @@ from .errors import (
     unauthenticated,
 )
 from .oauth_routes import add_oauth_routes, exchange_code
-from .report import ReportBuilder
 from .request import InvalidArgument, parse_report_request
 from .response import render_response
 from .tokens import DATA_API_SCOPES
@@ -72,10 +72,13 @@ async def run_report(request: web.Request) -> web.Response:
         if status == 401:
             return unauthenticated("ACCESS_TOKEN_EXPIRED")
         return api_error(status)
+    if fake.is_removed(property_id):
+        return api_error(403)
     if body is None:
         return invalid_argument("Invalid JSON payload received. Unexpected token.")
+    config = fake.property(property_id)
     try:
-        report = parse_report_request(body, fake.today(property_id))
+        report = parse_report_request(body, fake.today(property_id), config.schema)
     except InvalidArgument as exc:
         return invalid_argument(str(exc))
 
@@ -92,7 +95,8 @@ async def run_report(request: web.Request) -> web.Response:
             await asyncio.sleep(_HOLD_POLL_S)
         if fake.latency_s > 0:
             await asyncio.sleep(fake.latency_s)
-        builder = ReportBuilder(report, property_id, fake.property(property_id), fake.seed)
+        today = fake.today(property_id)
+        builder = build_report(report, property_id, config, fake.seed, body, today)
         page = builder.page()
         property_quota = fake.charge(property_id, page.rows_returned)
         numeric_enums = "enum-encoding=int" in request.query.get("$alt", "")
