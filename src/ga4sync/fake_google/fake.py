@@ -134,7 +134,10 @@ class FakeGoogle(TokenStore):
     * ``authorization_requests``: query parameters of every consent-screen request;
     * ``issued_refresh_tokens``: refresh token -> Google account, for code exchanges;
     * ``revoked``: every token revoked through ``/revoke``, in order;
-    * ``admin_requests``: ``(path, query string)`` of every Admin API request.
+    * ``admin_requests``: ``(path, query string)`` of every Admin API request;
+    * ``metadata_requests``: the property ID of every getMetadata request;
+    * ``compatibility_requests``: ``(property_id, body)`` of every checkCompatibility
+      request.
 
     Settable at any time: ``latency_s`` (added per runReport while in flight),
     ``hold_reports`` (while true, runReport requests that passed the concurrency
@@ -161,6 +164,8 @@ class FakeGoogle(TokenStore):
         self.default_cardinality = 10
         self.report_requests: list[tuple[str, dict[str, Any]]] = []
         self.admin_requests: list[tuple[str, str]] = []
+        self.metadata_requests: list[str] = []
+        self.compatibility_requests: list[tuple[str, dict[str, Any]]] = []
         self.admin_page_size_max = 200
         self.directory = AccountDirectory()
         self.max_concurrency: dict[str, int] = {}
@@ -207,7 +212,8 @@ class FakeGoogle(TokenStore):
         ``customItem:<parameter>`` mapped to its values (None: ``cardinality`` generated
         ones, ``"<parameter> 0"`` ...); ``custom_metrics`` its custom metrics,
         ``customEvent:<parameter>`` mapped to a MetricType name (``TYPE_INTEGER``,
-        ``TYPE_CURRENCY`` ...). runReport serves them. Left out
+        ``TYPE_CURRENCY`` ...). getMetadata lists them (``customDefinition: true``),
+        runReport serves them, checkCompatibility judges them by their scope. Left out
         (None), the property keeps the custom definitions it had, as it keeps values
         changed with :meth:`override_metric`, rows hidden with :meth:`hide_row` and
         :meth:`answer_short`. Adding a property brings back one :meth:`remove_property`
@@ -257,9 +263,9 @@ class FakeGoogle(TokenStore):
         config.custom_metrics.update(_custom_metrics(metrics or {}))
 
     def remove_property(self, property_id: str) -> None:
-        """The property is gone for every caller (deleted, or access revoked): runReport
-        answers 403 PERMISSION_DENIED, as GA4 does for a property one cannot see.
-        :meth:`add_property` brings it back."""
+        """The property is gone for every caller (deleted, or access revoked): runReport,
+        getMetadata and checkCompatibility answer 403 PERMISSION_DENIED, as GA4 does
+        for a property one cannot see. :meth:`add_property` brings it back."""
         self._removed.add(property_id)
 
     def is_removed(self, property_id: str) -> bool:
