@@ -479,3 +479,22 @@ def test_every_standard_field_is_served(fake: FakeGoogle) -> None:
         for values in rows(payload).values():
             for value, kind in zip(values, types, strict=True):
                 assert value.isdigit() if kind == "TYPE_INTEGER" else float(value) >= 0
+
+
+def test_custom_fields_of_every_property(fake: FakeGoogle) -> None:
+    fake.add_custom_fields(None, dimensions={"customEvent:step": ["a", "b"]})
+    fake.add_custom_fields("9", metrics={"customEvent:weight": "TYPE_STANDARD"})
+    assert rows(run(fake, report(["customEvent:step"], ["sessions"]), "77")).keys() == {
+        ("a",),
+        ("b",),
+    }
+    fake.add_property("78")
+    assert fake.property("78").custom_dimensions == {"customEvent:step": ("a", "b")}
+    payload = run(fake, report(["date"], ["customEvent:weight"], keepEmptyRows=True))
+    assert payload["metricHeaders"] == [{"name": "customEvent:weight", "type": "TYPE_STANDARD"}]
+    with pytest.raises(ValueError, match="not a custom dimension"):
+        fake.add_custom_fields("9", dimensions={"plan_type": None})
+    with pytest.raises(ValueError, match="not a metric type"):
+        fake.add_custom_fields("9", metrics={"customEvent:x": "TYPE_LITRES"})
+    with pytest.raises(ValueError, match="not a custom metric"):
+        fake.add_property("9", custom_metrics={"customUser:x": "TYPE_FLOAT"})

@@ -3,6 +3,8 @@ runReport answers of custom report definitions (blocking REST client)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -341,3 +343,40 @@ def test_metric_filter_leaves_rows_out_and_row_count_agrees(
     ]
     assert first.row_count == len(expected) < full.row_count
     assert keys(first) == expected[:10]
+
+
+def test_command_line_declares_custom_fields_of_every_property() -> None:
+    command = [sys.executable, "-m", "ga4sync.fake_google", "--port", "0", "--refresh-token", "x"]
+    command += ["--custom-dimension", "customEvent:plan_type=free,pro"]
+    command += ["--custom-dimension", "customUser:tier", "--custom-metric", "customEvent:credits"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            base_url = process.stdout.readline().strip()
+            form = {"grant_type": "refresh_token", "refresh_token": "x"}
+            form |= {"client_id": "c", "client_secret": "s"}
+            with requests.Session() as http:
+                token = http.post(base_url + "/token", data=form, timeout=10).json()
+                headers = {"Authorization": f"Bearer {token['access_token']}"}
+                url = base_url + "/v1beta/properties/5/metadata"
+                body = http.get(url, headers=headers, timeout=10).json()
+                report_url = base_url + "/v1beta/properties/5:runReport"
+                answer = http.post(
+                    report_url,
+                    json={
+                        "dimensions": [{"name": "customEvent:plan_type"}],
+                        "metrics": [{"name": "customEvent:credits"}],
+                        "dateRanges": [{"startDate": "today", "endDate": "today"}],
+                        "keepEmptyRows": True,
+                    },
+                    headers=headers,
+                    timeout=10,
+                ).json()
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    custom = {d["apiName"] for d in body["dimensions"] if d.get("customDefinition")}
+    assert custom == {"customEvent:plan_type", "customUser:tier"}
+    credits = [m for m in body["metrics"] if m["apiName"] == "customEvent:credits"]
+    assert credits[0]["type"] == "TYPE_INTEGER"
+    assert [r["dimensionValues"][0]["value"] for r in answer["rows"]] == ["free", "pro"]

@@ -147,8 +147,9 @@ class FakeGoogle(TokenStore):
     ``analytics_360_quota_limits`` (those of each Analytics 360 property; one property's
     own with :meth:`set_quota_limits`), ``generic_quota_errors`` (refuse an
     exhausted quota with Google's generic "Resource has been exhausted" message, which
-    names no quota, instead of the bucket's own), ``default_cardinality`` (for properties
-    never added) and ``admin_page_size_max`` (the cap on accountSummaries' pageSize).
+    names no quota, instead of the bucket's own), ``default_cardinality``,
+    ``default_custom_dimensions`` and ``default_custom_metrics`` (for properties never
+    added) and ``admin_page_size_max`` (the cap on accountSummaries' pageSize).
     """
 
     def __init__(self, seed: int = 0) -> None:
@@ -162,6 +163,9 @@ class FakeGoogle(TokenStore):
         self.generic_quota_errors = False
         # Cardinality of properties that were never added with add_property.
         self.default_cardinality = 10
+        # Custom definitions of properties that were never added (see add_custom_fields).
+        self.default_custom_dimensions: dict[str, tuple[str, ...] | None] = {}
+        self.default_custom_metrics: dict[str, str] = {}
         self.report_requests: list[tuple[str, dict[str, Any]]] = []
         self.admin_requests: list[tuple[str, str]] = []
         self.metadata_requests: list[str] = []
@@ -226,11 +230,11 @@ class FakeGoogle(TokenStore):
         if custom_dimensions is not None:
             dimensions = _custom_dimensions(custom_dimensions)
         else:
-            dimensions = dict(old.custom_dimensions) if old else {}
+            dimensions = dict(old.custom_dimensions if old else self.default_custom_dimensions)
         if custom_metrics is not None:
             metrics = _custom_metrics(custom_metrics)
         else:
-            metrics = dict(old.custom_metrics) if old else {}
+            metrics = dict(old.custom_metrics if old else self.default_custom_metrics)
         self._removed.discard(property_id)
         self._properties[property_id] = PropertyConfig(
             time_zone=time_zone,
@@ -251,13 +255,19 @@ class FakeGoogle(TokenStore):
 
     def add_custom_fields(
         self,
-        property_id: str,
+        property_id: str | None,
         *,
         dimensions: Mapping[str, Sequence[str] | None] | None = None,
         metrics: Mapping[str, str] | None = None,
     ) -> None:
         """Add custom dimensions and metrics to a property (see :meth:`add_property`),
-        keeping those it has; a name declared again gets the new values or type."""
+        keeping those it has; a name declared again gets the new values or type.
+        ``property_id=None`` gives them to every property added from now on or never
+        added (``default_custom_dimensions`` and ``default_custom_metrics``)."""
+        if property_id is None:
+            self.default_custom_dimensions.update(_custom_dimensions(dimensions or {}))
+            self.default_custom_metrics.update(_custom_metrics(metrics or {}))
+            return
         config = self.property(property_id)
         config.custom_dimensions.update(_custom_dimensions(dimensions or {}))
         config.custom_metrics.update(_custom_metrics(metrics or {}))
@@ -299,7 +309,11 @@ class FakeGoogle(TokenStore):
         """The property's configuration (defaults for properties never added)."""
         config = self._properties.get(property_id)
         if config is None:
-            config = PropertyConfig(cardinality=self.default_cardinality)
+            config = PropertyConfig(
+                cardinality=self.default_cardinality,
+                custom_dimensions=dict(self.default_custom_dimensions),
+                custom_metrics=dict(self.default_custom_metrics),
+            )
             self._properties[property_id] = config
         return config
 
