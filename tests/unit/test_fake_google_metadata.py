@@ -380,3 +380,20 @@ def test_command_line_declares_custom_fields_of_every_property() -> None:
     credits = [m for m in body["metrics"] if m["apiName"] == "customEvent:credits"]
     assert credits[0]["type"] == "TYPE_INTEGER"
     assert [r["dimensionValues"][0]["value"] for r in answer["rows"]] == ["free", "pro"]
+
+
+def test_metadata_and_compatibility_need_a_live_token(
+    fake: FakeGoogle, base_url: str, http: requests.Session
+) -> None:
+    metadata = http.get(f"{base_url}/v1beta/properties/0/metadata")
+    assert metadata.status_code == 401
+    [info] = metadata.json()["error"]["details"]
+    assert info["reason"] == "CREDENTIALS_MISSING"
+    assert info["metadata"]["method"].endswith("BetaAnalyticsData.GetMetadata")
+    compatibility = http.post(
+        f"{base_url}/v1beta/properties/123:checkCompatibility",
+        json={"metrics": [{"name": "sessions"}]},
+        headers={"Authorization": "Bearer nope"},
+    )
+    assert compatibility.status_code == 401
+    assert fake.compatibility_requests == [("123", {"metrics": [{"name": "sessions"}]})]
