@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from ga4sync.fake_google import FakeGoogle, token_cost
-from ga4sync.fake_google.report import ReportBuilder
+from ga4sync.fake_google.aggregate import build_report
 from ga4sync.fake_google.request import InvalidArgument, parse_report_request
 from ga4sync.fake_google.response import render_response
 
@@ -20,8 +20,9 @@ TODAY = date(2026, 11, 21)
 
 
 def run(fake: FakeGoogle, body: dict[str, Any], property_id: str = "9") -> dict[str, Any]:
-    request = parse_report_request(body, fake.today(property_id))
-    builder = ReportBuilder(request, property_id, fake.property(property_id), fake.seed)
+    config = fake.property(property_id)
+    request = parse_report_request(body, fake.today(property_id), config.schema)
+    builder = build_report(request, property_id, config, fake.seed)
     payload: dict[str, Any] = json.loads(render_response(builder, builder.page(), None, False))
     return payload
 

@@ -18,6 +18,16 @@ def _quota_limit(text: str) -> tuple[str, int]:
     return name, int(value)
 
 
+def _custom_dimension(text: str) -> tuple[str, list[str] | None]:
+    name, _, values = text.partition("=")
+    return name, [v for v in values.split(",") if v] or None
+
+
+def _custom_metric(text: str) -> tuple[str, str]:
+    name, _, kind = text.partition("=")
+    return name, kind or "TYPE_INTEGER"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ga4sync.fake_google",
@@ -46,6 +56,24 @@ def _parser() -> argparse.ArgumentParser:
         help="a per-property quota limit, e.g. tokensPerHour=40000 (repeatable;"
         " default: a standard property's)",
     )
+    parser.add_argument(
+        "--custom-dimension",
+        type=_custom_dimension,
+        action="append",
+        default=[],
+        metavar="NAME[=V1,V2...]",
+        help="a custom dimension of every property, e.g. customEvent:plan_type=free,pro"
+        " (repeatable; without values: generated ones)",
+    )
+    parser.add_argument(
+        "--custom-metric",
+        type=_custom_metric,
+        action="append",
+        default=[],
+        metavar="NAME[=TYPE]",
+        help="a custom metric of every property, e.g. customEvent:credits=TYPE_INTEGER"
+        " (repeatable; default type TYPE_INTEGER)",
+    )
     return parser
 
 
@@ -64,6 +92,12 @@ def main(argv: list[str] | None = None) -> None:
         fake.add_refresh_token(refresh_token)
     fake.default_cardinality = args.cardinality
     fake.quota_limits.update(args.quota)
+    try:
+        fake.add_custom_fields(
+            None, dimensions=dict(args.custom_dimension), metrics=dict(args.custom_metric)
+        )
+    except ValueError as exc:
+        _parser().error(str(exc))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(fake, args.host, args.port))
 

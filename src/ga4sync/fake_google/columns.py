@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .catalog import MASK64, METRICS, dimension_values, hash64, mix64
+from .catalog import MASK64, METRICS, custom_metric, dimension_values, hash64, mix64
 
 # (JSON fragment ``{"value":"..."}``, 64-bit hash, raw value)
 Entry = tuple[str, int, str]
@@ -60,8 +60,14 @@ def _order_key(order_type: str) -> Any:
 
 @lru_cache(maxsize=256)
 def cached_values(name: str, cardinality: int) -> tuple[str, ...]:
-    """The values of a non-date dimension (cached)."""
+    """The values of a non-time standard dimension (cached)."""
     return tuple(dimension_values(name, cardinality))
+
+
+def custom_values(name: str, cardinality: int) -> tuple[str, ...]:
+    """Generated values of a custom dimension declared without values: ``plan_type 0`` ..."""
+    parameter = name.partition(":")[2]
+    return tuple(f"{parameter} {index}" for index in range(cardinality))
 
 
 @lru_cache(maxsize=256)
@@ -78,6 +84,11 @@ def _sorted_entries(
     if len(entries) > 1:
         entries.sort(key=_order_key(order_type), reverse=desc)
     return tuple(entries)
+
+
+def part(digest: int, metric: int) -> int:
+    """One dimension value's component of a metric's table position (0 for no hash)."""
+    return ((((digest ^ metric) * _MULT) & MASK64) >> 24) if digest else 0
 
 
 @lru_cache(maxsize=1024)
@@ -108,8 +119,28 @@ def metric_hash(seed: int, property_id: str, metric: str) -> int:
 
 
 @lru_cache(maxsize=256)
-def metric_table(seed: int, metric: str) -> tuple[str, ...]:
-    """``TABLE_SIZE`` wire-format values of ``metric`` to draw rows' values from."""
-    make = METRICS[metric].make
+def metric_table(seed: int, metric: str, custom_type: str | None = None) -> tuple[str, ...]:
+    """``TABLE_SIZE`` wire-format values of ``metric`` to draw rows' values from; a
+    custom metric is drawn by its ``custom_type``."""
+    make = (custom_metric(metric, custom_type) if custom_type else METRICS[metric]).make
     salt = hash64(str(seed), "table", metric)
     return tuple(make(mix64((index * _MULT ^ salt) & MASK64) >> 11) for index in range(TABLE_SIZE))
+
+
+def _float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
+
+
+@lru_cache(maxsize=256)
+def numeric_table(seed: int, metric: str, custom_type: str | None = None) -> tuple[float, ...]:
+    """:func:`metric_table` as numbers."""
+    return tuple(_float(value) for value in metric_table(seed, metric, custom_type))
+
+
+@lru_cache(maxsize=256)
+def zero_positions(seed: int, metric: str, custom_type: str | None = None) -> tuple[int, ...]:
+    """The positions of :func:`metric_table` that hold a zero."""
+    return tuple(i for i, value in enumerate(numeric_table(seed, metric, custom_type)) if not value)

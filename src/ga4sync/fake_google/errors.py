@@ -9,7 +9,8 @@ from typing import Any
 from aiohttp import web
 
 SERVICE = "analyticsdata.googleapis.com"
-RUN_REPORT_METHOD = "google.analytics.data.v1beta.BetaAnalyticsData.RunReport"
+DATA_API_METHOD = "google.analytics.data.v1beta.BetaAnalyticsData."
+RUN_REPORT_METHOD = DATA_API_METHOD + "RunReport"
 ADMIN_SERVICE = "analyticsadmin.googleapis.com"
 ADMIN_METHOD = "google.analytics.admin.v1beta.AnalyticsAdminService."
 QUOTAS_URL = "https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"

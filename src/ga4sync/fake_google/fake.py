@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import date, datetime
 from typing import Any
@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from ga4sync.ga4 import fields
+
 from .accounts import AccountDirectory, GaAccount, PropertySpec
-from .catalog import DATE_DIMENSION, DIMENSIONS, METRICS
+from .catalog import CATEGORICAL_DIMENSIONS
 from .errors import OAUTH_SERVER_ERRORS, QUOTA_KINDS, STATUS_NAMES
 from .report import PropertyConfig
 from .server import make_app, serve, serve_in_thread
@@ -71,13 +73,48 @@ def _as_date(day: str | date | None) -> date | None:
 
 
 def _row_key(
-    day: str | date, dimensions: dict[str, str]
+    day: str | date, dimensions: dict[str, str], config: PropertyConfig
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """A row of a report of ``date`` and exactly the ``dimensions`` named."""
-    unknown = {d for d in dimensions if d not in DIMENSIONS or d == DATE_DIMENSION}
+    unknown = {
+        d
+        for d in dimensions
+        if d not in CATEGORICAL_DIMENSIONS and d not in config.custom_dimensions
+    }
     if unknown:
-        raise ValueError(f"not a non-date dimension: {sorted(unknown)}")
+        raise ValueError(f"not a non-time dimension: {sorted(unknown)}")
     return _yyyymmdd(day), tuple(sorted((d, str(v)) for d, v in dimensions.items()))
+
+
+def _custom_dimensions(
+    declared: Mapping[str, Sequence[str] | None],
+) -> dict[str, tuple[str, ...] | None]:
+    checked: dict[str, tuple[str, ...] | None] = {}
+    for name, values in declared.items():
+        if not fields.is_custom_dimension(name):
+            raise ValueError(
+                f"{name!r} is not a custom dimension: customEvent:, customUser: or customItem:"
+                " followed by a parameter name"
+            )
+        if isinstance(values, str):
+            raise ValueError(f"{name}: give a list of values, not one string")
+        if values is not None:
+            values = tuple(str(v) for v in values)
+            if not values or len(set(values)) != len(values):
+                raise ValueError(f"{name}: values must be distinct and at least one")
+        checked[name] = values
+    return checked
+
+
+def _custom_metrics(declared: Mapping[str, str]) -> dict[str, str]:
+    for name, kind in declared.items():
+        if not fields.is_custom_metric(name):
+            raise ValueError(f"{name!r} is not a custom metric: customEvent:<parameter>")
+        if kind not in fields.METRIC_TYPES:
+            raise ValueError(
+                f"{name}: {kind!r} is not a metric type ({', '.join(fields.METRIC_TYPES)})"
+            )
+    return dict(declared)
 
 
 class FakeGoogle(TokenStore):
@@ -97,7 +134,10 @@ class FakeGoogle(TokenStore):
     * ``authorization_requests``: query parameters of every consent-screen request;
     * ``issued_refresh_tokens``: refresh token -> Google account, for code exchanges;
     * ``revoked``: every token revoked through ``/revoke``, in order;
-    * ``admin_requests``: ``(path, query string)`` of every Admin API request.
+    * ``admin_requests``: ``(path, query string)`` of every Admin API request;
+    * ``metadata_requests``: the property ID of every getMetadata request;
+    * ``compatibility_requests``: ``(property_id, body)`` of every checkCompatibility
+      request.
 
     Settable at any time: ``latency_s`` (added per runReport while in flight),
     ``hold_reports`` (while true, runReport requests that passed the concurrency
@@ -107,8 +147,9 @@ class FakeGoogle(TokenStore):
     ``analytics_360_quota_limits`` (those of each Analytics 360 property; one property's
     own with :meth:`set_quota_limits`), ``generic_quota_errors`` (refuse an
     exhausted quota with Google's generic "Resource has been exhausted" message, which
-    names no quota, instead of the bucket's own), ``default_cardinality`` (for properties
-    never added) and ``admin_page_size_max`` (the cap on accountSummaries' pageSize).
+    names no quota, instead of the bucket's own), ``default_cardinality``,
+    ``default_custom_dimensions`` and ``default_custom_metrics`` (for properties never
+    added) and ``admin_page_size_max`` (the cap on accountSummaries' pageSize).
     """
 
     def __init__(self, seed: int = 0) -> None:
@@ -122,8 +163,13 @@ class FakeGoogle(TokenStore):
         self.generic_quota_errors = False
         # Cardinality of properties that were never added with add_property.
         self.default_cardinality = 10
+        # Custom definitions of properties that were never added (see add_custom_fields).
+        self.default_custom_dimensions: dict[str, tuple[str, ...] | None] = {}
+        self.default_custom_metrics: dict[str, str] = {}
         self.report_requests: list[tuple[str, dict[str, Any]]] = []
         self.admin_requests: list[tuple[str, str]] = []
+        self.metadata_requests: list[str] = []
+        self.compatibility_requests: list[tuple[str, dict[str, Any]]] = []
         self.admin_page_size_max = 200
         self.directory = AccountDirectory()
         self.max_concurrency: dict[str, int] = {}
@@ -131,6 +177,7 @@ class FakeGoogle(TokenStore):
         self.quota_used: dict[str, int] = {}
         self.in_flight: dict[str, int] = {}
         self._properties: dict[str, PropertyConfig] = {}
+        self._removed: set[str] = set()
         self._today: date | None = None
         # None lets one request through (fail_next's ``after``)
         self._failures: dict[str, deque[tuple[int, str | None] | None]] = {}
@@ -153,20 +200,42 @@ class FakeGoogle(TokenStore):
         other_row: bool = False,
         first_date: str | date | None = None,
         analytics_360: bool = False,
+        custom_dimensions: Mapping[str, Sequence[str] | None] | None = None,
+        custom_metrics: Mapping[str, str] | None = None,
     ) -> None:
-        """Configure a property; ``cardinality`` = distinct values of each non-date dimension.
+        """Configure a property; ``cardinality`` = distinct values of each non-time
+        dimension (dimensions with a fixed set of values, such as ``hour``, have them all).
 
         ``first_date`` is the property's first date with data (None: every date has
         data): runReport has no rows for the dates before it. An ``analytics_360``
         property has the service level ``GOOGLE_ANALYTICS_360`` in the Admin API and
-        the quotas of one (``analytics_360_quota_limits``). Values changed with
-        :meth:`override_metric`, rows hidden with :meth:`hide_row` and
-        :meth:`answer_short` stay as they were when a property is added again.
+        the quotas of one (``analytics_360_quota_limits``).
+
+        ``custom_dimensions`` declares the property's custom dimensions, each
+        ``customEvent:<parameter>``, ``customUser:<property>`` or
+        ``customItem:<parameter>`` mapped to its values (None: ``cardinality`` generated
+        ones, ``"<parameter> 0"`` ...); ``custom_metrics`` its custom metrics,
+        ``customEvent:<parameter>`` mapped to a MetricType name (``TYPE_INTEGER``,
+        ``TYPE_CURRENCY`` ...). getMetadata lists them (``customDefinition: true``),
+        runReport serves them, checkCompatibility judges them by their scope. Left out
+        (None), the property keeps the custom definitions it had, as it keeps values
+        changed with :meth:`override_metric`, rows hidden with :meth:`hide_row` and
+        :meth:`answer_short`. Adding a property brings back one :meth:`remove_property`
+        took away.
         """
         ZoneInfo(time_zone)  # fail early on an unknown zone
         if cardinality < 1:
             raise ValueError("cardinality must be at least 1")
         old = self._properties.get(property_id)
+        if custom_dimensions is not None:
+            dimensions = _custom_dimensions(custom_dimensions)
+        else:
+            dimensions = dict(old.custom_dimensions if old else self.default_custom_dimensions)
+        if custom_metrics is not None:
+            metrics = _custom_metrics(custom_metrics)
+        else:
+            metrics = dict(old.custom_metrics if old else self.default_custom_metrics)
+        self._removed.discard(property_id)
         self._properties[property_id] = PropertyConfig(
             time_zone=time_zone,
             cardinality=cardinality,
@@ -180,7 +249,38 @@ class FakeGoogle(TokenStore):
             overrides=old.overrides if old else {},
             hidden_rows=old.hidden_rows if old else set(),
             short_rows=old.short_rows if old else 0,
+            custom_dimensions=dimensions,
+            custom_metrics=metrics,
         )
+
+    def add_custom_fields(
+        self,
+        property_id: str | None,
+        *,
+        dimensions: Mapping[str, Sequence[str] | None] | None = None,
+        metrics: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add custom dimensions and metrics to a property (see :meth:`add_property`),
+        keeping those it has; a name declared again gets the new values or type.
+        ``property_id=None`` gives them to every property added from now on or never
+        added (``default_custom_dimensions`` and ``default_custom_metrics``)."""
+        if property_id is None:
+            self.default_custom_dimensions.update(_custom_dimensions(dimensions or {}))
+            self.default_custom_metrics.update(_custom_metrics(metrics or {}))
+            return
+        config = self.property(property_id)
+        config.custom_dimensions.update(_custom_dimensions(dimensions or {}))
+        config.custom_metrics.update(_custom_metrics(metrics or {}))
+
+    def remove_property(self, property_id: str) -> None:
+        """The property is gone for every caller (deleted, or access revoked): runReport,
+        getMetadata and checkCompatibility answer 403 PERMISSION_DENIED, as GA4 does
+        for a property one cannot see. :meth:`add_property` brings it back."""
+        self._removed.add(property_id)
+
+    def is_removed(self, property_id: str) -> bool:
+        """Whether :meth:`remove_property` took the property away."""
+        return property_id in self._removed
 
     def add_google_account(
         self, email: str, properties: Iterable[PropertySpec] = (), *, accounts: int = 1
@@ -209,7 +309,11 @@ class FakeGoogle(TokenStore):
         """The property's configuration (defaults for properties never added)."""
         config = self._properties.get(property_id)
         if config is None:
-            config = PropertyConfig(cardinality=self.default_cardinality)
+            config = PropertyConfig(
+                cardinality=self.default_cardinality,
+                custom_dimensions=dict(self.default_custom_dimensions),
+                custom_metrics=dict(self.default_custom_metrics),
+            )
             self._properties[property_id] = config
         return config
 
@@ -224,12 +328,14 @@ class FakeGoogle(TokenStore):
     ) -> None:
         """Change one value: the row of ``date`` whose non-date dimensions equal ``dimensions``.
 
-        Applies to reports that request ``date`` and exactly these other dimensions.
+        Applies to reports that request ``date`` and exactly these other dimensions, and
+        to the weeks, months and other days-added-up rows of reports by these dimensions.
         """
-        if metric not in METRICS:
+        config = self.property(property_id)
+        if not config.schema.is_metric(metric):
             raise ValueError(f"unknown metric {metric!r}")
-        day, dims = _row_key(date, dimensions)
-        self.property(property_id).overrides[(day, dims, metric)] = str(value)
+        day, dims = _row_key(date, dimensions, config)
+        config.overrides[(day, dims, metric)] = str(value)
 
     def hide_row(
         self, property_id: str, *, date: str | dt.date, dimensions: dict[str, str]
@@ -240,13 +346,15 @@ class FakeGoogle(TokenStore):
         reports that request ``date`` and exactly these other dimensions: they answer
         without it, and ``rowCount`` no longer counts it. :meth:`show_row` brings it back.
         """
-        self.property(property_id).hidden_rows.add(_row_key(date, dimensions))
+        config = self.property(property_id)
+        config.hidden_rows.add(_row_key(date, dimensions, config))
 
     def show_row(
         self, property_id: str, *, date: str | dt.date, dimensions: dict[str, str]
     ) -> None:
         """Return a row hidden with :meth:`hide_row` again."""
-        self.property(property_id).hidden_rows.discard(_row_key(date, dimensions))
+        config = self.property(property_id)
+        config.hidden_rows.discard(_row_key(date, dimensions, config))
 
     def set_first_date(self, property_id: str, day: str | dt.date | None) -> None:
         """Set the property's first date with data (None: every date has data)."""

@@ -1,4 +1,9 @@
-"""Generate the rows of a runReport page lazily, by row index, as proto3 JSON."""
+"""Generate the rows of a runReport page lazily, by row index, as proto3 JSON.
+
+Reports of ``date`` and other non-time dimensions without filters take this path;
+:func:`build_report` sends every other report to :mod:`.aggregate`, which adds
+days up into weeks and months and applies filters.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,25 @@ import bisect
 import itertools
 import json
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 
 from .catalog import DATE_DIMENSION
-from .columns import Column, cached_values, metric_hash, metric_table, sorted_column
+from .columns import (
+    Column,
+    cached_values,
+    custom_values,
+    metric_hash,
+    metric_table,
+    numeric_table,
+    sorted_column,
+    zero_positions,
+)
 from .request import DateSpan, ReportRequest
+from .schema import PropertySchema
 
 OTHER = "(other)"
 _HIDDEN = ""
@@ -44,6 +61,41 @@ class PropertyConfig:
     hidden_rows: set[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=set)
     # Rows left out at the end of every report while rowCount still counts them.
     short_rows: int = 0
+    # Custom dimensions (apiName -> their values, None for generated ones) and custom
+    # metrics (apiName -> MetricType name).
+    custom_dimensions: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    custom_metrics: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def schema(self) -> PropertySchema:
+        """The property's fields: the standard ones and its custom definitions."""
+        return PropertySchema(
+            MappingProxyType(dict(self.custom_dimensions)),
+            MappingProxyType(dict(self.custom_metrics)),
+        )
+
+    def values(self, dimension: str) -> tuple[str, ...]:
+        """The values of a non-time dimension of this property."""
+        if dimension in self.custom_dimensions:
+            declared = self.custom_dimensions[dimension]
+            return declared if declared is not None else custom_values(dimension, self.cardinality)
+        return cached_values(dimension, self.cardinality)
+
+    def fingerprint(self) -> tuple[object, ...]:
+        """Everything about the property that a report's rows depend on."""
+        return (
+            self.cardinality,
+            self.first_date,
+            self.other_row,
+            tuple(sorted(self.overrides.items())),
+            tuple(sorted(self.hidden_rows)),
+            tuple(self.custom_dimensions.items()),
+            tuple(self.custom_metrics.items()),
+        )
+
+    def metric_type(self, metric: str) -> str | None:
+        """The declared type of a custom metric; None for a standard one."""
+        return self.custom_metrics.get(metric)
 
 
 @dataclass(frozen=True)
@@ -123,21 +175,39 @@ class ReportBuilder:
         self.out_positions = [self.priority.index(i) for i, n in enumerate(names) if n != _HIDDEN]
         self.key_positions = [self.priority.index(names.index(d)) for d in request.dimensions]
         self.hashes = tuple(metric_hash(seed, property_id, m) for m in request.metrics)
-        self.tables = [metric_table(seed, m) for m in request.metrics]
+        kinds = [config.metric_type(m) for m in request.metrics]
+        self.metric_types = [config.schema.metric(m).type for m in request.metrics]
+        self.tables = [
+            metric_table(seed, m, k) for m, k in zip(request.metrics, kinds, strict=True)
+        ]
+        self.numbers = [
+            numeric_table(seed, m, k) for m, k in zip(request.metrics, kinds, strict=True)
+        ]
+        self.zeros = [
+            zero_positions(seed, m, k) for m, k in zip(request.metrics, kinds, strict=True)
+        ]
         first = config.first_date
         spans = [
             (span, tuple(d for d in span.days if first is None or d >= first))
             for span in request.date_ranges
         ]
         self.segments = [self._segment(span, days) for span, days in spans if days]
-        # Positions of hidden rows among all rows, ascending: the rows are served without them.
+        self.overrides = self._relevant_overrides()
+        # Positions of rows left out among all rows, ascending: hidden rows, and rows whose
+        # metrics are all zero unless keepEmptyRows. The rows are served without them.
         self.hidden_rows = self._hidden_row_positions()
+        if not request.keep_empty_rows and self.hashes:
+            empty = self._empty_row_positions()
+            if empty:
+                self.hidden_rows = sorted(set(self.hidden_rows) | set(empty))
         self.base_count = sum(_size(segment) for segment in self.segments) - len(self.hidden_rows)
         rolls_up = any(d != DATE_DIMENSION for d in request.dimensions)
         with_other = config.other_row and rolls_up and self.base_count > 0
         self.other = self._other_segment() if with_other else None
+        if self.other and not request.keep_empty_rows and self.hashes:
+            if self._is_empty(self.other, [0] * len(self.other)):
+                self.other = None
         self.row_count = self.base_count + (1 if self.other else 0)
-        self.overrides = self._relevant_overrides()
 
     # --- columns -----------------------------------------------------------------------
 
@@ -160,8 +230,7 @@ class ReportBuilder:
             elif name == "dateRange":
                 columns.append(self._column(name, (span.name,), hashed=False))
             else:
-                values = cached_values(name, self.config.cardinality)
-                columns.append(self._column(name, values))
+                columns.append(self._column(name, self.config.values(name)))
         return [columns[i] for i in self.priority]
 
     def _other_segment(self) -> list[Column]:
@@ -209,6 +278,77 @@ class ReportBuilder:
                     positions.append(base + index)
             base += _size(segment)
         return sorted(positions)
+
+    def _is_empty(self, segment: list[Column], indices: list[int]) -> bool:
+        """Whether every metric of the row at these column indices is zero."""
+        raw = [column.entries[i][2] for column, i in zip(segment, indices, strict=True)]
+        changed = self.overrides.get(tuple(raw[p] for p in self.key_positions)) or {}
+        for m, numbers in enumerate(self.numbers):
+            if m in changed:
+                try:
+                    if float(changed[m]):
+                        return False
+                except ValueError:
+                    return False
+                continue
+            total = sum(column.parts[m][i] for column, i in zip(segment, indices, strict=True))
+            if numbers[total & (len(numbers) - 1)]:
+                return False
+        return True
+
+    def _empty_row_positions(self) -> list[int]:
+        """Where the rows whose metrics are all zero are, over all segments.
+
+        Candidates are the rows where the metric with the fewest zeros in its table is
+        zero: for each combination of the other columns, the largest column's entries
+        whose component lands on one of those zeros. Rows with changed values are
+        looked at too.
+        """
+        best = min(range(len(self.zeros)), key=lambda m: len(self.zeros[m]))
+        zeros = self.zeros[best]
+        mask = len(self.numbers[best]) - 1
+        positions: set[int] = set()
+        base = 0
+        for segment in self.segments:
+            sizes = [len(column.entries) for column in segment]
+            strides = [math.prod(sizes[i + 1 :]) for i in range(len(sizes))]
+            if zeros:
+                widest = max(range(len(sizes)), key=sizes.__getitem__)
+                landing: dict[int, list[int]] = {}
+                for j, component in enumerate(segment[widest].parts[best]):
+                    landing.setdefault(component & mask, []).append(j)
+                others = [i for i in range(len(sizes)) if i != widest]
+                for combo in itertools.product(*(range(sizes[i]) for i in others)):
+                    offset = sum(
+                        segment[i].parts[best][c] for i, c in zip(others, combo, strict=True)
+                    )
+                    for zero in zeros:
+                        for j in landing.get((zero - offset) & mask, ()):
+                            indices = [0] * len(sizes)
+                            for i, c in zip(others, combo, strict=True):
+                                indices[i] = c
+                            indices[widest] = j
+                            if self._is_empty(segment, indices):
+                                positions.add(base + sum(map(operator.mul, indices, strides)))
+            for key in self.overrides:
+                values = dict(zip(self.request.dimensions, key, strict=True))
+                found = self._indices_of(segment, values)
+                if found is not None and self._is_empty(segment, found):
+                    positions.add(base + sum(map(operator.mul, found, strides)))
+            base += _size(segment)
+        return sorted(positions)
+
+    def _indices_of(self, segment: list[Column], values: dict[str, str]) -> list[int] | None:
+        """The column indices of the row with these values (None: no such row); a column
+        not named holds one value per date range."""
+        indices = []
+        for position, column in enumerate(segment):
+            name = self.names[self.priority[position]]
+            found = _find(column, values[name]) if name in values else 0
+            if found < 0:
+                return None
+            indices.append(found)
+        return indices
 
     def _relevant_overrides(self) -> dict[tuple[str, ...], dict[int, str]]:
         request = self.request

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from .catalog import DIMENSIONS, METRICS
 from .errors import SCHEMA_URL
+from .filters import Expression, FilterError, parse_filter
+from .schema import STANDARD, PropertySchema, incompatibility_message
 
 DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 250_000
@@ -79,6 +81,17 @@ class ReportRequest:
     order_bys: tuple[Order, ...]
     return_property_quota: bool
     currency_code: str | None
+    dimension_filter: Expression | None = None
+    metric_filter: Expression | None = None
+    keep_empty_rows: bool = False
+
+    def filter_dimensions(self) -> frozenset[str]:
+        """Dimensions the dimension filter tests."""
+        return self.dimension_filter.fields() if self.dimension_filter else frozenset()
+
+    def filter_metrics(self) -> frozenset[str]:
+        """Metrics the metric filter tests."""
+        return self.metric_filter.fields() if self.metric_filter else frozenset()
 
 
 def _snake(name: str) -> str:
@@ -123,13 +136,15 @@ def _objects(value: Any, field: str) -> list[dict[str, Any]]:
     return value
 
 
-def _names(body: dict[str, Any], field: str, known: Any, kind: str, spacing: str) -> list[str]:
+def field_names(
+    body: dict[str, Any], field: str, known: Callable[[str], bool], kind: str, spacing: str
+) -> list[str]:
     names: list[str] = []
     for item in _objects(_get(body, field), field):
         name = item.get("name")
         if not isinstance(name, str) or not name:
             raise InvalidArgument(f"Every entry of {field} needs a name.")
-        if name not in known:
+        if not known(name):
             raise InvalidArgument(
                 f"Field {name} is not a valid {kind}.{spacing}For a list of valid dimensions "
                 f"and metrics, see {SCHEMA_URL} "
@@ -225,12 +240,32 @@ def _order_bys(body: dict[str, Any], dimensions: list[str], metrics: list[str]) 
     return orders
 
 
-def parse_report_request(body: Any, today: date) -> ReportRequest:
-    """Validate a parsed JSON body; ``today`` anchors relative dates.
+def filter_expression(
+    body: dict[str, Any], name: str, schema: PropertySchema, metric: bool
+) -> Expression | None:
+    """The body's ``dimensionFilter`` or ``metricFilter`` (``name``), validated."""
+    value = _get(body, name)
+    if value is None:
+        return None
+    kind = "metric" if metric else "dimension"
+    is_field = schema.is_metric if metric else schema.is_dimension
+    try:
+        return parse_filter(value, _snake(name), is_field, kind, metric)
+    except FilterError as exc:
+        raise InvalidArgument(str(exc)) from None
+
+
+def parse_report_request(
+    body: Any, today: date, schema: PropertySchema = STANDARD
+) -> ReportRequest:
+    """Validate a parsed JSON body; ``today`` anchors relative dates, ``schema`` holds the
+    property's fields (its custom definitions too).
 
     Fields are read in proto3 JSON form: lowerCamelCase or the original snake_case
-    names, int64 values as JSON numbers or strings. Filters, metric aggregations,
-    comparisons and cohorts are accepted and not applied.
+    names, int64 values as JSON numbers or strings. Filters and keepEmptyRows are
+    applied; metric aggregations, comparisons and cohorts are accepted and not applied.
+    A report whose fields (its filters' included) cannot go together is refused as
+    GA4 refuses it.
     """
     if not isinstance(body, dict):
         raise InvalidArgument("Invalid JSON payload received. Expected an object at the root.")
@@ -239,8 +274,8 @@ def parse_report_request(body: Any, today: date) -> ReportRequest:
             raise InvalidArgument(
                 f'Invalid JSON payload received. Unknown name "{key}": Cannot find field.'
             )
-    dimensions = _names(body, "dimensions", DIMENSIONS, "dimension", " ")
-    metrics = _names(body, "metrics", METRICS, "metric", "  ")
+    dimensions = field_names(body, "dimensions", schema.is_dimension, "dimension", " ")
+    metrics = field_names(body, "metrics", schema.is_metric, "metric", "  ")
     if not dimensions and not metrics:
         raise InvalidArgument("A report request must specify at least one dimension or metric.")
     if len(dimensions) > MAX_DIMENSIONS:
@@ -260,6 +295,13 @@ def parse_report_request(body: Any, today: date) -> ReportRequest:
     if offset < 0:
         raise InvalidArgument(f"offset must not be negative; got {offset}.")
     currency = _get(body, "currencyCode")
+    dimension_filter = filter_expression(body, "dimensionFilter", schema, metric=False)
+    metric_filter = filter_expression(body, "metricFilter", schema, metric=True)
+    all_dimensions = [*dimensions, *(dimension_filter.fields() if dimension_filter else ())]
+    all_metrics = [*metrics, *(metric_filter.fields() if metric_filter else ())]
+    conflicting = schema.incompatible_fields(dict.fromkeys(all_dimensions), all_metrics)
+    if conflicting:
+        raise InvalidArgument(incompatibility_message(conflicting))
     return ReportRequest(
         dimensions=tuple(dimensions),
         metrics=tuple(metrics),
@@ -269,4 +311,7 @@ def parse_report_request(body: Any, today: date) -> ReportRequest:
         order_bys=tuple(_order_bys(body, dimensions, metrics)),
         return_property_quota=_bool(_get(body, "returnPropertyQuota"), "returnPropertyQuota"),
         currency_code=str(currency) if currency else None,
+        dimension_filter=dimension_filter,
+        metric_filter=metric_filter,
+        keep_empty_rows=_bool(_get(body, "keepEmptyRows"), "keepEmptyRows"),
     )

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from .catalog import METRIC_TYPE_NUMBERS, METRICS, hash64
-from .report import Page, ReportBuilder
+from .catalog import METRIC_TYPE_NUMBERS, hash64
+from .report import Page
+
+if TYPE_CHECKING:
+    from .aggregate import AggregateReport
+    from .report import ReportBuilder
+
+    Builder = ReportBuilder | AggregateReport
 
 KIND = "analyticsData#runReport"
 
@@ -14,16 +21,15 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def metric_headers(builder: ReportBuilder, numeric_enums: bool) -> list[dict[str, object]]:
+def metric_headers(builder: Builder, numeric_enums: bool) -> list[dict[str, object]]:
     """``metricHeaders``; the type is the enum name, or its number for ``enum-encoding=int``."""
     headers: list[dict[str, object]] = []
-    for name in builder.request.metrics:
-        kind = METRICS[name].type
+    for name, kind in zip(builder.request.metrics, builder.metric_types, strict=True):
         headers.append({"name": name, "type": METRIC_TYPE_NUMBERS[kind] if numeric_enums else kind})
     return headers
 
 
-def metadata(builder: ReportBuilder) -> dict[str, object]:
+def metadata(builder: Builder) -> dict[str, object]:
     """``ResponseMetaData``: false flags left out, sampling counts (int64) as strings."""
     config = builder.config
     meta: dict[str, object] = {}
@@ -46,7 +52,7 @@ def metadata(builder: ReportBuilder) -> dict[str, object]:
 
 
 def render_response(
-    builder: ReportBuilder,
+    builder: Builder,
     page: Page,
     property_quota: dict[str, dict[str, int]] | None,
     numeric_enums: bool,

@@ -1,4 +1,5 @@
-"""HTTP side of the fake: the runReport and token routes, and serving them on 127.0.0.1.
+"""HTTP side of the fake: the Data API (runReport, getMetadata, checkCompatibility) and
+token routes, and serving them on 127.0.0.1.
 
 The consent, revocation and Admin API routes live in ``oauth_routes`` and ``admin_routes``.
 """
@@ -16,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .admin_routes import add_admin_routes
+from .aggregate import build_report
 from .appkey import FAKE_KEY
 from .errors import (
+    DATA_API_METHOD,
     READONLY_SCOPE,
     api_error,
     insufficient_scope,
@@ -29,9 +32,9 @@ from .errors import (
     unauthenticated,
 )
 from .oauth_routes import add_oauth_routes, exchange_code
-from .report import ReportBuilder
-from .request import InvalidArgument, parse_report_request
+from .request import InvalidArgument, field_names, filter_expression, parse_report_request
 from .response import render_response
+from .schema import PropertySchema, compatibility_filter
 from .tokens import DATA_API_SCOPES
 
 if TYPE_CHECKING:
@@ -42,6 +45,15 @@ _SHUTDOWN_TIMEOUT_S = 2.0
 # How often a held runReport looks whether it may answer: it polls a flag because
 # whoever releases it may run on another thread than the server's loop.
 _HOLD_POLL_S = 0.005
+_COMPATIBILITY_FIELDS = (
+    "property",
+    "dimensions",
+    "metrics",
+    "dimensionFilter",
+    "metricFilter",
+    "compatibilityFilter",
+)
+_COMPATIBILITY_SNAKE = frozenset({"dimension_filter", "metric_filter", "compatibility_filter"})
 
 
 async def run_report(request: web.Request) -> web.Response:
@@ -72,10 +84,13 @@ async def run_report(request: web.Request) -> web.Response:
         if status == 401:
             return unauthenticated("ACCESS_TOKEN_EXPIRED")
         return api_error(status)
+    if fake.is_removed(property_id):
+        return api_error(403)
     if body is None:
         return invalid_argument("Invalid JSON payload received. Unexpected token.")
+    config = fake.property(property_id)
     try:
-        report = parse_report_request(body, fake.today(property_id))
+        report = parse_report_request(body, fake.today(property_id), config.schema)
     except InvalidArgument as exc:
         return invalid_argument(str(exc))
 
@@ -92,7 +107,8 @@ async def run_report(request: web.Request) -> web.Response:
             await asyncio.sleep(_HOLD_POLL_S)
         if fake.latency_s > 0:
             await asyncio.sleep(fake.latency_s)
-        builder = ReportBuilder(report, property_id, fake.property(property_id), fake.seed)
+        today = fake.today(property_id)
+        builder = build_report(report, property_id, config, fake.seed, body, today)
         page = builder.page()
         property_quota = fake.charge(property_id, page.rows_returned)
         numeric_enums = "enum-encoding=int" in request.query.get("$alt", "")
@@ -102,6 +118,106 @@ async def run_report(request: web.Request) -> web.Response:
         return web.Response(body=payload, content_type="application/json", charset="UTF-8")
     finally:
         fake.in_flight[property_id] -= 1
+
+
+def _json_response(payload: Any) -> web.Response:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return web.Response(body=body, content_type="application/json", charset="UTF-8")
+
+
+def _data_api_refusal(
+    fake: FakeGoogle, request: web.Request, property_id: str, method: str
+) -> web.Response | None:
+    """The error a Data API method other than runReport answers before looking at its
+    request: missing or bad credentials, a malformed property ID, a property the caller
+    cannot see (None: go on)."""
+    method = DATA_API_METHOD + method
+    authorization = request.headers.get("Authorization")
+    problem = fake.auth_problem(authorization)
+    if problem:
+        return unauthenticated(problem, method=method)
+    if not fake.scope_allows(authorization, DATA_API_SCOPES):
+        return insufficient_scope(method=method)
+    if not property_id.isdigit():
+        return invalid_argument(
+            f"Invalid property ID: {property_id}. A numeric Property ID is required. To learn "
+            "more about Property ID, see "
+            "https://developers.google.com/analytics/devguides/reporting/data/v1/property-id."
+        )
+    if fake.is_removed(property_id):
+        return api_error(403)
+    return None
+
+
+def _schema(fake: FakeGoogle, property_id: str) -> PropertySchema:
+    """Property 0 has the standard fields only; any other its custom ones too."""
+    return PropertySchema() if property_id == "0" else fake.property(property_id).schema
+
+
+async def get_metadata(request: web.Request) -> web.Response:
+    """``GET /v1beta/properties/{id}/metadata``: the property's dimensions and metrics."""
+    fake = request.app[FAKE_KEY]
+    property_id = request.match_info["property_id"]
+    fake.metadata_requests.append(property_id)
+    refusal = _data_api_refusal(fake, request, property_id, "GetMetadata")
+    if refusal is not None:
+        return refusal
+    numeric_enums = "enum-encoding=int" in request.query.get("$alt", "")
+    return _json_response(_schema(fake, property_id).metadata(property_id, numeric_enums))
+
+
+def _check_compatibility_fields(
+    body: dict[str, Any], schema: PropertySchema
+) -> tuple[list[str], list[str], str | None]:
+    """The fields (filters' included) and compatibilityFilter of a request body."""
+    for key in body:
+        if key not in _COMPATIBILITY_FIELDS and key not in _COMPATIBILITY_SNAKE:
+            raise InvalidArgument(
+                f'Invalid JSON payload received. Unknown name "{key}": Cannot find field.'
+            )
+    dimensions = field_names(body, "dimensions", schema.is_dimension, "dimension", " ")
+    metrics = field_names(body, "metrics", schema.is_metric, "metric", "  ")
+    dimension_filter = filter_expression(body, "dimensionFilter", schema, metric=False)
+    metric_filter = filter_expression(body, "metricFilter", schema, metric=True)
+    filter_dimensions = sorted(dimension_filter.fields()) if dimension_filter else []
+    filter_metrics = sorted(metric_filter.fields()) if metric_filter else []
+    try:
+        only = compatibility_filter(
+            body.get("compatibilityFilter", body.get("compatibility_filter"))
+        )
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+    return (
+        list(dict.fromkeys([*dimensions, *filter_dimensions])),
+        list(dict.fromkeys([*metrics, *filter_metrics])),
+        only,
+    )
+
+
+async def check_compatibility(request: web.Request) -> web.Response:
+    """``POST /v1beta/properties/{id}:checkCompatibility``: which fields go with the
+    request's."""
+    fake = request.app[FAKE_KEY]
+    property_id = request.match_info["property_id"]
+    text = await request.text()
+    body: Any
+    try:
+        body = json.loads(text) if text.strip() else {}
+    except ValueError:
+        body = None
+    fake.compatibility_requests.append((property_id, body if isinstance(body, dict) else {}))
+    refusal = _data_api_refusal(fake, request, property_id, "CheckCompatibility")
+    if refusal is not None:
+        return refusal
+    if not isinstance(body, dict):
+        return invalid_argument("Invalid JSON payload received. Unexpected token.")
+    schema = _schema(fake, property_id)
+    try:
+        dimensions, metrics, only = _check_compatibility_fields(body, schema)
+    except InvalidArgument as exc:
+        return invalid_argument(str(exc))
+    numeric_enums = "enum-encoding=int" in request.query.get("$alt", "")
+    return _json_response(schema.compatibility(dimensions, metrics, only, numeric_enums))
 
 
 async def _token_params(request: web.Request) -> dict[str, str]:
@@ -156,6 +272,10 @@ def make_app(fake: FakeGoogle) -> web.Application:
     app[FAKE_KEY] = fake
     # The method name follows a colon in the last path segment (Google's custom-verb URLs).
     app.router.add_post(r"/v1beta/properties/{property_id:[^/:]+}:runReport", run_report)
+    app.router.add_post(
+        r"/v1beta/properties/{property_id:[^/:]+}:checkCompatibility", check_compatibility
+    )
+    app.router.add_get(r"/v1beta/properties/{property_id:[^/:]+}/metadata", get_metadata)
     app.router.add_post("/token", token)
     add_oauth_routes(app)
     add_admin_routes(app)
