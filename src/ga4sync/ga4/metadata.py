@@ -9,6 +9,7 @@ whether GA4 can answer it together with the others.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,18 @@ from ga4sync.google_http import DEFAULT_TIMEOUT_S, google_request
 from ga4sync.reports import ReportSpec
 
 _ENDPOINT = "The GA4 Data API"
+
+
+def filter_fields(expression: Mapping[str, Any] | None) -> Iterator[str]:
+    """The field names a FilterExpression (GA4's JSON shape) tests."""
+    if not expression:
+        return
+    if "filter" in expression:
+        yield str(expression["filter"].get("fieldName", ""))
+    for group in ("andGroup", "orGroup"):
+        for sub in expression.get(group, {}).get("expressions", ()):
+            yield from filter_fields(sub)
+    yield from filter_fields(expression.get("notExpression"))
 
 
 @dataclass(frozen=True)
@@ -68,13 +81,20 @@ class MetadataClient:
         body = await self._call(
             "POST", f"/v1beta/properties/{property_id}:checkCompatibility", access_token, request
         )
+        # GA4 answers for every field of the property, saying which of them could
+        # join the request; only the request's own fields say whether it can run.
+        asked = {
+            "dimension": {*spec.dimensions, *filter_fields(spec.dimension_filter)},
+            "metric": {*spec.metrics, *filter_fields(spec.metric_filter)},
+        }
         incompatible = [
-            str(entry.get(f"{kind}Metadata", {}).get("apiName", "?"))
+            name
             for kind in ("dimension", "metric")
             for entry in body.get(f"{kind}Compatibilities", ())
             if entry.get("compatibility") == "INCOMPATIBLE"
+            and (name := str(entry.get(f"{kind}Metadata", {}).get("apiName", ""))) in asked[kind]
         ]
-        return Compatibility(tuple(incompatible))
+        return Compatibility(tuple(dict.fromkeys(incompatible)))
 
     async def _call(
         self, method: str, path: str, access_token: str, body: dict[str, Any] | None = None

@@ -11,15 +11,15 @@ working Google grant, GA4 unreachable).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import aiohttp
 import asyncpg
 
 from ga4sync.errors import GoogleError, GrantRevoked
-from ga4sync.ga4.metadata import MetadataClient, PropertyFields
+from ga4sync.ga4.metadata import MetadataClient, PropertyFields, filter_fields
 from ga4sync.reports import ReportSpec
 from ga4sync.settings import Settings
 from ga4sync.store.properties import PropertyToSync, list_properties_to_sync
@@ -50,21 +50,10 @@ class CheckResult:
         return f"{label}: {', '.join(self.fields)}"
 
 
-def _filter_fields(expression: Mapping[str, Any] | None) -> Iterator[str]:
-    if not expression:
-        return
-    if "filter" in expression:
-        yield str(expression["filter"].get("fieldName", ""))
-    for group in ("andGroup", "orGroup"):
-        for sub in expression.get(group, {}).get("expressions", ()):
-            yield from _filter_fields(sub)
-    yield from _filter_fields(expression.get("notExpression"))
-
-
 def missing_fields(spec: ReportSpec, fields: PropertyFields) -> tuple[str, ...]:
     """The report's fields (filters' included) that the property does not have."""
-    dimensions = [*spec.dimensions, *_filter_fields(spec.dimension_filter)]
-    metrics = [*spec.metrics, *_filter_fields(spec.metric_filter)]
+    dimensions = [*spec.dimensions, *filter_fields(spec.dimension_filter)]
+    metrics = [*spec.metrics, *filter_fields(spec.metric_filter)]
     missing = [d for d in dimensions if d not in fields.dimensions]
     missing += [m for m in metrics if m not in fields.metrics]
     return tuple(dict.fromkeys(missing))
