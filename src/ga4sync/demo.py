@@ -15,6 +15,7 @@ import secrets
 import socket
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import jwt
@@ -24,6 +25,7 @@ from ga4sync.crypto import TokenCipher
 from ga4sync.embedded import psql_path
 from ga4sync.fake_google import FakeGoogle
 from ga4sync.processes import running, until_stopped
+from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.runtime import Runtime, open_runtime
 from ga4sync.settings import Settings, obscure_password
 from ga4sync.store.jobs import Job
@@ -63,11 +65,23 @@ DEMO_GOOGLE_PROPERTIES = [
     ("340000002", "Your app (London)", "Europe/London"),
 ]
 
-TABLES = "ga4_daily_totals, ga4_traffic_sources, ga4_pages, ga4_property_runs, ga4_sync_jobs"
 SAMPLE_QUERY = """\
 select p.display_name, t.date, t.active_users, t.sessions
 from ga4_daily_totals t join ga4_properties p using (property_id)
 order by p.display_name, t.date;"""
+
+
+def data_tables(reports: Sequence[ReportSpec]) -> str:
+    """Where the demo's data lands: each report's relation, then the bookkeeping."""
+    return ", ".join([*(spec.relation for spec in reports), "ga4_property_runs", "ga4_sync_jobs"])
+
+
+def sample_query(reports: Sequence[ReportSpec]) -> str:
+    """A first query to try: the built-in daily totals, else the first report's rows."""
+    if any(spec == BUILTIN_REPORTS[0] for spec in reports):
+        return SAMPLE_QUERY
+    first = reports[0]
+    return f"select * from {first.relation} order by property_id, date limit 20;"
 
 
 def demo_user_id(email: str) -> uuid.UUID:
@@ -190,7 +204,7 @@ async def run_demo(
                 job = await first_sync(runtime)
                 token = demo_token(config)
                 if not as_json:
-                    _print_banner(services.base_url, token, database_url, job)
+                    _print_banner(services.base_url, token, database_url, job, config.reports)
                 job = await wait_for(runtime, job)
                 elapsed = time.monotonic() - started
                 if as_json:
@@ -207,14 +221,17 @@ async def run_demo(
                     )
                 else:
                     print(f"First sync {job.status} {elapsed:.1f}s after start: {job.message}")
-                    print(f"\nTry in SQL ({TABLES}):\n{SAMPLE_QUERY}\n", flush=True)
+                    tables, sample = data_tables(config.reports), sample_query(config.reports)
+                    print(f"\nTry in SQL ({tables}):\n{sample}\n", flush=True)
                 if not once and job.status == "success":
                     print("Serving until Ctrl-C.", flush=True)
                     await until_stopped()
     return 0 if job.status == "success" else 1
 
 
-def _print_banner(base_url: str, token: str, database_url: str, job: Job) -> None:
+def _print_banner(
+    base_url: str, token: str, database_url: str, job: Job, reports: Sequence[ReportSpec]
+) -> None:
     kind = f"daily run for {job.run_date}" if job.kind == "daily" else "manual run"
     print(
         f"""
@@ -225,7 +242,7 @@ ga4sync demo: web + worker on {base_url}, Google faked on 127.0.0.1
   Sync now     curl -X POST {base_url}/v1/sync/ga4/run -H "Authorization: Bearer {token}"
   This job     curl {base_url}/v1/sync/ga4/job/{job.id} -H "Authorization: Bearer {token}"
   Database     {obscure_password(database_url)}{_psql_hint(database_url)}
-  Data         tables {TABLES}
+  Data         tables {data_tables(reports)}
 
 First sync ({kind}) started: job {job.id}
 """,
