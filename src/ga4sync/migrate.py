@@ -22,7 +22,10 @@ logger = logging.getLogger(__name__)
 
 
 async def migrate(
-    conn: asyncpg.Connection, reports: Sequence[ReportSpec] = BUILTIN_REPORTS
+    conn: asyncpg.Connection,
+    reports: Sequence[ReportSpec] = BUILTIN_REPORTS,
+    *,
+    expose: bool = False,
 ) -> list[str]:
     """Apply what is missing, then make the tables and views of ``reports``;
     return the versions applied by this call."""
@@ -46,7 +49,7 @@ async def migrate(
                 await conn.execute(query("record_migration"), version)
             logger.info("applied procrastinate schema", extra={"action": "migrate"})
             done.append(version)
-        await ensure_report_tables(conn, reports)
+        await ensure_report_tables(conn, reports, expose=expose)
         return done
     finally:
         await conn.execute(query("unlock_migrations"))

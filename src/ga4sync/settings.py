@@ -97,6 +97,8 @@ class Settings:
     # what to sync: the definitions in GA4SYNC_REPORTS, or the built-in reports
     reports: tuple[ReportSpec, ...] = BUILTIN_REPORTS
     reports_file: Path | None = None
+    # Let Supabase's signed-in users read their own properties' report rows.
+    supabase_expose_reports: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -160,6 +162,7 @@ class Settings:
             ),
             worker_heartbeat_s=env.number("WORKER_HEARTBEAT_S", 10.0, low=0.1, high=300.0),
             stalled_after_s=env.number("STALLED_AFTER_S", 60.0, low=0.5, high=86400.0),
+            supabase_expose_reports=env.flag("SUPABASE_EXPOSE_REPORTS", False),
         )
         reports_file = env.text("GA4SYNC_REPORTS")
         if reports_file is not None:
@@ -261,6 +264,17 @@ class _Env:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{name} must be an IANA time zone name, got {raw!r}") from None
         return raw
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        value = raw.lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
     def items(self, name: str) -> list[str]:
         """A comma-separated list, blanks dropped."""

@@ -269,3 +269,13 @@ def test_reports_prune_deletes_a_removed_reports_rows(
         asyncio.run(count("ga4_by_page"))
     assert asyncio.run(count("ga4_daily")) > 0
     assert main(["reports", "prune", "by_page"]) == 1
+
+
+def test_migrate_refuses_to_expose_reports_outside_supabase(
+    database_url, encryption_key, monkeypatch, capsys
+):
+    _point_at(monkeypatch, database_url, encryption_key, "http://127.0.0.1:9")
+    monkeypatch.setenv("SUPABASE_EXPOSE_REPORTS", "true")
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert "SUPABASE_EXPOSE_REPORTS is for Supabase databases" in err and "Traceback" not in err

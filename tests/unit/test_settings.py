@@ -75,3 +75,11 @@ def test_sync_since_days_still_names_the_lookback():
     assert Settings.from_env({"SYNC_SINCE_DAYS": "5"}).sync_lookback_days == 5
     both = {"SYNC_SINCE_DAYS": "5", "SYNC_LOOKBACK_DAYS": "2"}
     assert Settings.from_env(both).sync_lookback_days == 2
+
+
+def test_supabase_expose_reports_is_a_flag():
+    assert Settings.from_env({}).supabase_expose_reports is False
+    for raw, value in (("true", True), ("1", True), ("yes", True), ("off", False), ("0", False)):
+        assert Settings.from_env({"SUPABASE_EXPOSE_REPORTS": raw}).supabase_expose_reports is value
+    with pytest.raises(ConfigError, match="SUPABASE_EXPOSE_REPORTS must be true or false"):
+        Settings.from_env({"SUPABASE_EXPOSE_REPORTS": "sometimes"})

@@ -22,6 +22,7 @@ from ga4sync.errors import ConfigError, Ga4SyncError
 from ga4sync.queries import query
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.store.coverage import Conn, connection
+from ga4sync.store.exposure import apply_exposure
 
 logger = logging.getLogger(__name__)
 
@@ -192,12 +193,14 @@ class TablesChanged:
 
 
 async def ensure_report_tables(
-    conn: asyncpg.Connection, reports: Sequence[ReportSpec]
+    conn: asyncpg.Connection, reports: Sequence[ReportSpec], *, expose: bool = False
 ) -> TablesChanged:
     """Make the tables and views of ``reports`` exist; retire other definitions.
 
     Idempotent, and serialised by a transaction-level advisory lock, so that
-    processes starting at once make each table once. A new definition gets a
+    processes starting at once make each table once. ``expose`` grants Supabase's
+    signed-in users their own properties' rows (``SUPABASE_EXPOSE_REPORTS``);
+    without it whatever was granted is revoked. A new definition gets a
     new table (a built-in one adopts the rows kept before reports had tables);
     a definition gone from ``reports`` keeps its table and view but no longer
     syncs.
@@ -223,9 +226,22 @@ async def ensure_report_tables(
             if await conn.fetchval(query("report_view_key"), f"public.{spec.relation}") != spec.key:
                 await _point_view(conn, spec, stored, invoker=invoker, roles=roles)
                 changed.views.append(spec.relation)
+        await _apply_exposure(conn, expose)
     for key in changed.created:
         logger.info("report table %s created", key, extra={"action": "report_table_created"})
     return changed
+
+
+async def _apply_exposure(conn: asyncpg.Connection, expose: bool) -> None:
+    definitions = await list_report_definitions(conn)
+    views = []
+    for name in dict.fromkeys(d.name for d in definitions):
+        view = f"public.{ident('ga4_' + name)}"
+        if await conn.fetchval(query("relation_kind"), view) == "v":
+            views.append(view)
+    await apply_exposure(
+        conn, expose=expose, tables=[table_name(d.key) for d in definitions], views=views
+    )
 
 
 async def _create_table(conn: asyncpg.Connection, spec: ReportSpec, changed: TablesChanged) -> None:

@@ -1,0 +1,77 @@
+-- Opt-in exposure of the report relations to Supabase's signed-in users
+-- (SUPABASE_EXPOSE_REPORTS, ga4sync/store/exposure.py). Braced names are
+-- filled in with quoted identifiers. Everything here is undone by the
+-- queries that follow it, when the setting is turned off.
+
+-- name: supabase_ready
+-- What exposure needs: the server version, Supabase's API roles, auth.uid().
+select current_setting('server_version_num')::int as server_version,
+       exists (select 1 from pg_roles where rolname = 'authenticated') as has_authenticated,
+       exists (select 1 from pg_roles where rolname = 'anon') as has_anon,
+       to_regprocedure('auth.uid()') is not null as has_auth_uid;
+
+-- name: create_can_read
+-- Whether the signed-in user (auth.uid()) can access a property. security
+-- definer: users are never granted the access table itself.
+create or replace function ga4sync_reports.can_read(ref bigint)
+returns boolean
+language sql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select exists (
+        select 1 from public.ga4_property_access a
+        where a.property_ref = ref and a.user_id = auth.uid()
+    )
+$$;
+revoke all on function ga4sync_reports.can_read(bigint) from public;
+grant execute on function ga4sync_reports.can_read(bigint) to authenticated;
+grant usage on schema ga4sync_reports to authenticated;
+
+-- name: expose_properties
+-- A user's own properties: a few columns of ga4_properties (the report views
+-- join it for property_id), and the view ga4_my_properties over them.
+grant select (id, property_id, display_name, time_zone, last_sync_at, last_sync_status)
+    on public.ga4_properties to authenticated;
+drop policy if exists ga4sync_user_reads on public.ga4_properties;
+create policy ga4sync_user_reads on public.ga4_properties
+    for select to authenticated using (ga4sync_reports.can_read(id));
+create or replace view public.ga4_my_properties with (security_invoker = true) as
+select property_id, display_name, time_zone, last_sync_at, last_sync_status
+from public.ga4_properties;
+revoke all on public.ga4_my_properties from public, anon;
+grant select on public.ga4_my_properties to authenticated;
+
+-- name: expose_report_table
+-- One report definition's table: rows of the user's own properties only.
+grant select on {table} to authenticated;
+drop policy if exists ga4sync_user_reads on {table};
+create policy ga4sync_user_reads on {table}
+    for select to authenticated using (ga4sync_reports.can_read(property_ref));
+
+-- name: expose_report_view
+revoke all on {view} from anon;
+grant select on {view} to authenticated;
+
+-- name: hide_report_table
+revoke select on {table} from authenticated;
+drop policy if exists ga4sync_user_reads on {table};
+
+-- name: hide_report_view
+revoke select on {view} from authenticated;
+
+-- name: hide_properties
+drop view if exists public.ga4_my_properties;
+drop policy if exists ga4sync_user_reads on public.ga4_properties;
+revoke select (id, property_id, display_name, time_zone, last_sync_at, last_sync_status)
+    on public.ga4_properties from authenticated;
+drop function if exists ga4sync_reports.can_read(bigint);
+revoke usage on schema ga4sync_reports from authenticated;
+
+-- name: exposed_relations
+-- The relations that have ga4sync's read policy for signed-in users.
+select p.polrelid::regclass::oid as relation
+from pg_policy p
+where p.polname = 'ga4sync_user_reads';
+
+-- name: relation_oid
+select to_regclass($1)::oid;
