@@ -1,5 +1,6 @@
 """The status page in headless Chromium: load, click "Sync now", watch the run finish;
-a property's history as it is read, waits for the GA4 quota and completes."""
+a property's history as it is read, waits for the GA4 quota and completes; every
+time in the schedule's zone, UTC beside."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ async def test_sync_now_from_the_status_page(
     await page.wait_for_selector("#history tbody tr")
     assert await page.text_content("#last-sync") != "\u2013"
     assert "America/Los_Angeles" in await page.text_content("#next-run")
-    assert "UTC" in await page.text_content("#next-run-utc")
+    assert "UTC" in await page.text_content("#next-run .utc")
     # connected, never synced (the page renders the properties after the history)
     await page.wait_for_function(
         "document.querySelectorAll('#properties tbody tr').length === 2", timeout=10_000
@@ -286,6 +287,7 @@ class TestHistoryInTheBackground:
         assert await shown() == (
             f"{waiting['backfill_percent']:g}% read, {waiting['days_missing']} days to go"
             f" · waiting for the GA4 quota, resumes {resumes_at:%Y-%m-%d %H:%M} America/Los_Angeles"
+            f" ({resumes_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
         )
         assert "America/Los_Angeles" in await page.text_content("#timezone")
 
@@ -304,3 +306,91 @@ class TestHistoryInTheBackground:
         assert done["backfill_percent"] == 100.0 and done["days_missing"] == 0
         assert await shown() == f"complete since {done['oldest_settled']}"
         assert await page.get_attribute("#notice", "class") != "error"
+
+
+async def manual_runs_done(pool, count: int) -> None:
+    """Wait until ``count`` manual runs have finished, all of them successfully."""
+
+    async def done() -> bool:
+        finished = await pool.fetch(
+            "select status from ga4_sync_jobs where kind = 'manual'"
+            " and status not in ('pending', 'running')"
+        )
+        assert all(r["status"] == "success" for r in finished), finished
+        return len(finished) >= count
+
+    await eventually(done, f"{count} manual run(s) to finish")
+
+
+class TestTimes:
+    """Every time on the page in SYNC_TIMEZONE with UTC beside it, whatever the
+    browser's own zone and locale."""
+
+    ZONE = "Asia/Kolkata"  # UTC+05:30: a wrong zone shows in the minutes too
+
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, sync_timezone=self.ZONE)
+
+    async def test_times_in_the_schedule_zone_with_utc_beside(
+        self,
+        browser,
+        aiohttp_server,
+        aiohttp_client,
+        runtime,
+        worker,
+        web_settings,
+        connect_user,
+        pool,
+    ):
+        await connect_user({"5901": "America/Los_Angeles"})
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page(timezone_id="America/New_York", locale="de-DE")
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+        await page.wait_for_selector("#properties tbody tr", timeout=10_000)
+        await page.click("#sync-now")
+        await manual_runs_done(pool, 1)
+        await page.wait_for_function(
+            "document.querySelector('#properties tbody tr')?.cells[3].textContent === 'success'"
+            " && document.querySelectorAll('#history tbody tr').length === 2"
+            " && document.querySelector('#job-status').textContent === 'success'",
+            timeout=30_000,
+        )
+        zone = ZoneInfo(self.ZONE)
+
+        def expected(instant: datetime) -> str:
+            local, utc = instant.astimezone(zone), instant.astimezone(UTC)
+            return f"{local:%Y-%m-%d %H:%M} {self.ZONE} ({utc:%Y-%m-%d %H:%M} UTC)"
+
+        async def shown(selector: str) -> list[tuple[datetime, str]]:
+            times = await page.eval_on_selector_all(
+                selector, "els => els.map(e => [e.dateTime, e.textContent])"
+            )
+            return [(datetime.fromisoformat(iso), text) for iso, text in times]
+
+        api = await aiohttp_client(server)
+        meta = await (await api.get("/v1/sync/ga4/meta")).json()
+        assert meta["timezone"] == self.ZONE
+        (next_run,) = await shown("#next-run time.when")
+        assert next_run[0] == datetime.fromisoformat(meta["next_scheduled_at"])
+        assert next_run[1] == expected(next_run[0])
+        assert f"00:15 {self.ZONE} (" in next_run[1]  # the daily run's time of day, there
+        (last_sync,) = await shown("#last-sync time.when")
+        # to the millisecond, as a browser keeps an instant
+        last_at = datetime.fromisoformat(meta["last_sync_at"])
+        assert last_sync[0] == last_at.replace(microsecond=last_at.microsecond // 1000 * 1000)
+        started = await shown("#history tbody tr td:first-child time.when")
+        synced = await shown("#properties tbody tr td:nth-child(3) time.when")
+        assert len(started) == 2 and len(synced) == 1
+        everything = await shown("time.when")
+        assert len(everything) == 5
+        for instant, text in everything:
+            assert text == expected(instant)
+        assert f"times in {self.ZONE}, UTC beside them" in await page.text_content("#timezone")
+        # No time of day anywhere else on the page.
+        rest = await page.evaluate(
+            "() => { const body = document.body.cloneNode(true);"
+            " body.querySelectorAll('time.when, script, style').forEach(e => e.remove());"
+            " return body.textContent; }"
+        )
+        assert re.search(r"\d{1,2}:\d{2}", rest) is None, rest
