@@ -1,9 +1,10 @@
 """The status page in headless Chromium: load, click "Sync now", watch the run finish;
-a property's history as it is read, waits for the GA4 quota and completes; every
-time in the schedule's zone, UTC beside."""
+a property's history as it is read, waits for the GA4 quota and completes; each
+property's chart of its last 30 days; every time in the schedule's zone, UTC beside."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from dataclasses import replace
@@ -308,6 +309,14 @@ class TestHistoryInTheBackground:
         assert await page.get_attribute("#notice", "class") != "error"
 
 
+# The points of a property's chart, as the page drew them.
+CHART_POINTS = """id => [...(document
+    .querySelector(`#properties tr[data-property-id='${id}'] td.chart svg`)
+    ?.querySelectorAll('circle.point') ?? [])]
+  .map(c => ({date: c.dataset.date, metric: c.dataset.metric, value: Number(c.dataset.value),
+              cx: Number(c.getAttribute('cx')), cy: Number(c.getAttribute('cy'))}))"""
+
+
 async def manual_runs_done(pool, count: int) -> None:
     """Wait until ``count`` manual runs have finished, all of them successfully."""
 
@@ -320,6 +329,104 @@ async def manual_runs_done(pool, count: int) -> None:
         return len(finished) >= count
 
     await eventually(done, f"{count} manual run(s) to finish")
+
+
+class TestChart:
+    """Each property's last 30 days of daily_totals, drawn by the page itself as SVG."""
+
+    PROPERTY = "5801"
+
+    @pytest.fixture
+    def settings(self, settings):
+        # Ten days a sync (today and the nine before it), every one of them re-read.
+        return replace(settings, sync_lookback_days=8)
+
+    async def test_a_point_per_day_with_data_and_a_resync_moves_them(
+        self, browser, aiohttp_server, runtime, worker, web_settings, connect_user, fake, pool
+    ):
+        pid = self.PROPERTY
+        await connect_user({pid: "Asia/Tokyo", "5802": "UTC"})
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page()
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+        # Connected, never synced: nothing to draw yet.
+        await page.wait_for_function(
+            f"document.querySelector(`#properties tr[data-property-id='{pid}'] td.chart`)"
+            "?.dataset.chartState === 'empty'",
+            timeout=10_000,
+        )
+
+        async def stored(property_id: str = pid) -> dict[tuple[str, str], int]:
+            rows = await pool.fetch(
+                "select date, sessions, active_users from ga4_daily_totals where property_id = $1",
+                property_id,
+            )
+            return {
+                (r["date"].isoformat(), metric): r[metric]
+                for r in rows
+                for metric in ("sessions", "active_users")
+            }
+
+        async def drawn(property_id: str = pid) -> dict[tuple[str, str], int]:
+            points = await page.evaluate(CHART_POINTS, property_id)
+            return {(p["date"], p["metric"]): p["value"] for p in points}
+
+        await page.click("#sync-now")
+        await manual_runs_done(pool, 1)
+        expected = await stored()
+        days = sorted({day for day, _ in expected})
+        assert len(days) == 10  # today in Tokyo (2026-11-21) and the nine days before
+        assert days[-1] == "2026-11-21"
+        await eventually(
+            lambda: self._drawn_equals(drawn, expected), "the chart to show the synced days"
+        )
+        svg = page.locator(f"#properties tr[data-property-id='{pid}'] td.chart svg")
+        assert await svg.get_attribute("data-report") == "daily_totals"
+        assert await svg.get_attribute("data-metrics") == "sessions active_users"
+        assert await svg.get_attribute("data-end") == "2026-11-21"
+        assert await svg.get_attribute("data-start") == "2026-10-23"
+        # Days left to right; each metric's highest day at the top of its panel.
+        points = await self._points(page)
+        for metric in ("sessions", "active_users"):
+            series = sorted((p for p in points if p["metric"] == metric), key=lambda p: p["date"])
+            assert [p["date"] for p in series] == days
+            assert all(a["cx"] < b["cx"] for a, b in itertools.pairwise(series))
+            top = min(series, key=lambda p: p["cy"])
+            assert top["value"] == max(p["value"] for p in series)
+        assert await svg.locator("polyline").count() == 2  # consecutive days: one line each
+
+        # GA4 revises a day; a re-sync reads it again and the chart follows.
+        changed_day = days[-3]
+        before = expected[(changed_day, "sessions")]
+        new_value = 3 * max(v for (_, m), v in expected.items() if m == "sessions")
+        fake.override_metric(
+            pid, date=changed_day, dimensions={}, metric="sessions", value=str(new_value)
+        )
+        await page.click("#sync-now")
+        await page.wait_for_function(
+            f"([id, day, value]) => ({CHART_POINTS})(id)"
+            ".some(p => p.date === day && p.metric === 'sessions' && p.value === value)",
+            arg=[pid, changed_day, new_value],
+            timeout=30_000,
+        )
+        await manual_runs_done(pool, 2)
+        revised = await stored()
+        assert revised[(changed_day, "sessions")] == new_value != before
+        await eventually(
+            lambda: self._drawn_equals(drawn, revised), "the chart to show the revised day"
+        )
+        points = await self._points(page)
+        sessions = [p for p in points if p["metric"] == "sessions"]
+        assert min(sessions, key=lambda p: p["cy"])["date"] == changed_day  # the new top
+        # The other property's chart is its own.
+        assert await drawn("5802") == await stored("5802") != {}
+
+    async def _points(self, page) -> list[dict]:
+        return await page.evaluate(CHART_POINTS, self.PROPERTY)
+
+    @staticmethod
+    async def _drawn_equals(drawn, expected) -> bool:
+        return await drawn() == expected
 
 
 class TestTimes:
