@@ -1,8 +1,10 @@
 """The status page in headless Chromium: load, click "Sync now", watch the run finish;
-a property's history as it is read, waits for the GA4 quota and completes."""
+a property's history as it is read, waits for the GA4 quota and completes; each
+property's chart of its last 30 days; every time in the schedule's zone, UTC beside."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from dataclasses import replace
@@ -56,7 +58,7 @@ async def test_sync_now_from_the_status_page(
     await page.wait_for_selector("#history tbody tr")
     assert await page.text_content("#last-sync") != "\u2013"
     assert "America/Los_Angeles" in await page.text_content("#next-run")
-    assert "UTC" in await page.text_content("#next-run-utc")
+    assert "UTC" in await page.text_content("#next-run .utc")
     # connected, never synced (the page renders the properties after the history)
     await page.wait_for_function(
         "document.querySelectorAll('#properties tbody tr').length === 2", timeout=10_000
@@ -286,6 +288,7 @@ class TestHistoryInTheBackground:
         assert await shown() == (
             f"{waiting['backfill_percent']:g}% read, {waiting['days_missing']} days to go"
             f" · waiting for the GA4 quota, resumes {resumes_at:%Y-%m-%d %H:%M} America/Los_Angeles"
+            f" ({resumes_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
         )
         assert "America/Los_Angeles" in await page.text_content("#timezone")
 
@@ -304,3 +307,197 @@ class TestHistoryInTheBackground:
         assert done["backfill_percent"] == 100.0 and done["days_missing"] == 0
         assert await shown() == f"complete since {done['oldest_settled']}"
         assert await page.get_attribute("#notice", "class") != "error"
+
+
+# The points of a property's chart, as the page drew them.
+CHART_POINTS = """id => [...(document
+    .querySelector(`#properties tr[data-property-id='${id}'] td.chart svg`)
+    ?.querySelectorAll('circle.point') ?? [])]
+  .map(c => ({date: c.dataset.date, metric: c.dataset.metric, value: Number(c.dataset.value),
+              cx: Number(c.getAttribute('cx')), cy: Number(c.getAttribute('cy'))}))"""
+
+
+async def manual_runs_done(pool, count: int) -> None:
+    """Wait until ``count`` manual runs have finished, all of them successfully."""
+
+    async def done() -> bool:
+        finished = await pool.fetch(
+            "select status from ga4_sync_jobs where kind = 'manual'"
+            " and status not in ('pending', 'running')"
+        )
+        assert all(r["status"] == "success" for r in finished), finished
+        return len(finished) >= count
+
+    await eventually(done, f"{count} manual run(s) to finish")
+
+
+class TestChart:
+    """Each property's last 30 days of daily_totals, drawn by the page itself as SVG."""
+
+    PROPERTY = "5801"
+
+    @pytest.fixture
+    def settings(self, settings):
+        # Ten days a sync (today and the nine before it), every one of them re-read.
+        return replace(settings, sync_lookback_days=8)
+
+    async def test_a_point_per_day_with_data_and_a_resync_moves_them(
+        self, browser, aiohttp_server, runtime, worker, web_settings, connect_user, fake, pool
+    ):
+        pid = self.PROPERTY
+        await connect_user({pid: "Asia/Tokyo", "5802": "UTC"})
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page()
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+        # Connected, never synced: nothing to draw yet.
+        await page.wait_for_function(
+            f"document.querySelector(`#properties tr[data-property-id='{pid}'] td.chart`)"
+            "?.dataset.chartState === 'empty'",
+            timeout=10_000,
+        )
+
+        async def stored(property_id: str = pid) -> dict[tuple[str, str], int]:
+            rows = await pool.fetch(
+                "select date, sessions, active_users from ga4_daily_totals where property_id = $1",
+                property_id,
+            )
+            return {
+                (r["date"].isoformat(), metric): r[metric]
+                for r in rows
+                for metric in ("sessions", "active_users")
+            }
+
+        async def drawn(property_id: str = pid) -> dict[tuple[str, str], int]:
+            points = await page.evaluate(CHART_POINTS, property_id)
+            return {(p["date"], p["metric"]): p["value"] for p in points}
+
+        await page.click("#sync-now")
+        await manual_runs_done(pool, 1)
+        expected = await stored()
+        days = sorted({day for day, _ in expected})
+        assert len(days) == 10  # today in Tokyo (2026-11-21) and the nine days before
+        assert days[-1] == "2026-11-21"
+        await eventually(
+            lambda: self._drawn_equals(drawn, expected), "the chart to show the synced days"
+        )
+        svg = page.locator(f"#properties tr[data-property-id='{pid}'] td.chart svg")
+        assert await svg.get_attribute("data-report") == "daily_totals"
+        assert await svg.get_attribute("data-metrics") == "sessions active_users"
+        assert await svg.get_attribute("data-end") == "2026-11-21"
+        assert await svg.get_attribute("data-start") == "2026-10-23"
+        # Days left to right; each metric's highest day at the top of its panel.
+        points = await self._points(page)
+        for metric in ("sessions", "active_users"):
+            series = sorted((p for p in points if p["metric"] == metric), key=lambda p: p["date"])
+            assert [p["date"] for p in series] == days
+            assert all(a["cx"] < b["cx"] for a, b in itertools.pairwise(series))
+            top = min(series, key=lambda p: p["cy"])
+            assert top["value"] == max(p["value"] for p in series)
+        assert await svg.locator("polyline").count() == 2  # consecutive days: one line each
+
+        # GA4 revises a day; a re-sync reads it again and the chart follows.
+        changed_day = days[-3]
+        before = expected[(changed_day, "sessions")]
+        new_value = 3 * max(v for (_, m), v in expected.items() if m == "sessions")
+        fake.override_metric(
+            pid, date=changed_day, dimensions={}, metric="sessions", value=str(new_value)
+        )
+        await page.click("#sync-now")
+        await page.wait_for_function(
+            f"([id, day, value]) => ({CHART_POINTS})(id)"
+            ".some(p => p.date === day && p.metric === 'sessions' && p.value === value)",
+            arg=[pid, changed_day, new_value],
+            timeout=30_000,
+        )
+        await manual_runs_done(pool, 2)
+        revised = await stored()
+        assert revised[(changed_day, "sessions")] == new_value != before
+        await eventually(
+            lambda: self._drawn_equals(drawn, revised), "the chart to show the revised day"
+        )
+        points = await self._points(page)
+        sessions = [p for p in points if p["metric"] == "sessions"]
+        assert min(sessions, key=lambda p: p["cy"])["date"] == changed_day  # the new top
+        # The other property's chart is its own.
+        assert await drawn("5802") == await stored("5802") != {}
+
+    async def _points(self, page) -> list[dict]:
+        return await page.evaluate(CHART_POINTS, self.PROPERTY)
+
+    @staticmethod
+    async def _drawn_equals(drawn, expected) -> bool:
+        return await drawn() == expected
+
+
+class TestTimes:
+    """Every time on the page in SYNC_TIMEZONE with UTC beside it, whatever the
+    browser's own zone and locale."""
+
+    ZONE = "Asia/Kolkata"  # UTC+05:30: a wrong zone shows in the minutes too
+
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, sync_timezone=self.ZONE)
+
+    async def test_times_in_the_schedule_zone_with_utc_beside(
+        self,
+        browser,
+        aiohttp_server,
+        aiohttp_client,
+        runtime,
+        worker,
+        web_settings,
+        connect_user,
+        pool,
+    ):
+        await connect_user({"5901": "America/Los_Angeles"})
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page(timezone_id="America/New_York", locale="de-DE")
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+        await page.wait_for_selector("#properties tbody tr", timeout=10_000)
+        await page.click("#sync-now")
+        await manual_runs_done(pool, 1)
+        await page.wait_for_function(
+            "document.querySelector('#properties tbody tr')?.cells[3].textContent === 'success'"
+            " && document.querySelectorAll('#history tbody tr').length === 2"
+            " && document.querySelector('#job-status').textContent === 'success'",
+            timeout=30_000,
+        )
+        zone = ZoneInfo(self.ZONE)
+
+        def expected(instant: datetime) -> str:
+            local, utc = instant.astimezone(zone), instant.astimezone(UTC)
+            return f"{local:%Y-%m-%d %H:%M} {self.ZONE} ({utc:%Y-%m-%d %H:%M} UTC)"
+
+        async def shown(selector: str) -> list[tuple[datetime, str]]:
+            times = await page.eval_on_selector_all(
+                selector, "els => els.map(e => [e.dateTime, e.textContent])"
+            )
+            return [(datetime.fromisoformat(iso), text) for iso, text in times]
+
+        api = await aiohttp_client(server)
+        meta = await (await api.get("/v1/sync/ga4/meta")).json()
+        assert meta["timezone"] == self.ZONE
+        (next_run,) = await shown("#next-run time.when")
+        assert next_run[0] == datetime.fromisoformat(meta["next_scheduled_at"])
+        assert next_run[1] == expected(next_run[0])
+        assert f"00:15 {self.ZONE} (" in next_run[1]  # the daily run's time of day, there
+        (last_sync,) = await shown("#last-sync time.when")
+        # to the millisecond, as a browser keeps an instant
+        last_at = datetime.fromisoformat(meta["last_sync_at"])
+        assert last_sync[0] == last_at.replace(microsecond=last_at.microsecond // 1000 * 1000)
+        started = await shown("#history tbody tr td:first-child time.when")
+        synced = await shown("#properties tbody tr td:nth-child(3) time.when")
+        assert len(started) == 2 and len(synced) == 1
+        everything = await shown("time.when")
+        assert len(everything) == 5
+        for instant, text in everything:
+            assert text == expected(instant)
+        assert f"times in {self.ZONE}, UTC beside them" in await page.text_content("#timezone")
+        # No time of day anywhere else on the page.
+        rest = await page.evaluate(
+            "() => { const body = document.body.cloneNode(true);"
+            " body.querySelectorAll('time.when, script, style').forEach(e => e.remove());"
+            " return body.textContent; }"
+        )
+        assert re.search(r"\d{1,2}:\d{2}", rest) is None, rest

@@ -35,6 +35,7 @@ from ga4sync.store.property_runs import list_property_runs
 from ga4sync.store.queue_state import history_steps
 from ga4sync.sync import schedule
 from ga4sync.sync.alerts import Alerts
+from ga4sync.sync.chart import property_chart
 from ga4sync.sync.continuation import Continuation
 from ga4sync.sync.ingest import Ingestion, plan_settings, sync_property
 from ga4sync.sync.progress import coverage_since, property_progress
@@ -265,6 +266,20 @@ class SyncService:
     async def describe_reports(self, *, user_id: uuid.UUID | None) -> list[dict[str, Any]]:
         """The reports in use, with their state on the properties ``user_id`` can access."""
         return await describe_reports(self._pool, self._settings, user_id=user_id, now=self._now())
+
+    async def property_chart(
+        self, property_ref: int, *, user_id: uuid.UUID | None, days: int
+    ) -> dict[str, Any] | None:
+        """The last ``days`` days of the property's chart (see ``ga4sync.sync.chart``), if
+        ``user_id`` can access it (None: an admin, every property)."""
+        return await property_chart(
+            self._pool,
+            self._settings.reports,
+            property_ref,
+            user_id=user_id,
+            now=self._now(),
+            days=days,
+        )
 
     async def get_meta(self) -> Meta:
         last = await self._app_settings.get(LAST_SUCCESS)

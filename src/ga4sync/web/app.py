@@ -48,6 +48,7 @@ def create_app(
     app.router.add_get("/v1/reports", handlers.list_reports)
     app.router.add_patch("/v1/properties/{property_ref}", connections.patch_property)
     app.router.add_get("/v1/properties/{property_ref}/runs", handlers.list_property_runs)
+    app.router.add_get("/v1/properties/{property_ref}/chart", handlers.get_property_chart)
     app.router.add_get("/v1/connections/google/start", connections.start)
     app.router.add_get("/v1/connections/google/callback", connections.callback)
     app.router.add_post("/v1/connections/google/tokens", connections.import_tokens)

@@ -27,6 +27,8 @@ from ga4sync.web.common import (
 from ga4sync.web.errors import ApiError
 from ga4sync.web.openapi import openapi_document
 from ga4sync.web.params import (
+    CHART_DAYS,
+    DEFAULT_CHART_DAYS,
     INCLUDES,
     PROPERTY_ID_PATTERN,
     RUN_ID,
@@ -168,6 +170,21 @@ async def list_property_runs(request: web.Request) -> web.Response:
             "next_before": runs[-1]["id"] if len(runs) == limit else None,
         }
     )
+
+
+async def get_property_chart(request: web.Request) -> web.Response:
+    """GET /v1/properties/{id}/chart?days= — a day-grain report's last days, a value a day."""
+    principal = await principal_of(request)
+    ref = property_ref(request.match_info["property_ref"])
+    days = int_query(request.query, "days", CHART_DAYS)
+    chart = await request.app[SERVICE].property_chart(
+        ref,
+        user_id=None if principal.is_admin else principal.user_id,
+        days=DEFAULT_CHART_DAYS if days is None else days,
+    )
+    if chart is None:
+        raise ApiError(404, "not_found", f"No property {ref}.")
+    return json_response(chart)
 
 
 _PROPERTY_FIELDS = (

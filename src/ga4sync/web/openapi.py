@@ -12,6 +12,8 @@ from typing import Any
 from ga4sync import __version__
 from ga4sync.web.openapi_schemas import SCHEMAS, error, json_content, ref
 from ga4sync.web.params import (
+    CHART_DAYS,
+    DEFAULT_CHART_DAYS,
     DEFAULT_PAGE_LIMIT,
     FREQUENCIES,
     INCLUDES,
@@ -319,6 +321,27 @@ _PATHS: dict[str, Any] = {
                     "quota, data quality, error",
                 ),
                 "400": error("Bad id or paging"),
+                "401": _UNAUTHORIZED,
+                "404": error("No such property of the caller"),
+            },
+        }
+    },
+    "/v1/properties/{property_ref}/chart": {
+        "get": {
+            "summary": "A property's last days of one day-grain report, a value a day "
+            "(the status page's chart)",
+            "security": _BEARER,
+            "parameters": [
+                _PROPERTY_REF,
+                _query(
+                    "days",
+                    CHART_DAYS.schema(default=DEFAULT_CHART_DAYS),
+                    description="how many days up to today, in the property's time zone",
+                ),
+            ],
+            "responses": {
+                "200": json_content(ref("Chart"), "The chart's report, metrics and days"),
+                "400": error("Bad id or days"),
                 "401": _UNAUTHORIZED,
                 "404": error("No such property of the caller"),
             },

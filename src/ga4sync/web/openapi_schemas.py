@@ -169,6 +169,60 @@ SCHEMAS: dict[str, Any] = {
             "next_due_at": _TS,
         },
     },
+    "Chart": {
+        "type": "object",
+        "required": [
+            "property_id",
+            "time_zone",
+            "start_date",
+            "end_date",
+            "report",
+            "metrics",
+            "days",
+        ],
+        "description": "daily_totals' sessions and active users when it is in use for the "
+        "property, else the first metrics of the first day-grain report in use for it (of a "
+        "report with dimensions besides the date, only metrics that add up over them, added "
+        "up a day); report null: none can be charted",
+        "properties": {
+            "property_id": {"type": "string"},
+            "time_zone": {
+                "type": "string",
+                "description": "the property's, whose dates these are (UTC if unknown)",
+            },
+            "start_date": {"type": "string", "format": "date"},
+            "end_date": {"type": "string", "format": "date", "description": "today there"},
+            "report": {"type": ["string", "null"], "examples": ["daily_totals"]},
+            "relation": {"type": ["string", "null"], "examples": ["ga4_daily_totals"]},
+            "metrics": {
+                "type": "array",
+                "maxItems": 2,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {
+                            "type": "string",
+                            "description": "the relation's column, and the key in days",
+                            "examples": ["active_users"],
+                        },
+                        "field": {"type": "string", "examples": ["activeUsers"]},
+                        "type": {"type": "string", "examples": ["bigint"]},
+                    },
+                },
+            },
+            "days": {
+                "type": "array",
+                "description": "the days from start_date to end_date that have rows, oldest "
+                "first: {date, <metric name>: number}",
+                "items": {
+                    "type": "object",
+                    "required": ["date"],
+                    "properties": {"date": {"type": "string", "format": "date"}},
+                    "additionalProperties": {"type": ["number", "null"]},
+                },
+            },
+        },
+    },
     "Report": {
         "type": "object",
         "properties": {

@@ -85,6 +85,9 @@ class IntRange:
 
 PAGE_LIMIT = IntRange(1, 100)
 DEFAULT_PAGE_LIMIT = 20
+# How many days up to today a property's chart shows.
+CHART_DAYS = IntRange(1, 90)
+DEFAULT_CHART_DAYS = 30
 # Identity columns (bigint); 18 digits always fit.
 PROPERTY_REF = IntRange(1, 10**18 - 1)
 RUN_ID = IntRange(1, 2**62)
