@@ -63,20 +63,24 @@ where t.property_ref = $1
 order by {order}
 limit $8;
 
--- name: stream_in_order
--- For an export's transaction: order it the way pages are ordered, by the
+-- name: export_settings
+-- For an export's transaction. Order it the way pages are ordered: by the
 -- primary key's dates with each date's rows sorted on their own, never by
 -- sorting the whole range first. Postgres picks that plan by itself once the
 -- table is analyzed; before that (a table just filled) it may sort the range
--- in full, and the first byte would wait for the whole sort.
+-- in full, and the first byte would wait for the whole sort. Dates print as
+-- YYYY-MM-DD and doubles in their shortest exact form, whatever the server's
+-- defaults.
 set local enable_sort = off;
+set local datestyle = 'ISO, YMD';
+set local extra_float_digits = 1;
 
 -- name: report_rows_csv
 -- Every row of property $1 (GA4 id $2) from date $3 to $4 (null: no bound),
--- for COPY ... TO STDOUT (format csv, header): the relation's columns, in the
--- pages' order and written as they are.
+-- for COPY ... TO STDOUT (format csv, header) under export_settings: the
+-- relation's columns, in the pages' order and written as they are.
 select $2::text as property_id,
-       to_char(t.date, 'YYYY-MM-DD') as date,
+       t.date,
        {csv_columns}
        {synced_at} as synced_at
 from {table} t

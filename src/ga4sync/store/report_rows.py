@@ -126,7 +126,7 @@ async def copy_rows_csv(
     (so a slow reader slows the query instead of filling memory). The first chunk
     leaves as soon as the first date's rows are sorted. Returns the rows."""
     async with conn.transaction(readonly=True):
-        await conn.execute(query("stream_in_order"))
+        await conn.execute(query("export_settings"))
         status = await conn.copy_from_query(
             rows_sql(spec, "report_rows_csv"),
             property_ref,
