@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from ga4sync.consent import StateSealer
+from ga4sync.reports import BUILTIN_REPORTS
+from ga4sync.store.report_tables import table_name
 from ga4sync.sync.connections import connect_property
 from ga4sync.web.app import create_app
 from ga4sync.web.openapi import openapi_document
@@ -30,7 +32,7 @@ from ..webtools import ADMIN, CRON, bearer
 MISSING = object()
 FRESH_STATE = object()  # replaced by a newly sealed consent state when sent
 # Values only this server or Google can make valid: the valid ones are the baseline's.
-OPAQUE = {"state", "X-CRON-TOKEN"}
+OPAQUE = {"state", "X-CRON-TOKEN", "after"}
 # Strings to try against a pattern; those it does not match are values it forbids.
 PATTERN_PROBES = ["", " ", "x", "x y", "-1", "0", "1\n", "\u0663", "é", "!", "a" * 3000]
 
@@ -242,6 +244,18 @@ async def test_the_document_and_the_handlers_agree(
     sealer = StateSealer(
         agreement_settings.token_encryption_key, agreement_settings.oauth_state_ttl_s
     )
+    # Two rows of the document's example report and property, and a cursor between them.
+    (daily_totals,) = [spec for spec in BUILTIN_REPORTS if spec.name == "daily_totals"]
+    await pool.execute(
+        f"insert into {table_name(daily_totals.key)} (property_ref, date, dimension_key)"
+        " select $1, date '2026-01-01' + d, md5('')::uuid from generate_series(0, 1) d",
+        own_property,
+    )
+    first_page = await api.get(
+        "/v1/reports/daily_totals/rows?property_id=123456789&limit=1", headers=bearer(ADMIN)
+    )
+    cursor = (await first_page.json())["next"]
+    assert cursor is not None
 
     def baseline(location: str, name: str) -> Any:
         """Where a valid request starts: an existing property, the right secrets."""
@@ -249,6 +263,8 @@ async def test_the_document_and_the_handlers_agree(
             return own_property
         if name == "X-CRON-TOKEN":
             return CRON
+        if name == "after":
+            return cursor
         if name == "state":
             return FRESH_STATE
         # The callback needs code or error; with both, leaving out either is valid.

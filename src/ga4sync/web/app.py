@@ -10,7 +10,8 @@ from aiohttp import web
 from ga4sync.runtime import Runtime, open_runtime
 from ga4sync.settings import Settings
 from ga4sync.sync.google_accounts import GoogleAccounts
-from ga4sync.web import common, connections, handlers, metrics
+from ga4sync.sync.report_rows import ReportRows
+from ga4sync.web import common, connections, handlers, metrics, rows
 from ga4sync.web.auth import Authenticator
 from ga4sync.web.errors import json_errors
 
@@ -46,6 +47,7 @@ def create_app(
     app.router.add_get("/v1/sync/ga4/history", handlers.list_history)
     app.router.add_get("/v1/properties", handlers.list_properties)
     app.router.add_get("/v1/reports", handlers.list_reports)
+    app.router.add_get("/v1/reports/{report}/rows", rows.report_rows)
     app.router.add_patch("/v1/properties/{property_ref}", connections.patch_property)
     app.router.add_get("/v1/properties/{property_ref}/runs", handlers.list_property_runs)
     app.router.add_get("/v1/properties/{property_ref}/chart", handlers.get_property_chart)
@@ -67,6 +69,13 @@ def create_app(
 def _bind(app: web.Application, runtime: Runtime) -> None:
     app[common.SERVICE] = runtime.sync
     app[common.POOL] = runtime.pool
+    # A CSV export holds a connection while its client reads: leave the other half
+    # of the pool to every other request.
+    app[common.ROWS] = ReportRows(
+        runtime.pool,
+        app[common.SETTINGS].reports,
+        max_exports=max(1, runtime.pool.get_max_size() // 2),
+    )
     # The app's own settings: a web process may be configured beyond the runtime's.
     app[connections.ACCOUNTS] = GoogleAccounts(runtime.pool, app[common.SETTINGS], now=runtime.now)
 

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ga4sync.settings import Settings
 from ga4sync.sync.jobs import SyncService
+from ga4sync.sync.report_rows import ReportRows
 from ga4sync.web.auth import Authenticator, Principal
 from ga4sync.web.errors import ApiError
 
@@ -19,6 +20,7 @@ SERVICE = web.AppKey("sync_service", SyncService)
 AUTH = web.AppKey("authenticator", Authenticator)
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
+ROWS = web.AppKey("report_rows", ReportRows)
 
 
 def _encode(value: Any) -> Any:

@@ -13,8 +13,11 @@ from ga4sync import __version__
 from ga4sync.web.openapi_schemas import SCHEMAS, error, json_content, ref
 from ga4sync.web.params import (
     CHART_DAYS,
+    CURSOR_PATTERN,
+    DATE_PATTERN,
     DEFAULT_CHART_DAYS,
     DEFAULT_PAGE_LIMIT,
+    DEFAULT_ROWS_LIMIT,
     FREQUENCIES,
     INCLUDES,
     PAGE_LIMIT,
@@ -22,6 +25,9 @@ from ga4sync.web.params import (
     PROPERTY_REF,
     REFRESH_TOKEN_MAX_LENGTH,
     REFRESH_TOKEN_PATTERN,
+    REPORT_NAME_PATTERN,
+    ROW_FORMATS,
+    ROWS_LIMIT,
     RUN_ID,
     SCOPES,
     STATE_PATTERN,
@@ -221,6 +227,73 @@ _DISCONNECT = {
     },
 }
 
+
+def _date(name: str, example: str, description: str) -> dict[str, Any]:
+    schema = {"type": "string", "format": "date", "pattern": DATE_PATTERN, "examples": [example]}
+    return _query(name, schema, description=description)
+
+
+_ROWS = {
+    "summary": "One property's typed rows of a report: JSON pages, or the whole range as CSV",
+    "description": "Rows of ga4_<report> for one property, ordered by date, then each "
+    "dimension column compared byte by byte (code point order), and keyset-paged: pass "
+    "a page's next as after to get the following one (next is null on the last page). "
+    "Metrics are JSON numbers: bigint as integers, double precision in the shortest form "
+    "that reads back to the same double, numeric with every digit it has (parse it as a "
+    "decimal to keep them). Dates are YYYY-MM-DD, synced_at ISO 8601 in UTC. "
+    "With Accept: text/csv (preferred to application/json) or format=csv, every row of "
+    "the range is streamed as CSV (header row, the same columns and order, UTF-8; limit "
+    "and after do not apply). A property that does not exist and one the caller cannot "
+    "access get the same 404.",
+    "security": _BEARER,
+    "parameters": [
+        _path(
+            "report",
+            {"type": "string", "pattern": REPORT_NAME_PATTERN, "examples": ["daily_totals"]},
+            description="a report's name, as GET /v1/reports lists them",
+        ),
+        _query(
+            "property_id",
+            {"type": "string", "pattern": PROPERTY_ID_PATTERN, "examples": ["123456789"]},
+            required=True,
+            description="the GA4 property",
+        ),
+        _date("start_date", "2026-01-01", "first date (inclusive; a real date); default: all"),
+        _date("end_date", "2026-12-31", "last date (inclusive; not before start_date)"),
+        _query("limit", ROWS_LIMIT.schema(default=DEFAULT_ROWS_LIMIT)),
+        _query(
+            "after",
+            {"type": "string", "minLength": 1, "pattern": CURSOR_PATTERN},
+            description="the next of the previous page, unchanged (opaque: a cursor "
+            "changed or made for another report or property is a 400)",
+        ),
+        _query(
+            "format",
+            {"enum": list(ROW_FORMATS)},
+            description="csv: the same as Accept: text/csv; default: from Accept, else json",
+        ),
+    ],
+    "responses": {
+        "200": {
+            "description": "A page of rows (JSON), or every row of the range (CSV, streamed "
+            "with a Content-Disposition filename)",
+            "content": {
+                "application/json": {"schema": ref("RowsPage")},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
+        "400": error(
+            "Bad report name, property_id, dates (invalid_start_date, invalid_end_date, "
+            "invalid_date_range), limit, after or format"
+        ),
+        "401": _UNAUTHORIZED,
+        "404": error("No such report, or no such property of the caller"),
+        "503": error(
+            "exports_busy: as many CSV exports are streaming as this server allows; see Retry-After"
+        ),
+    },
+}
+
 _PATHS: dict[str, Any] = {
     "/v1/sync/ga4/run": {"post": _RUN},
     "/v1/sync/ga4/job/{job_id}": {
@@ -305,6 +378,7 @@ _PATHS: dict[str, Any] = {
             },
         }
     },
+    "/v1/reports/{report}/rows": {"get": _ROWS},
     "/v1/properties/{property_ref}/runs": {
         "get": {
             "summary": "One property's sync runs, newest first (keyset-paged)",

@@ -281,4 +281,31 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "RowsPage": {
+        "type": "object",
+        "required": ["report", "relation", "property_id", "next", "rows"],
+        "properties": {
+            "report": {"type": "string"},
+            "relation": {"type": "string", "examples": ["ga4_pages"]},
+            "property_id": {"type": "string"},
+            "next": {
+                "type": ["string", "null"],
+                "description": "after for the next page; null on the last page",
+            },
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "description": "the relation's columns: property_id, date, each "
+                    "dimension (string), each metric (number), synced_at",
+                    "properties": {
+                        "property_id": {"type": "string"},
+                        "date": {"type": "string", "format": "date"},
+                        "synced_at": {"type": "string", "format": "date-time"},
+                    },
+                    "additionalProperties": {"type": ["string", "number", "null"]},
+                },
+            },
+        },
+    },
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from ga4sync.web.errors import ApiError
@@ -24,6 +25,13 @@ REFRESH_TOKEN_PATTERN = "^[ \t\r\n]*[!-~]+[ \t\r\n]*$"
 REFRESH_TOKEN_MAX_LENGTH = 2048
 # The consent state is a Fernet token: URL-safe base64.
 STATE_PATTERN = "^[A-Za-z0-9_-]+={0,2}$"
+# A report's name (ga4sync.reports.spec.NAME_PATTERN): the {report} of /v1/reports/{report}/rows.
+REPORT_NAME_PATTERN = "^[a-z][a-z0-9_]{0,39}$"
+# A calendar date written YYYY-MM-DD; that it exists (no 2026-02-30) is checked too.
+DATE_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+# The rows API's cursors: URL-safe base64 without padding.
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
+ROW_FORMATS = ("json", "csv")
 SCOPES = ("mine", "all")
 FREQUENCIES = ("manual", "hourly", "every_6h", "daily")
 INCLUDES = ("properties",)
@@ -88,6 +96,8 @@ DEFAULT_PAGE_LIMIT = 20
 # How many days up to today a property's chart shows.
 CHART_DAYS = IntRange(1, 90)
 DEFAULT_CHART_DAYS = 30
+ROWS_LIMIT = IntRange(1, 10_000)
+DEFAULT_ROWS_LIMIT = 1000
 # Identity columns (bigint); 18 digits always fit.
 PROPERTY_REF = IntRange(1, 10**18 - 1)
 RUN_ID = IntRange(1, 2**62)
@@ -136,3 +146,103 @@ def page_limit(query: Any) -> int:
     """The ``limit`` query parameter of a paged list (``DEFAULT_PAGE_LIMIT`` when absent)."""
     limit = int_query(query, "limit", PAGE_LIMIT)
     return DEFAULT_PAGE_LIMIT if limit is None else limit
+
+
+def report_name(raw: str) -> str:
+    """The ``{report}`` of a path, or a 400 (a name no report can have)."""
+    if not matches(REPORT_NAME_PATTERN, raw):
+        raise ApiError(
+            400,
+            "invalid_report",
+            "A report name is snake_case: a lowercase letter, then lowercase letters, digits"
+            " or _ (at most 40).",
+        )
+    return raw
+
+
+def required_property_id(query: Any) -> str:
+    """The ``property_id`` query parameter (a GA4 property number), or a 400."""
+    raw = query.get("property_id")
+    if raw is None:
+        raise ApiError(
+            400, "missing_property_id", "property_id, a GA4 property number, is required."
+        )
+    if not matches(PROPERTY_ID_PATTERN, raw):
+        raise ApiError(400, "invalid_property_id", "property_id is a GA4 property number.")
+    return str(raw)
+
+
+def date_query(query: Any, name: str) -> date | None:
+    """Query parameter ``name`` as a date if given, or a 400."""
+    raw = query.get(name)
+    if raw is None:
+        return None
+    parsed = None
+    if matches(DATE_PATTERN, raw):
+        try:
+            parsed = date.fromisoformat(raw)
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        raise ApiError(400, f"invalid_{name}", f"{name} must be a real date written YYYY-MM-DD.")
+    return parsed
+
+
+def date_range(query: Any) -> tuple[date | None, date | None]:
+    """``start_date`` and ``end_date`` (each optional, both inclusive), or a 400."""
+    start, end = date_query(query, "start_date"), date_query(query, "end_date")
+    if start is not None and end is not None and start > end:
+        raise ApiError(400, "invalid_date_range", "start_date must not be after end_date.")
+    return start, end
+
+
+def rows_limit(query: Any) -> int:
+    """The ``limit`` of a page of report rows (``DEFAULT_ROWS_LIMIT`` when absent)."""
+    limit = int_query(query, "limit", ROWS_LIMIT)
+    return DEFAULT_ROWS_LIMIT if limit is None else limit
+
+
+def cursor_query(query: Any, name: str) -> str | None:
+    """A cursor the server handed out, if given, checked for its form only (whether the
+    server made it is the service's to tell); a 400 when it cannot be one."""
+    raw = query.get(name)
+    if raw is None:
+        return None
+    if not matches(CURSOR_PATTERN, raw):
+        raise ApiError(
+            400, f"invalid_{name}", f"{name} must be the next of the previous page, unchanged."
+        )
+    return str(raw)
+
+
+def row_format(query: Any, accept: str | None) -> str:
+    """``json`` or ``csv``: the ``format`` query parameter when given (else a 400 if it
+    is neither), otherwise ``csv`` when the Accept header prefers ``text/csv`` to
+    ``application/json``, and ``json`` by default."""
+    raw = query.get("format")
+    if raw is not None:
+        if raw not in ROW_FORMATS:
+            raise ApiError(400, "invalid_format", 'format must be "json" or "csv".')
+        return str(raw)
+    weights = _accept_weights(accept or "")
+    csv = weights.get("text/csv", 0.0)
+    return "csv" if csv > 0 and csv > weights.get("application/json", 0.0) else "json"
+
+
+def _accept_weights(accept: str) -> dict[str, float]:
+    """Media type -> quality of an Accept header's explicit entries (a malformed
+    quality counts as 0, as if the type were not acceptable)."""
+    weights: dict[str, float] = {}
+    for entry in accept.split(","):
+        media, *options = (part.strip() for part in entry.split(";"))
+        quality = 1.0
+        for option in options:
+            key, _, value = option.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value.strip()), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            weights[media.lower()] = max(weights.get(media.lower(), 0.0), quality)
+    return weights

@@ -1,0 +1,146 @@
+"""GET /v1/reports/{report}/rows: one property's typed rows of a report, as JSON pages
+or, with ``Accept: text/csv`` or ``format=csv``, the whole range streamed as CSV."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+
+from aiohttp import web
+
+from ga4sync.sync.report_rows import (
+    BadCursor,
+    ExportsBusy,
+    PropertyNotReadable,
+    ReportRows,
+    Target,
+    UnknownReport,
+)
+from ga4sync.web.common import ROWS, principal_of
+from ga4sync.web.errors import ApiError, error_response
+from ga4sync.web.params import (
+    cursor_query,
+    date_range,
+    report_name,
+    required_property_id,
+    row_format,
+    rows_limit,
+)
+
+logger = logging.getLogger(__name__)
+
+EXPORTS_RETRY_AFTER_S = 10
+_BAD_CURSOR = "after must be the next of a previous page of this report and property, unchanged."
+
+
+async def report_rows(request: web.Request) -> web.StreamResponse:
+    """GET /v1/reports/{report}/rows?property_id=&start_date=&end_date=&limit=&after=&format="""
+    principal = await principal_of(request)
+    name = report_name(request.match_info["report"])
+    query = request.query
+    property_id = required_property_id(query)
+    start, end = date_range(query)
+    limit = rows_limit(query)
+    after = cursor_query(query, "after")
+    as_csv = row_format(query, request.headers.get("Accept")) == "csv"
+    rows = request.app[ROWS]
+    try:
+        target = await rows.target(
+            name, property_id, user_id=None if principal.is_admin else principal.user_id
+        )
+    except UnknownReport:
+        raise ApiError(404, "not_found", f"No report {name} is synced here.") from None
+    except PropertyNotReadable:
+        # The same answer whether it does not exist or is someone else's.
+        raise ApiError(404, "not_found", f"No property {property_id}.") from None
+    try:
+        if as_csv:
+            if after is not None:
+                await rows.check_cursor(target, after)  # refused as on a JSON page, then unused
+            return await _stream_csv(request, rows, target, start, end)
+        page = await rows.page(target, start=start, end=end, after=after, limit=limit)
+    except BadCursor:
+        raise ApiError(400, "invalid_after", _BAD_CURSOR) from None
+    head = json.dumps(
+        {
+            "report": target.spec.name,
+            "relation": target.spec.relation,
+            "property_id": target.property_id,
+            "next": page.next,
+        }
+    )
+    # The rows are JSON objects Postgres wrote (numeric metrics keep every digit).
+    body = f'{head[:-1]}, "rows": [{",".join(page.rows)}]}}'
+    return web.Response(text=body, content_type="application/json", headers={"Vary": "Accept"})
+
+
+def csv_filename(target: Target, start: date | None, end: date | None) -> str:
+    """``ga4_<report>_<property>[_from_<start>][_to_<end>].csv``: names and digits only."""
+    name = f"{target.spec.relation}_{target.property_id}"
+    if start is not None:
+        name += f"_from_{start.isoformat()}"
+    if end is not None:
+        name += f"_to_{end.isoformat()}"
+    return f"{name}.csv"
+
+
+async def _stream_csv(
+    request: web.Request,
+    rows: ReportRows,
+    target: Target,
+    start: date | None,
+    end: date | None,
+) -> web.StreamResponse:
+    """The rows as CSV in the chunks Postgres sends: each is written (and drained to the
+    client) before the next is read, so memory holds a chunk, never the export."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{csv_filename(target, start, end)}"',
+            "Vary": "Accept",
+        }
+    )
+    if request.method == "HEAD":
+        await response.prepare(request)
+        return response
+
+    async def write(chunk: bytes) -> None:
+        # Headers go out with the first chunk: a failure before it is still a JSON error.
+        if not response.prepared:
+            await response.prepare(request)
+        await response.write(chunk)
+
+    try:
+        await rows.export_csv(target, start=start, end=end, output=write)
+    except ExportsBusy as exc:
+        busy = error_response(503, "exports_busy", f"{exc} Try again in a few seconds.")
+        busy.headers["Retry-After"] = str(EXPORTS_RETRY_AFTER_S)
+        return busy
+    except Exception as exc:
+        if not response.prepared:
+            raise
+        # Part of the CSV is out and the status cannot change: close the connection
+        # so the client sees an unfinished transfer, not a CSV that looks complete.
+        if isinstance(exc, ConnectionError):
+            logger.info(
+                "CSV export of %s for %s ended: the client went away",
+                target.spec.relation,
+                target.property_id,
+                extra={"action": "rows_export_abandoned"},
+            )
+        else:
+            logger.warning(
+                "CSV export of %s for %s failed midway: %s",
+                target.spec.relation,
+                target.property_id,
+                exc,
+                extra={"action": "rows_export_failed"},
+            )
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    if not response.prepared:
+        await response.prepare(request)
+    await response.write_eof()
+    return response
