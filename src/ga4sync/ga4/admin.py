@@ -4,16 +4,14 @@ service levels."""
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from ga4sync.errors import Ga4RequestError, GoogleError, GrantRevoked
+from ga4sync.ga4.api import call_ga4_api
 from ga4sync.ga4.service_level import parse_service_level
-from ga4sync.ga4.wire import parse_error
-from ga4sync.google_http import DEFAULT_TIMEOUT_S, google_request
+from ga4sync.google_http import DEFAULT_TIMEOUT_S
 
 _PAGE_SIZE = 200  # the most accountSummaries.list returns per page
 _DETAIL_CONCURRENCY = 5
@@ -90,26 +88,12 @@ class AdminClient:
     async def _get(
         self, path: str, access_token: str, query: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        status, payload = await google_request(
+        return await call_ga4_api(
             self._session,
             "GET",
             self._base_url + path,
+            access_token,
             endpoint=_ENDPOINT,
             timeout_s=self._timeout_s,
             params=query,
-            headers={"Authorization": f"Bearer {access_token}"},
-        )
-        if status == 200:
-            try:
-                body = json.loads(payload)
-            except ValueError:
-                raise GoogleError(f"{_ENDPOINT} answered with something that is not JSON") from None
-            return body if isinstance(body, dict) else {}
-        google_status, message = parse_error(payload)
-        if status == 401:
-            raise GrantRevoked(f"{_ENDPOINT} rejected the access token: {message}")
-        raise Ga4RequestError(
-            f"{_ENDPOINT} answered {status} {google_status}: {message}",
-            http_status=status,
-            google_status=google_status,
         )

@@ -8,16 +8,14 @@ whether GA4 can answer it together with the others.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from ga4sync.errors import Ga4RequestError, GoogleError, GrantRevoked
-from ga4sync.ga4.wire import parse_error
-from ga4sync.google_http import DEFAULT_TIMEOUT_S, google_request
+from ga4sync.ga4.api import call_ga4_api
+from ga4sync.google_http import DEFAULT_TIMEOUT_S
 from ga4sync.reports import ReportSpec
 
 _ENDPOINT = "The GA4 Data API"
@@ -99,26 +97,12 @@ class MetadataClient:
     async def _call(
         self, method: str, path: str, access_token: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        status, payload = await google_request(
+        return await call_ga4_api(
             self._session,
             method,
             self._base_url + path,
+            access_token,
             endpoint=_ENDPOINT,
             timeout_s=self._timeout_s,
             json=body,
-            headers={"Authorization": f"Bearer {access_token}"},
-        )
-        if status == 200:
-            try:
-                answer = json.loads(payload)
-            except ValueError:
-                raise GoogleError(f"{_ENDPOINT} answered with something that is not JSON") from None
-            return answer if isinstance(answer, dict) else {}
-        google_status, message = parse_error(payload)
-        if status == 401:
-            raise GrantRevoked(f"{_ENDPOINT} rejected the access token: {message}")
-        raise Ga4RequestError(
-            f"{_ENDPOINT} answered {status} {google_status}: {message}",
-            http_status=status,
-            google_status=google_status,
         )
