@@ -37,6 +37,20 @@ create table {table} (
 );
 alter table {table} enable row level security;
 
+-- name: server_version
+select current_setting('server_version_num')::int;
+
+-- name: roles_present
+-- Which of the roles $1 exist.
+select rolname from pg_roles where rolname = any($1::text[]);
+
+-- name: legacy_rows_present
+-- Whether the table of rows kept before reports had tables of their own is there.
+select to_regclass('public.ga4_report_rows') is not null;
+
+-- name: count_report_rows
+select count(*) from {table};
+
 -- name: report_view_key
 -- The definition a report's view shows ($1 the view, null: no such view).
 select obj_description(to_regclass($1), 'pg_class');
@@ -60,6 +74,10 @@ from {table} t
 join ga4_properties p on p.id = t.property_ref;
 comment on view {view} is {key};
 revoke all on {view} from public;
+
+-- name: revoke_report_view
+-- A role the host grants new relations to by default gets nothing of the view.
+revoke all on {view} from {role};
 
 -- name: create_report_rows_staging
 -- Lives for one transaction: one page of one report.

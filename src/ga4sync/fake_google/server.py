@@ -56,16 +56,20 @@ _COMPATIBILITY_FIELDS = (
 _COMPATIBILITY_SNAKE = frozenset({"dimension_filter", "metric_filter", "compatibility_filter"})
 
 
+async def _json_body(request: web.Request) -> Any:
+    """The request's JSON (an empty body is ``{}``), or None when it is not JSON."""
+    text = await request.text()
+    try:
+        return json.loads(text) if text.strip() else {}
+    except ValueError:
+        return None
+
+
 async def run_report(request: web.Request) -> web.Response:
     """``POST /v1beta/properties/{id}:runReport``."""
     fake = request.app[FAKE_KEY]
     property_id = request.match_info["property_id"]
-    text = await request.text()
-    body: Any
-    try:
-        body = json.loads(text) if text.strip() else {}
-    except ValueError:
-        body = None
+    body = await _json_body(request)
     fake.report_requests.append((property_id, body if isinstance(body, dict) else {}))
 
     authorization = request.headers.get("Authorization")
@@ -199,12 +203,7 @@ async def check_compatibility(request: web.Request) -> web.Response:
     request's."""
     fake = request.app[FAKE_KEY]
     property_id = request.match_info["property_id"]
-    text = await request.text()
-    body: Any
-    try:
-        body = json.loads(text) if text.strip() else {}
-    except ValueError:
-        body = None
+    body = await _json_body(request)
     fake.compatibility_requests.append((property_id, body if isinstance(body, dict) else {}))
     refusal = _data_api_refusal(fake, request, property_id, "CheckCompatibility")
     if refusal is not None:

@@ -210,21 +210,17 @@ async def ensure_report_tables(
         await conn.execute(query("lock_report_tables"))
         stored = {d.key: d for d in await list_report_definitions(conn)}
         await conn.execute(query("retire_report_definitions"), [spec.key for spec in reports])
-        invoker = int(await conn.fetchval("show server_version_num")) >= 150000
-        roles = [
-            r["rolname"]
-            for r in await conn.fetch(
-                "select rolname from pg_roles where rolname = any($1::text[])", list(_API_ROLES)
-            )
-        ]
+        invoker = await conn.fetchval(query("server_version")) >= 150000
+        roles = [r["rolname"] for r in await conn.fetch(query("roles_present"), list(_API_ROLES))]
         for spec in reports:
             known = stored.get(spec.key)
             if known is None:
                 await _create_table(conn, spec, changed)
             elif known.retired_at is not None:
                 await conn.execute(query("revive_report_definition"), spec.key)
-            if await conn.fetchval(query("report_view_key"), f"public.{spec.relation}") != spec.key:
-                await _point_view(conn, spec, stored, invoker=invoker, roles=roles)
+            current = await conn.fetchval(query("report_view_key"), f"public.{spec.relation}")
+            if current != spec.key:
+                await _point_view(conn, spec, stored, current, invoker=invoker, roles=roles)
                 changed.views.append(spec.relation)
         await _apply_exposure(conn, expose)
     for key in changed.created:
@@ -258,7 +254,7 @@ async def _create_table(conn: asyncpg.Connection, spec: ReportSpec, changed: Tab
     )
     changed.created.append(spec.key)
     builtin = next((b for b in BUILTIN_REPORTS if b.name == spec.name), None)
-    if builtin == spec and await conn.fetchval("select to_regclass('public.ga4_report_rows')"):
+    if builtin == spec and await conn.fetchval(query("legacy_rows_present")):
         changed.adopted_rows += await conn.fetchval(
             report_sql(spec, "adopt_legacy_rows"), spec.name, spec.key
         )
@@ -268,13 +264,13 @@ async def _point_view(
     conn: asyncpg.Connection,
     spec: ReportSpec,
     stored: dict[str, StoredDefinition],
+    current: str | None,
     *,
     invoker: bool,
     roles: list[str],
 ) -> None:
-    view = f"public.{spec.relation}"
-    kind = await conn.fetchval(query("relation_kind"), view)
-    current = await conn.fetchval(query("report_view_key"), view)
+    """Make ``ga4_<name>`` show ``spec``'s table; ``current`` is the key it shows now."""
+    kind = await conn.fetchval(query("relation_kind"), f"public.{spec.relation}")
     if kind is not None and (kind != "v" or current not in stored):
         raise ReportTableConflict(
             f"report {spec.name!r}: the relation {spec.relation} exists and was not made by"
@@ -284,7 +280,11 @@ async def _point_view(
     options = "with (security_invoker = true)" if invoker else ""
     await conn.execute(report_sql(spec, "create_report_view", options))
     for role in roles:
-        await conn.execute(f"revoke all on public.{ident(spec.relation)} from {ident(role)}")
+        await conn.execute(
+            query("revoke_report_view").format(
+                view=f"public.{ident(spec.relation)}", role=ident(role)
+            )
+        )
 
 
 async def delete_unshared_report_rows(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
@@ -321,7 +321,7 @@ async def prune_report(conn: asyncpg.Connection, name: str, in_use: Sequence[Rep
             if d.name == name and d.key not in current
         ]
         legacy = 0
-        if not current and await conn.fetchval("select to_regclass('public.ga4_report_rows')"):
+        if not current and await conn.fetchval(query("legacy_rows_present")):
             legacy = await conn.fetchval(query("prune_legacy_rows"), name)
         if not stale and not legacy:
             if current:
@@ -330,13 +330,14 @@ async def prune_report(conn: asyncpg.Connection, name: str, in_use: Sequence[Rep
                     " remove it from the definitions first"
                 )
             raise NothingToPrune(f"no report {name!r} has rows here")
-        view = f"public.{ident('ga4_' + name)}"
         if not current:
-            await conn.execute(f"drop view if exists {view}")
+            await conn.execute(
+                query("drop_report_view").format(view=f"public.{ident('ga4_' + name)}")
+            )
         rows = legacy
         for definition in stale:
             table = table_name(definition.key)
-            rows += await conn.fetchval(f"select count(*) from {table}")
+            rows += await conn.fetchval(query("count_report_rows").format(table=table))
             await conn.execute(query("drop_report_table").format(table=table))
             await conn.execute(query("forget_report_definition"), definition.key)
     logger.info(
