@@ -3,14 +3,14 @@ select kind, status, count(*) as n from ga4_sync_jobs group by kind, status;
 
 -- name: metrics_queue
 select task_name, status, count(*) as n
-from procrastinate_jobs
+from ga4sync_queue.procrastinate_jobs
 where status in ('todo', 'doing')
 group by task_name, status;
 
 -- name: metrics_workers
 select count(*) as workers,
        extract(epoch from now() - max(last_heartbeat))::float8 as heartbeat_age_s
-from procrastinate_workers;
+from ga4sync_queue.procrastinate_workers;
 
 -- name: metrics_runs_24h
 select status,

@@ -18,7 +18,28 @@ select version from schema_migrations order by version;
 insert into schema_migrations (version) values ($1);
 
 -- name: procrastinate_schema_present
-select to_regclass('procrastinate_jobs') is not null;
+select to_regclass('ga4sync_queue.procrastinate_jobs') is not null;
+
+-- name: use_queue_schema
+-- procrastinate's schema names no schema: it is made in the first one of the path.
+set local search_path to ga4sync_queue, public;
+
+-- name: pin_queue_search_path
+-- The queue's functions find its tables and types whoever calls them (a trigger
+-- fired by a write from a connection with another search_path included), and
+-- never an object someone else put in a schema earlier in a caller's path.
+do $$
+declare
+    fn text;
+begin
+    for fn in
+        select p.oid::regprocedure::text from pg_proc p
+        where p.pronamespace = 'ga4sync_queue'::regnamespace
+          and not coalesce('search_path=ga4sync_queue, pg_temp' = any(p.proconfig), false)
+    loop
+        execute format('alter function %s set search_path = ga4sync_queue, pg_temp', fn);
+    end loop;
+end $$;
 
 -- name: schema_migrations_present
 select to_regclass('schema_migrations') is not null;

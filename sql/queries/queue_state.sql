@@ -8,7 +8,7 @@ where jp.status = 'pending'
   and j.status = 'running'
   and j.started_at < now() - make_interval(secs => $1)
   and not exists (
-      select 1 from procrastinate_jobs pj
+      select 1 from ga4sync_queue.procrastinate_jobs pj
       where pj.task_name = 'ga4sync.sync_property'
         and pj.status in ('todo', 'doing')
         and pj.args ->> 'job_id' = jp.job_id::text
@@ -24,7 +24,7 @@ order by jp.job_id, jp.property_ref;
 select distinct on ((args ->> 'property_ref')::bigint)
        (args ->> 'property_ref')::bigint as property_ref, status, scheduled_at,
        (args ->> 'recent')::boolean as recent
-from procrastinate_jobs
+from ga4sync_queue.procrastinate_jobs
 where task_name = 'ga4sync.continue_property'
   and status in ('todo', 'doing')
 order by (args ->> 'property_ref')::bigint, (args ->> 'recent')::boolean, status desc,

@@ -27,18 +27,22 @@ revoke all on function ga4sync_reports.can_read(bigint) from public;
 grant execute on function ga4sync_reports.can_read(bigint) to authenticated;
 grant usage on schema ga4sync_reports to authenticated;
 
--- name: expose_properties
--- A user's own properties: a few columns of ga4_properties (the report views
--- join it for property_id), and the view ga4_my_properties over them.
+-- name: grant_property_columns
+-- A few columns of ga4_properties (the report views join it for property_id).
+-- Granted again at every start: revoking a table-wide SELECT that Supabase's
+-- default privileges handed out takes the column grants with it.
 grant select (id, property_id, display_name, time_zone, last_sync_at, last_sync_status)
     on public.ga4_properties to authenticated;
+
+-- name: expose_properties
+-- A user's own properties, through the view ga4_my_properties.
 drop policy if exists ga4sync_user_reads on public.ga4_properties;
 create policy ga4sync_user_reads on public.ga4_properties
     for select to authenticated using (ga4sync_reports.can_read(id));
 create or replace view public.ga4_my_properties with (security_invoker = true) as
 select property_id, display_name, time_zone, last_sync_at, last_sync_status
 from public.ga4_properties;
-revoke all on public.ga4_my_properties from public, anon;
+revoke all on public.ga4_my_properties from public, anon, authenticated;
 grant select on public.ga4_my_properties to authenticated;
 
 -- name: expose_report_table
@@ -75,3 +79,67 @@ where p.polname = 'ga4sync_user_reads';
 
 -- name: relation_oid
 select to_regclass($1)::oid;
+
+-- name: api_role_grants
+-- Every privilege that PUBLIC, anon or authenticated holds on an object of
+-- ga4sync's: the schemas ga4sync_queue and ga4sync_reports and all in them,
+-- and in public the relations named in $1 (with their sequences), the views
+-- ga4_<report> of the report definitions, and the functions named in $2. An
+-- object whose ACL is still the default counts its default grants (functions:
+-- EXECUTE to PUBLIC). kind is what GRANT calls the object, name its qualified
+-- name; column_name is set for a privilege on one column.
+with api_roles (oid, name) as (
+    select 0::oid, 'public'
+    union all
+    select oid, rolname::text from pg_roles where rolname in ('anon', 'authenticated')
+),
+own_schemas as (
+    select oid from pg_namespace where nspname in ('ga4sync_queue', 'ga4sync_reports')
+),
+public_relations as (
+    select c.oid from pg_class c
+    where c.relnamespace = 'public'::regnamespace
+      and (c.relname = any($1::text[])
+           or c.relname in (select 'ga4_' || d.name from ga4_report_definitions d))
+),
+relations as (
+    select c.oid, c.relname, c.relnamespace, c.relkind, c.relowner, c.relacl from pg_class c
+    where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+      and (c.relnamespace in (select oid from own_schemas)
+           or c.oid in (select oid from public_relations)
+           or c.oid in (select d.objid from pg_depend d
+                        where d.classid = 'pg_class'::regclass
+                          and d.refobjid in (select oid from public_relations)
+                          and d.deptype in ('a', 'i')))
+),
+objects (kind, schema_name, name, is_view, column_name, acl) as (
+    select 'schema', n.nspname::text, quote_ident(n.nspname), false, null::text,
+           coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))
+    from pg_namespace n where n.oid in (select oid from own_schemas)
+    union all
+    select case r.relkind when 'S' then 'sequence' else 'table' end, n.nspname::text,
+           quote_ident(n.nspname) || '.' || quote_ident(r.relname), r.relkind = 'v', null,
+           coalesce(r.relacl, acldefault((case r.relkind when 'S' then 's' else 'r' end)::"char",
+                                         r.relowner))
+    from relations r join pg_namespace n on n.oid = r.relnamespace
+    union all
+    select 'table', n.nspname::text, quote_ident(n.nspname) || '.' || quote_ident(r.relname),
+           r.relkind = 'v', quote_ident(a.attname), a.attacl
+    from relations r
+    join pg_namespace n on n.oid = r.relnamespace
+    join pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and a.attacl is not null
+    union all
+    select 'function', n.nspname::text,
+           quote_ident(n.nspname) || '.' || quote_ident(p.proname)
+               || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+           false, null, coalesce(p.proacl, acldefault('f'::"char", p.proowner))
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where p.pronamespace in (select oid from own_schemas)
+       or (p.pronamespace = 'public'::regnamespace and p.proname = any($2::text[]))
+)
+select o.kind, o.schema_name, o.name, o.is_view, o.column_name, r.name as grantee,
+       g.privilege_type
+from objects o
+cross join lateral aclexplode(o.acl) g
+join api_roles r on r.oid = g.grantee
+order by o.kind, o.name, o.column_name nulls first, r.name, g.privilege_type;

@@ -1,4 +1,7 @@
-"""Schema migrations: ``sql/migrations`` in order, then procrastinate's schema.
+"""Schema migrations: ``sql/migrations`` in order, then procrastinate's schema
+in ``ga4sync_queue`` (see ``ga4sync.queue``), then the report tables; every
+privilege Supabase's API roles were handed on any of it is revoked on the way
+(``ga4sync.store.privileges``).
 
 Safe to run from several processes at once: a session advisory lock serialises
 them, and each file is applied in its own transaction together with its record
@@ -45,10 +48,12 @@ async def migrate(
         if not await conn.fetchval(query("procrastinate_schema_present")):
             version = f"procrastinate-{procrastinate.__version__}"
             async with conn.transaction():
+                await conn.execute(query("use_queue_schema"))
                 await conn.execute(SchemaManager.get_schema())
                 await conn.execute(query("record_migration"), version)
             logger.info("applied procrastinate schema", extra={"action": "migrate"})
             done.append(version)
+        await conn.execute(query("pin_queue_search_path"))
         await ensure_report_tables(conn, reports, expose=expose)
         return done
     finally:

@@ -259,13 +259,27 @@ class ProcrastinateQueue:
                     pass
 
 
+# The queue's own schema, which Supabase's API roles cannot use (migration 0013).
+QUEUE_SCHEMA = "ga4sync_queue"
+
+
+async def use_queue_schema(conn: psycopg.AsyncConnection) -> None:
+    """Point a new queue connection at the queue's schema: procrastinate's SQL
+    names no schema. A plain SET, not a startup option: Supabase's pooler does
+    not pass those on."""
+    await conn.execute("select set_config('search_path', %s, false)", [QUEUE_SCHEMA])
+    if not conn.autocommit:
+        await conn.commit()
+
+
 def create_queue_app(database_url: str, *, periodic: bool = True) -> procrastinate.App:
     """The procrastinate app on ``database_url`` with ga4sync's tasks (opened by the caller).
 
     ``periodic=False`` leaves the tick and recovery tasks unscheduled (they can still
     be queued by hand), for workers driven by an injected clock.
     """
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=database_url))
+    connector = procrastinate.PsycopgConnector(conninfo=database_url, configure=use_queue_schema)
+    app = procrastinate.App(connector=connector)
     app.task(name="ga4sync.run_job", pass_context=True, retry=RUN_JOB_RETRY)(run_job)
     app.task(name="ga4sync.sync_property", pass_context=True, retry=SYNC_PROPERTY_RETRY)(
         sync_property

@@ -162,7 +162,9 @@ async def test_a_database_restart_mid_run_stops_nothing_and_loses_nothing(
             async def nothing_doing():
                 # Tasks that finished while their worker waited for the database
                 # record their end once it is back.
-                doing = "select count(*) from procrastinate_jobs where status = 'doing'"
+                doing = (
+                    "select count(*) from ga4sync_queue.procrastinate_jobs where status = 'doing'"
+                )
                 return await _fetchval(outage_db, doing) == 0
 
             await eventually(nothing_doing, "no task left doing", timeout_s=60, interval_s=0.1)

@@ -296,7 +296,7 @@ class TestHistoryInTheBackground:
         #    until the history is complete.
         fake.latency_s = 0.05
         await pool.execute(
-            "update procrastinate_jobs set scheduled_at = now()"
+            "update ga4sync_queue.procrastinate_jobs set scheduled_at = now()"
             " where task_name = 'ga4sync.continue_property' and status = 'todo'"
         )
         await page.wait_for_function(

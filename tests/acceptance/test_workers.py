@@ -108,7 +108,7 @@ async def test_sigterm_mid_sync_loses_nothing(
 
     async def all_syncing():
         doing = await pool.fetch(
-            "select id, args->>'property_ref' as ref from procrastinate_jobs"
+            "select id, args->>'property_ref' as ref from ga4sync_queue.procrastinate_jobs"
             " where task_name = 'ga4sync.sync_property' and status = 'doing'"
         )
         in_flight = all(fake.in_flight.get(p, 0) >= 1 for p in properties)
@@ -123,18 +123,19 @@ async def test_sigterm_mid_sync_loses_nothing(
 
     # Each task was cut off at the grace's end and queued again, not lost or failed.
     cut = await pool.fetch(
-        "select id, status, attempts from procrastinate_jobs where id = any($1::bigint[])",
+        "select id, status, attempts from ga4sync_queue.procrastinate_jobs"
+        " where id = any($1::bigint[])",
         [r["id"] for r in running],
     )
     assert sorted((r["status"], r["attempts"]) for r in cut) == [("todo", 1)] * len(running)
     retried = await pool.fetchval(
-        "select count(distinct job_id) from procrastinate_events"
+        "select count(distinct job_id) from ga4sync_queue.procrastinate_events"
         " where type = 'deferred_for_retry' and job_id = any($1::bigint[])",
         [r["id"] for r in running],
     )
     assert retried == len(running)
     assert not await pool.fetchval(
-        "select count(*) from procrastinate_jobs"
+        "select count(*) from ga4sync_queue.procrastinate_jobs"
         " where task_name = 'ga4sync.sync_property' and status <> 'todo'"
     )
     runs = await pool.fetch("select property_ref, status, error from ga4_property_runs")
@@ -188,7 +189,7 @@ async def test_a_backfill_cut_by_sigkill_resumes_without_reading_finished_chunks
 
     async def part_way():
         history = await pool.fetchval(
-            "select count(*) from procrastinate_jobs"
+            "select count(*) from ga4sync_queue.procrastinate_jobs"
             " where task_name = 'ga4sync.continue_property' and status = 'doing'"
         )
         done = await covered()

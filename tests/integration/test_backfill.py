@@ -84,7 +84,7 @@ async def test_a_manual_run_reads_the_recent_days_and_history_follows_until_cove
 
         async def queue_empty():
             return not await pool.fetchval(
-                "select count(*) from procrastinate_jobs"
+                "select count(*) from ga4sync_queue.procrastinate_jobs"
                 " where task_name = 'ga4sync.continue_property' and status in ('todo', 'doing')"
             )
 
@@ -126,7 +126,7 @@ async def test_history_waits_for_the_quota_when_reading_on_would_eat_the_reserve
 
         async def waiting_step():
             return await pool.fetchrow(
-                "select scheduled_at, priority from procrastinate_jobs"
+                "select scheduled_at, priority from ga4sync_queue.procrastinate_jobs"
                 " where task_name = 'ga4sync.continue_property' and status = 'todo'"
                 " and scheduled_at > now()"
             )
@@ -144,7 +144,7 @@ async def test_history_waits_for_the_quota_when_reading_on_would_eat_the_reserve
         fake.quota_limits = {**fake.quota_limits, "tokensPerHour": 40_000}
         clock.now = next_hour + timedelta(minutes=1)
         await pool.execute(
-            "update procrastinate_jobs set scheduled_at = now()"
+            "update ga4sync_queue.procrastinate_jobs set scheduled_at = now()"
             " where task_name = 'ga4sync.continue_property' and status = 'todo'"
         )
 
@@ -182,7 +182,7 @@ async def test_history_cut_by_an_exhausted_quota_waits_for_it_not_for_the_next_s
     assert abs((progress["resumes_at"] - midnight).total_seconds()) < 90
     assert 0 < progress["days_missing"] <= BACKFILL_DAYS - 4
     resume = await pool.fetchrow(
-        "select args, scheduled_at from procrastinate_jobs"
+        "select args, scheduled_at from ga4sync_queue.procrastinate_jobs"
         " where task_name = 'ga4sync.continue_property' and status = 'todo'"
     )
     assert resume["args"]["recent"] is True

@@ -40,10 +40,13 @@ async def daily_jobs(pool) -> list[tuple[date, str]]:
 async def started_worker(runtime) -> AsyncIterator[asyncio.Task[None]]:
     """A real worker in this loop, returned once it has done its start-up work (its
     catch-up of the daily run included) and is taking tasks."""
-    before = await runtime.pool.fetchval("select count(*) from procrastinate_workers")
+    before = await runtime.pool.fetchval("select count(*) from ga4sync_queue.procrastinate_workers")
     task = asyncio.create_task(run_worker(runtime))
     deadline = asyncio.get_running_loop().time() + 20
-    while await runtime.pool.fetchval("select count(*) from procrastinate_workers") <= before:
+    while (
+        await runtime.pool.fetchval("select count(*) from ga4sync_queue.procrastinate_workers")
+        <= before
+    ):
         assert not task.done(), task.exception()
         assert asyncio.get_running_loop().time() < deadline, "the worker never started"
         await asyncio.sleep(0.02)
@@ -62,7 +65,7 @@ async def run_tick(runtime, at: datetime) -> None:
     deadline = asyncio.get_running_loop().time() + 20
     while True:
         status = await runtime.pool.fetchval(
-            "select status from procrastinate_jobs where id = $1", job_id
+            "select status from ga4sync_queue.procrastinate_jobs where id = $1", job_id
         )
         if status is None or status == "succeeded":  # successful tasks are deleted
             return

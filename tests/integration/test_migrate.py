@@ -30,7 +30,9 @@ async def test_concurrent_migrators_apply_each_migration_once(empty_database_url
         assert await pending_migrations(conn) == []
         recorded = await conn.fetchval("select count(*) from schema_migrations")
         assert recorded == len(expected) + 1
-        assert await conn.fetchval("select to_regclass('procrastinate_jobs') is not null")
+        assert await conn.fetchval(
+            "select to_regclass('ga4sync_queue.procrastinate_jobs') is not null"
+        )
         assert await migrate(conn) == []
 
 

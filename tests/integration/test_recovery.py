@@ -20,7 +20,8 @@ async def test_a_task_lost_too_often_fails_its_property_and_the_job_finishes(
     job_id = await _running_job_with_one_property(runtime, connect_user)
     # The task was taken by workers that died, STALLED_MAX_ATTEMPTS times.
     await pool.execute(
-        "update procrastinate_jobs set status = 'doing', attempts = $1, worker_id = null"
+        "update ga4sync_queue.procrastinate_jobs"
+        " set status = 'doing', attempts = $1, worker_id = null"
         " where task_name = 'ga4sync.sync_property'",
         STALLED_MAX_ATTEMPTS,
     )
@@ -30,7 +31,8 @@ async def test_a_task_lost_too_often_fails_its_property_and_the_job_finishes(
     assert "the worker running it died 3 times" in job.message
     assert (
         await pool.fetchval(
-            "select status from procrastinate_jobs where task_name = 'ga4sync.sync_property'"
+            "select status from ga4sync_queue.procrastinate_jobs"
+            " where task_name = 'ga4sync.sync_property'"
         )
         == "failed"
     )
@@ -39,13 +41,14 @@ async def test_a_task_lost_too_often_fails_its_property_and_the_job_finishes(
 async def test_a_stalled_task_with_attempts_left_is_queued_again(pool, runtime, connect_user):
     job_id = await _running_job_with_one_property(runtime, connect_user)
     await pool.execute(
-        "update procrastinate_jobs set status = 'doing', worker_id = null"
+        "update ga4sync_queue.procrastinate_jobs set status = 'doing', worker_id = null"
         " where task_name = 'ga4sync.sync_property'"
     )
     assert await recover_stalled_tasks(runtime.queue_app, 0.5, runtime.sync) == 1
     assert (
         await pool.fetchval(
-            "select status from procrastinate_jobs where task_name = 'ga4sync.sync_property'"
+            "select status from ga4sync_queue.procrastinate_jobs"
+            " where task_name = 'ga4sync.sync_property'"
         )
         == "todo"
     )
@@ -54,10 +57,13 @@ async def test_a_stalled_task_with_attempts_left_is_queued_again(pool, runtime, 
 
 async def test_lost_queue_entries_are_recreated(pool, runtime, connect_user):
     job_id = await _running_job_with_one_property(runtime, connect_user)
-    await pool.execute("delete from procrastinate_jobs where task_name = 'ga4sync.sync_property'")
+    await pool.execute(
+        "delete from ga4sync_queue.procrastinate_jobs where task_name = 'ga4sync.sync_property'"
+    )
     assert await runtime.upkeep.requeue_orphaned_properties(running_for_s=0) == 1
     args = await pool.fetchval(
-        "select args from procrastinate_jobs where task_name = 'ga4sync.sync_property'"
+        "select args from ga4sync_queue.procrastinate_jobs"
+        " where task_name = 'ga4sync.sync_property'"
     )
     assert args["job_id"] == str(job_id)
     # Queued again only once, however often recovery runs.
@@ -66,11 +72,12 @@ async def test_lost_queue_entries_are_recreated(pool, runtime, connect_user):
 
 async def test_a_lost_run_job_entry_is_recreated(pool, runtime):
     started = await runtime.sync.start_job(uuid.uuid4(), "all")
-    await pool.execute("delete from procrastinate_jobs")
+    await pool.execute("delete from ga4sync_queue.procrastinate_jobs")
     assert await runtime.upkeep.requeue_waiting_jobs(older_than_s=0) == 1
     assert (
         await pool.fetchval(
-            "select count(*) from procrastinate_jobs where task_name = 'ga4sync.run_job'"
+            "select count(*) from ga4sync_queue.procrastinate_jobs"
+            " where task_name = 'ga4sync.run_job'"
         )
         == 1
     )

@@ -1,15 +1,12 @@
 """SUPABASE_EXPOSE_REPORTS on a plain Postgres playing Supabase.
 
-The test makes what Supabase has: the roles anon and authenticated, default
-grants of everything in public to both, and an auth.uid() that reads
-request.jwt.claim.sub (or request.jwt.claims' sub) as Supabase's does. Then it
-reads as two different users and as anon.
+The database is prepared as Supabase prepares one (tests/supabase.py), then
+read as two different users and as anon.
 """
 
 from __future__ import annotations
 
 import uuid
-from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -19,45 +16,17 @@ from ga4sync.reports import BUILTIN_REPORTS
 from ga4sync.store.exposure import check_exposure_supported
 from ga4sync.store.properties import upsert_property
 from ga4sync.store.report_tables import ensure_report_tables, upsert_report_rows
+from tests.supabase import as_role, prepare_supabase
 
-SUPABASE = """
-do $$ begin
-    create role anon nologin;
-exception when duplicate_object then null;
-end $$;
-do $$ begin
-    create role authenticated nologin;
-exception when duplicate_object then null;
-end $$;
-create schema if not exists auth;
-create or replace function auth.uid() returns uuid language sql stable as $f$
-    select nullif(coalesce(current_setting('request.jwt.claim.sub', true),
-                           current_setting('request.jwt.claims', true)::jsonb ->> 'sub'), '')::uuid
-$f$;
-grant usage on schema auth to anon, authenticated;
-grant usage on schema public to anon, authenticated;
-grant select on all tables in schema public to anon, authenticated;
-"""
 DAILY = BUILTIN_REPORTS[0]
 ROW = "\x1f".join(["5"] * 7 + ["12.5", "0.25"])
 
 
 @pytest.fixture
 async def supabase(pool):
-    try:
-        await pool.execute(SUPABASE)
-    except asyncpg.UniqueViolationError:  # another test made the roles at this instant
-        await pool.execute(SUPABASE)
+    async with pool.acquire() as conn:
+        await prepare_supabase(conn)
     yield pool
-
-
-@asynccontextmanager
-async def as_role(pool, role: str, user: uuid.UUID | None = None):
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(f"set local role {role}")
-        if user is not None:
-            await conn.execute("select set_config('request.jwt.claim.sub', $1, true)", str(user))
-        yield conn
 
 
 async def _two_users_with_data(pool) -> tuple[uuid.UUID, uuid.UUID]:

@@ -81,6 +81,7 @@ async def apply_exposure(
     if await conn.fetchval(query("relation_oid"), "public.ga4_properties") not in exposed:
         await conn.execute(query("create_can_read"))
         await conn.execute(query("expose_properties"))
+    await conn.execute(query("grant_property_columns"))
     for table in tables:
         if await conn.fetchval(query("relation_oid"), table) not in exposed:
             await conn.execute(query("expose_report_table").format(table=table))

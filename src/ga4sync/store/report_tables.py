@@ -23,6 +23,7 @@ from ga4sync.queries import query
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.store.coverage import Conn, connection
 from ga4sync.store.exposure import apply_exposure
+from ga4sync.store.privileges import revoke_api_role_grants
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +223,7 @@ async def ensure_report_tables(
             if current != spec.key:
                 await _point_view(conn, spec, stored, current, invoker=invoker, roles=roles)
                 changed.views.append(spec.relation)
+        await revoke_api_role_grants(conn, expose=expose)
         await _apply_exposure(conn, expose)
     for key in changed.created:
         logger.info("report table %s created", key, extra={"action": "report_table_created"})
