@@ -33,7 +33,12 @@ import asyncpg
 import procrastinate
 import psycopg
 from procrastinate import JobContext, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued, JobAborted
+from procrastinate.exceptions import (
+    AlreadyEnqueued,
+    ConnectorException,
+    JobAborted,
+    UniqueViolation,
+)
 
 from ga4sync.outage import DATABASE_UNAVAILABLE
 from ga4sync.settings import Settings
@@ -165,15 +170,37 @@ async def recover_stalled_tasks(
         )
         try:
             if job.attempts < STALLED_MAX_ATTEMPTS:
-                await app.job_manager.retry_job(job)
+                await _retry_or_leave_to_twin(app, job)
             else:
                 await app.job_manager.finish_job(
                     job, status=procrastinate.jobs.Status.FAILED, delete_job=False
                 )
                 await _give_up(job, sync)
-        except psycopg.errors.RaiseException:
-            pass  # another worker's recovery got to it first
+        except ConnectorException as exc:
+            if not isinstance(exc.__cause__, psycopg.errors.RaiseException):
+                raise
+            # procrastinate refused: the task is no longer 'doing', another
+            # worker's recovery got to it first
     return len(stalled)
+
+
+async def _retry_or_leave_to_twin(app: procrastinate.App, job: procrastinate.jobs.Job) -> None:
+    try:
+        await app.job_manager.retry_job(job)
+    except UniqueViolation:
+        # A task with the same queueing lock was queued since (the next daily
+        # run's continuation of the same history, say): it does the same work
+        # from the same coverage, so this one ends here. Left 'doing', it would
+        # hold its lock, and the twin behind it, forever.
+        logger.warning(
+            "task %s (%s) of a dead worker: a queued twin takes over",
+            job.id,
+            job.task_name,
+            extra={"action": "recover_stalled"},
+        )
+        await app.job_manager.finish_job(
+            job, status=procrastinate.jobs.Status.ABORTED, delete_job=False
+        )
 
 
 async def _give_up(job: procrastinate.jobs.Job, sync: SyncService) -> None:

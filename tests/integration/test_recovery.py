@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from ga4sync.queue import STALLED_MAX_ATTEMPTS, recover_stalled_tasks
+from ga4sync.queue import STALLED_MAX_ATTEMPTS, ProcrastinateQueue, recover_stalled_tasks
 
 
 async def _running_job_with_one_property(runtime, connect_user):
@@ -82,3 +82,51 @@ async def test_a_lost_run_job_entry_is_recreated(pool, runtime):
         == 1
     )
     assert (await runtime.sync.get_job(started.job.id)).status == "pending"
+
+
+async def test_a_dead_workers_task_with_a_queued_twin_ends_and_frees_its_lock(
+    pool, runtime, connect_user
+):
+    # A worker died mid-history; since then the next run queued the same step
+    # again (same queueing lock), which waits for the dead one's lock.
+    await connect_user({"6602": "UTC"})
+    ref = await pool.fetchval("select id from ga4_properties where property_id = '6602'")
+    queue = ProcrastinateQueue(runtime.queue_app)
+    await queue.enqueue_continuation(ref, recent=False)
+    await pool.execute(
+        "update ga4sync_queue.procrastinate_jobs set status = 'doing', worker_id = null"
+        " where task_name = 'ga4sync.continue_property'"
+    )
+    await queue.enqueue_continuation(ref, recent=False)
+
+    assert await recover_stalled_tasks(runtime.queue_app, 0, runtime.sync) == 1
+    rows = await pool.fetch(
+        "select status from ga4sync_queue.procrastinate_jobs"
+        " where task_name = 'ga4sync.continue_property' order by id"
+    )
+    assert [r["status"] for r in rows] == ["aborted", "todo"]
+    # Recovering again finds nothing stuck, and fails nothing.
+    assert await recover_stalled_tasks(runtime.queue_app, 0, runtime.sync) == 0
+
+
+async def test_a_task_another_recovery_took_is_skipped(pool, runtime, connect_user):
+    await _running_job_with_one_property(runtime, connect_user)
+    await pool.execute(
+        "update ga4sync_queue.procrastinate_jobs set status = 'doing', worker_id = null"
+        " where task_name = 'ga4sync.sync_property'"
+    )
+    stalled = await runtime.queue_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=0)
+    await runtime.queue_app.job_manager.retry_job(next(iter(stalled)))  # the other recovery
+    # Ours read the same task as stalled a moment earlier.
+    manager = runtime.queue_app.job_manager
+
+    async def stale_listing(**kwargs):
+        return stalled
+
+    manager.get_stalled_jobs = stale_listing
+    assert await recover_stalled_tasks(runtime.queue_app, 0, runtime.sync) == 1
+    status = await pool.fetchval(
+        "select status from ga4sync_queue.procrastinate_jobs"
+        " where task_name = 'ga4sync.sync_property'"
+    )
+    assert status == "todo"
