@@ -192,18 +192,25 @@ class RecordingQueue:
         self.properties: list[tuple[uuid.UUID, list[int]]] = []
         self.due: list[int] = []
         self.continuations: list[tuple[int, bool, datetime | None]] = []
+        self.lanes: list[tuple[object, list[int] | None]] = []
+        self.promoted: list[tuple[uuid.UUID, list[int]]] = []
 
     async def enqueue_run(self, job_id: uuid.UUID) -> None:
         self.runs.append(job_id)
 
-    async def enqueue_properties(self, job_id: uuid.UUID, property_refs) -> None:
+    async def enqueue_properties(self, job_id: uuid.UUID, property_refs, *, lane=None, ranks=None):
         self.properties.append((job_id, list(property_refs)))
+        self.lanes.append((lane, list(ranks) if ranks is not None else None))
 
-    async def enqueue_due_property(self, property_ref: int) -> None:
+    async def enqueue_due_property(self, property_ref: int, *, rank=0) -> None:
         self.due.append(property_ref)
 
-    async def enqueue_continuation(self, property_ref, *, recent, at=None) -> None:
+    async def enqueue_continuation(self, property_ref, *, recent, at=None, rank=0) -> None:
         self.continuations.append((property_ref, recent, at))
+
+    async def promote_properties(self, job_id: uuid.UUID, property_refs) -> int:
+        self.promoted.append((job_id, list(property_refs)))
+        return len(property_refs)
 
 
 @pytest.fixture

@@ -41,7 +41,9 @@ from procrastinate.exceptions import (
 )
 
 from ga4sync.outage import DATABASE_UNAVAILABLE
+from ga4sync.queries import query
 from ga4sync.settings import Settings
+from ga4sync.sync.fair_order import Lane
 from ga4sync.sync.ingest import Ingestion
 from ga4sync.sync.jobs import SyncService
 from ga4sync.sync.upkeep import Upkeep
@@ -66,10 +68,23 @@ SYNC_PROPERTY_RETRY = RetryStrategy(max_attempts=8, exponential_wait=2, retry_ex
 DAILY_TICK_CRON = "*/5 * * * *"
 RECOVER_CRON = "* * * * *"
 CLEANUP_CRON = "40 3 * * *"
-STALLED_MAX_ATTEMPTS = 3
-# Job and schedule tasks run at procrastinate's default priority 0.
-RESUME_PRIORITY = -5
-HISTORY_PRIORITY = -10  # a task that kills its worker this often is failed, not retried
+STALLED_MAX_ATTEMPTS = 3  # a task that kills its worker this often is failed, not retried
+# The fair order (ga4sync.sync.fair_order) as procrastinate priorities: higher is
+# taken first, equal ones by arrival. Job-control tasks (fan-out, ticks, recovery)
+# keep procrastinate's default 0, above every lane; each lane spans LANE_WIDTH
+# priorities below its top, one per rank.
+LANE_WIDTH = 100_000
+LANE_TOP = {
+    Lane.INTERACTIVE: -1 * LANE_WIDTH,
+    Lane.SCHEDULED: -2 * LANE_WIDTH,
+    Lane.RESUME: -3 * LANE_WIDTH,
+    Lane.HISTORY: -4 * LANE_WIDTH,
+}
+
+
+def priority(lane: Lane, rank: int) -> int:
+    """procrastinate's priority of a unit of work of ``lane`` and ``rank``."""
+    return LANE_TOP[lane] - min(max(rank, 0), LANE_WIDTH - 1)
 
 
 @dataclass(frozen=True)
@@ -229,27 +244,28 @@ class ProcrastinateQueue:
         except AlreadyEnqueued:
             pass  # still queued from an earlier call
 
-    async def enqueue_due_property(self, property_ref: int) -> None:
+    async def enqueue_due_property(self, property_ref: int, *, rank: int = 0) -> None:
         task = self._app.tasks["ga4sync.sync_due_property"]
         try:
             await task.configure(
                 lock=f"ga4sync.property:{property_ref}",
                 queueing_lock=f"ga4sync.sync_due_property:{property_ref}",
+                priority=priority(Lane.SCHEDULED, rank),
             ).defer_async(property_ref=property_ref)
         except AlreadyEnqueued:
             pass  # the last one has not even started: nothing piles up
 
     async def enqueue_continuation(
-        self, property_ref: int, *, recent: bool, at: datetime | None = None
+        self, property_ref: int, *, recent: bool, at: datetime | None = None, rank: int = 0
     ) -> None:
         task = self._app.tasks["ga4sync.continue_property"]
         part = "recent" if recent else "history"
         try:
             # History has a lock of its own: the property's recent days keep
             # syncing while it is read (runs of the two parts may overlap). A
-            # resume shares the property's lock below every job's priority: among
-            # tasks of one lock the higher priority goes first, so a daily or
-            # manual sync never waits behind one scheduled for later.
+            # resume shares the property's lock in a lane below every job's:
+            # among tasks of one lock the higher priority goes first, so a daily
+            # or manual sync never waits behind one scheduled for later.
             lock = (
                 f"ga4sync.property:{property_ref}" if recent else f"ga4sync.history:{property_ref}"
             )
@@ -257,19 +273,27 @@ class ProcrastinateQueue:
                 lock=lock,
                 queueing_lock=f"ga4sync.continue_property:{property_ref}:{part}",
                 schedule_at=at,
-                priority=RESUME_PRIORITY if recent else HISTORY_PRIORITY,
+                priority=priority(Lane.RESUME if recent else Lane.HISTORY, rank),
             ).defer_async(property_ref=property_ref, recent=recent)
         except AlreadyEnqueued:
             pass  # one is waiting already: it reads from coverage, whenever it runs
 
-    async def enqueue_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> None:
+    async def enqueue_properties(
+        self,
+        job_id: uuid.UUID,
+        property_refs: Sequence[int],
+        *,
+        lane: Lane = Lane.SCHEDULED,
+        ranks: Sequence[int] | None = None,
+    ) -> None:
         task = self._app.tasks["ga4sync.sync_property"]
         deferrers = [
             task.configure(
                 lock=f"ga4sync.property:{ref}",
                 queueing_lock=f"ga4sync.sync_property:{job_id}:{ref}",
+                priority=priority(lane, rank),
             )
-            for ref in property_refs
+            for ref, rank in zip(property_refs, ranks or [0] * len(property_refs), strict=True)
         ]
         jobs = [
             deferrer.make_new_job(job_id=str(job_id), property_ref=ref)
@@ -284,6 +308,17 @@ class ProcrastinateQueue:
                     await deferrer.defer_async(job_id=str(job_id), property_ref=ref)
                 except AlreadyEnqueued:
                     pass
+
+    async def promote_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> int:
+        """Move a job's waiting tasks of ``property_refs`` to the front of the
+        interactive lane; return how many moved."""
+        moved = await self._app.connector.execute_query_all_async(
+            query("promote_job_tasks"),
+            job_id=str(job_id),
+            refs=list(property_refs),
+            top=LANE_TOP[Lane.INTERACTIVE],
+        )
+        return len(moved)
 
 
 # The queue's own schema, which Supabase's API roles cannot use (migration 0013).

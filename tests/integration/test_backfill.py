@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ga4sync.queue import HISTORY_PRIORITY
+from ga4sync.queue import priority
 from ga4sync.runtime import open_runtime, run_worker
+from ga4sync.sync.fair_order import Lane
 from tests.waiting import eventually
 
 from ..reporting import ALL_ROWS
@@ -134,7 +135,7 @@ async def test_history_waits_for_the_quota_when_reading_on_would_eat_the_reserve
         step = await eventually(waiting_step, "a history step scheduled for the quota's return")
         next_hour = clock.now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         assert abs((step["scheduled_at"] - next_hour).total_seconds()) < 90
-        assert step["priority"] == HISTORY_PRIORITY
+        assert step["priority"] == priority(Lane.HISTORY, 0)
         # Nothing of the history was read: only the recent days are covered.
         covered = await _covered(pool, "pages")
         today = clock.now.date()

@@ -26,6 +26,7 @@ import asyncpg
 
 from ga4sync.clock import Clock, utcnow
 from ga4sync.store.properties import get_property_to_sync
+from ga4sync.sync.fair_order import tenant_rank
 from ga4sync.sync.ingest import Ingestion, sync_property
 from ga4sync.sync.summary import PropertyResult
 
@@ -37,7 +38,7 @@ BACKFILL_STEP_S = 10.0
 
 class ContinuationQueue(Protocol):
     async def enqueue_continuation(
-        self, property_ref: int, *, recent: bool, at: datetime | None = None
+        self, property_ref: int, *, recent: bool, at: datetime | None = None, rank: int = 0
     ) -> None: ...
 
 
@@ -55,7 +56,8 @@ class Continuation:
         ref = result.property_ref
         if result.status == "quota_deferred" and result.retry_after_s is not None:
             at = self._now() + timedelta(seconds=result.retry_after_s)
-            await self._queue.enqueue_continuation(ref, recent=True, at=at)
+            rank = await tenant_rank(self._pool, ref)
+            await self._queue.enqueue_continuation(ref, recent=True, at=at, rank=rank)
             logger.info(
                 "property %s resumes at %s",
                 result.property_id,
@@ -65,11 +67,12 @@ class Continuation:
             return
         if not history or result.status != "success" or not result.history_days_left:
             return
+        rank = await tenant_rank(self._pool, ref)
         if result.history_paused is not None:
             at = self._now() + timedelta(seconds=result.history_paused.retry_after_s)
-            await self._queue.enqueue_continuation(ref, recent=False, at=at)
+            await self._queue.enqueue_continuation(ref, recent=False, at=at, rank=rank)
         else:
-            await self._queue.enqueue_continuation(ref, recent=False)
+            await self._queue.enqueue_continuation(ref, recent=False, rank=rank)
 
     async def run(self, ingestion: Ingestion, property_ref: int, *, recent: bool) -> None:
         """One step: the recent days (a sync deferred by its quota, resumed) or the

@@ -26,6 +26,7 @@ from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
 from ga4sync.store.app_settings import LAST_SUCCESS, SettingsCache, put_app_setting
 from ga4sync.store.coverage import get_coverage_of_properties
+from ga4sync.store.fair_order import daily_share
 from ga4sync.store.jobs import Job
 from ga4sync.store.properties import (
     get_property_to_sync,
@@ -37,6 +38,7 @@ from ga4sync.sync import schedule
 from ga4sync.sync.alerts import Alerts
 from ga4sync.sync.chart import property_chart
 from ga4sync.sync.continuation import Continuation
+from ga4sync.sync.fair_order import Lane, fresh_by, manual_ranks, tenant_ranks
 from ga4sync.sync.ingest import Ingestion, plan_settings, sync_property
 from ga4sync.sync.progress import coverage_since, property_progress
 from ga4sync.sync.report_catalog import describe_reports
@@ -50,23 +52,48 @@ class JobQueue(Protocol):
 
     async def enqueue_run(self, job_id: uuid.UUID) -> None: ...
 
-    async def enqueue_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> None: ...
+    async def enqueue_properties(
+        self,
+        job_id: uuid.UUID,
+        property_refs: Sequence[int],
+        *,
+        lane: Lane = Lane.SCHEDULED,
+        ranks: Sequence[int] | None = None,
+    ) -> None: ...
 
-    async def enqueue_due_property(self, property_ref: int) -> None: ...
+    async def enqueue_due_property(self, property_ref: int, *, rank: int = 0) -> None: ...
 
     async def enqueue_continuation(
-        self, property_ref: int, *, recent: bool, at: datetime | None = None
+        self, property_ref: int, *, recent: bool, at: datetime | None = None, rank: int = 0
     ) -> None: ...
+
+    async def promote_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> int: ...
 
 
 class DailyRunActive(Ga4SyncError):
-    """A manual run was asked for while the daily run is pending or running."""
+    """A manual run was asked for while the daily run is pending or running. The
+    caller's own properties of it that still wait were moved to the front."""
 
-    def __init__(self, job: Job) -> None:
-        super().__init__(
-            "The daily sync is running right now; your data will be fresh when it finishes."
-        )
+    def __init__(
+        self,
+        job: Job,
+        *,
+        pending: int = 0,
+        done: int = 0,
+        fresh_by: datetime | None = None,
+    ) -> None:
+        if pending:
+            text = (
+                f"The daily sync is running right now; your {pending} remaining"
+                f" propert{'y' if pending == 1 else 'ies'} moved to the front of it."
+            )
+        else:
+            text = "The daily sync is running right now; your data will be fresh when it finishes."
+        super().__init__(text)
         self.job = job
+        self.pending = pending
+        self.done = done
+        self.fresh_by = fresh_by
 
 
 class JobNotFound(Ga4SyncError):
@@ -139,7 +166,7 @@ class SyncService:
         """
         daily = await job_store.get_active_daily_job(self._pool)
         if daily is not None:
-            raise DailyRunActive(daily)
+            raise await self._daily_run_active(daily, requested_by, scope, property_id)
         existing = await job_store.get_active_manual_job(
             self._pool, requested_by, scope, property_id
         )
@@ -165,6 +192,29 @@ class SyncService:
             "manual sync %s requested by %s", job.id, requested_by, extra={"action": "job_created"}
         )
         return StartedJob(job, created=True)
+
+    async def _daily_run_active(
+        self, daily: Job, requested_by: uuid.UUID, scope: str, property_id: str | None
+    ) -> DailyRunActive:
+        """The refusal of a Sync now during the daily run, having moved the caller's
+        waiting properties of it to the front (a run of everything moves nothing)."""
+        user_id = None if scope == "all" else uuid.UUID(scope)
+        share = await daily_share(self._pool, daily.id, user_id, property_id)
+        if share.pending_refs and user_id is not None:
+            moved = await self._queue.promote_properties(daily.id, share.pending_refs)
+            logger.info(
+                "daily sync %s: %d properties of %s moved to the front",
+                daily.id,
+                moved,
+                requested_by,
+                extra={"action": "daily_promoted"},
+            )
+        return DailyRunActive(
+            daily,
+            pending=len(share.pending_refs),
+            done=share.done,
+            fresh_by=fresh_by(share, self._now()),
+        )
 
     async def _check_rate(self, requested_by: uuid.UUID) -> None:
         limit = self._settings.run_rate_limit
@@ -310,7 +360,13 @@ class SyncService:
             return
         pending = await job_store.pending_job_properties(self._pool, job_id)
         if pending:
-            await self._queue.enqueue_properties(job_id, pending)
+            if job.kind == "manual" and job.requested_by is not None:
+                lane = Lane.INTERACTIVE
+                ranks = await manual_ranks(self._pool, job.requested_by, job_id, len(pending))
+            else:
+                lane = Lane.SCHEDULED
+                ranks = await tenant_ranks(self._pool, pending)
+            await self._queue.enqueue_properties(job_id, pending, lane=lane, ranks=ranks)
         logger.info(
             "sync %s: %d properties queued",
             job_id,

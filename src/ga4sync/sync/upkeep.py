@@ -20,6 +20,7 @@ from ga4sync.store.properties import claim_due_properties, get_property_to_sync
 from ga4sync.store.queue_state import orphaned_job_properties
 from ga4sync.store.retention import prune_oauth_states, prune_property_runs, prune_sync_jobs
 from ga4sync.sync.continuation import Continuation
+from ga4sync.sync.fair_order import Lane, tenant_ranks
 from ga4sync.sync.ingest import Ingestion, sync_property
 from ga4sync.sync.jobs import JobQueue
 
@@ -44,8 +45,8 @@ class Upkeep:
     async def schedule_due_properties(self, now: datetime | None = None, limit: int = 500) -> int:
         """Queue a sync of every hourly / 6-hourly property due at ``now``."""
         due = await claim_due_properties(self._pool, now or self._now(), limit)
-        for ref in due:
-            await self._queue.enqueue_due_property(ref)
+        for ref, rank in zip(due, await tenant_ranks(self._pool, due), strict=True):
+            await self._queue.enqueue_due_property(ref, rank=rank)
         if due:
             logger.info("%d properties due", len(due), extra={"action": "properties_due"})
         return len(due)
@@ -86,7 +87,8 @@ class Upkeep:
                 len(refs),
                 extra={"action": "requeue_orphans"},
             )
-            await self._queue.enqueue_properties(job_id, refs)
+            # They lost their place in the queue a minute or more ago: to the front.
+            await self._queue.enqueue_properties(job_id, refs, lane=Lane.INTERACTIVE)
         return len(orphans)
 
     async def prune_history(self, now: datetime | None = None) -> dict[str, int]:

@@ -97,7 +97,14 @@ async def run_sync(request: web.Request) -> web.Response:
             principal.user_id, scope, property_id=property_id
         )
     except DailyRunActive as exc:
-        raise ApiError(409, "daily_run_active", str(exc), job_id=str(exc.job.id)) from None
+        raise ApiError(
+            409,
+            "daily_run_active",
+            str(exc),
+            job_id=str(exc.job.id),
+            your_properties={"pending": exc.pending, "done": exc.done},
+            fresh_by=exc.fresh_by.isoformat() if exc.fresh_by else None,
+        ) from None
     except RateLimited as exc:
         response = json_response(
             {"error": "rate_limited", "message": str(exc), "retry_after_s": exc.retry_after_s},

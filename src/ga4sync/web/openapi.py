@@ -111,7 +111,28 @@ _RUN = {
         "400": error("Malformed body"),
         "401": _UNAUTHORIZED,
         "403": error("Another user's properties without being an admin"),
-        "409": error("The daily run is active (job_id is the daily job)"),
+        "409": json_content(
+            {
+                "type": "object",
+                "required": ["error", "message", "job_id", "your_properties", "fresh_by"],
+                "properties": {
+                    "error": {"const": "daily_run_active"},
+                    "message": {"type": "string"},
+                    "job_id": {"type": "string", "format": "uuid"},
+                    "your_properties": {
+                        "type": "object",
+                        "properties": {
+                            "pending": {"type": "integer", "minimum": 0},
+                            "done": {"type": "integer", "minimum": 0},
+                        },
+                    },
+                    "fresh_by": {"type": ["string", "null"], "format": "date-time"},
+                },
+            },
+            "The daily run is active (job_id): the caller's properties of it that still"
+            " wait were moved to its front; fresh_by estimates when they are synced"
+            " (null before the run has a pace)",
+        ),
         "413": _TOO_LARGE,
         "429": error("More than RUN_RATE_LIMIT new runs in an hour; see Retry-After"),
     },

@@ -1,0 +1,18 @@
+-- Run by the queue's own connections (procrastinate's psycopg connector, whose
+-- search_path is ga4sync_queue): psycopg's %(name)s placeholders.
+
+-- name: promote_job_tasks
+-- The waiting tasks of job %(job_id)s for the properties %(refs)s, to the top
+-- of the lane whose first priority is %(top)s, in their order of arrival.
+update procrastinate_jobs as j
+set priority = %(top)s - r.n
+from (
+    select id, row_number() over (order by id) - 1 as n
+    from procrastinate_jobs
+    where task_name = 'ga4sync.sync_property'
+      and status = 'todo'
+      and args ->> 'job_id' = %(job_id)s
+      and (args ->> 'property_ref')::bigint = any(%(refs)s)
+) as r
+where j.id = r.id and j.priority < %(top)s - r.n
+returning j.id;
