@@ -46,6 +46,7 @@ async def test_manual_run_during_the_daily_run_is_409_with_the_daily_job(client,
     body = await response.json()
     assert body["error"] == "daily_run_active"
     assert body["job_id"] == str(daily.job.id)
+    assert set(body) == {"error", "message", "job_id"}  # nothing of the run itself
     assert "daily sync is running" in body["message"]
 
 

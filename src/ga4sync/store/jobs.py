@@ -167,8 +167,16 @@ async def complete_job_property(
     return None if row is None else (row["properties_done"], row["properties_total"])
 
 
-async def job_property_results(conn: Conn, job_id: uuid.UUID) -> list[dict[str, Any]]:
-    return [dict(row) for row in await conn.fetch(query("job_property_results"), job_id)]
+async def job_property_results(
+    conn: Conn, job_ids: list[uuid.UUID], user_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Per job, each of its properties (those ``user_id`` can access, or all) and how
+    it went."""
+    results: dict[uuid.UUID, list[dict[str, Any]]] = {job_id: [] for job_id in job_ids}
+    for row in await conn.fetch(query("job_property_results"), job_ids, user_id):
+        item = dict(row)
+        results[item.pop("job_id")].append(item)
+    return results
 
 
 async def finish_job(conn: Conn, job_id: uuid.UUID, status: str, message: str) -> Job | None:
@@ -193,10 +201,10 @@ async def daily_failure_streak(conn: Conn) -> int:
 
 
 async def jobs_property_breakdown(
-    conn: Conn, job_ids: list[uuid.UUID]
+    conn: Conn, job_ids: list[uuid.UUID], user_id: uuid.UUID | None = None
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     breakdown: dict[uuid.UUID, list[dict[str, Any]]] = {job_id: [] for job_id in job_ids}
-    for row in await conn.fetch(query("jobs_property_breakdown"), job_ids):
+    for row in await conn.fetch(query("jobs_property_breakdown"), job_ids, user_id):
         item = dict(row)
         breakdown[item.pop("job_id")].append(item)
     return breakdown

@@ -38,9 +38,10 @@ from ga4sync.sync.alerts import Alerts
 from ga4sync.sync.chart import property_chart
 from ga4sync.sync.continuation import Continuation
 from ga4sync.sync.ingest import Ingestion, plan_settings, sync_property
+from ga4sync.sync.job_views import seen_by_user, summary_of
 from ga4sync.sync.progress import coverage_since, property_progress
 from ga4sync.sync.report_catalog import describe_reports
-from ga4sync.sync.summary import IngestSummary, PropertyResult
+from ga4sync.sync.summary import PropertyResult
 
 logger = logging.getLogger(__name__)
 
@@ -223,18 +224,34 @@ class SyncService:
                 self._app_settings.invalidate(LAST_SUCCESS)
         return job
 
+    async def view_job(self, job_id: uuid.UUID, *, user_id: uuid.UUID | None) -> Job:
+        """The job as ``user_id`` sees it (see ``ga4sync.sync.job_views``; None: an
+        admin, the whole run). Raises ``JobNotFound`` for another user's manual run."""
+        job = await self.get_job(job_id)
+        if user_id is None:
+            return job
+        if job.kind != "daily" and job.requested_by != user_id:
+            raise JobNotFound(f"no sync job {job_id}")
+        return (await self._seen_by([job], user_id))[0]
+
     async def list_jobs(
         self, *, user_id: uuid.UUID | None, before: uuid.UUID | None = None, limit: int = 20
     ) -> list[Job]:
-        """Jobs newest first: ``user_id``'s manual runs and all daily runs (everyone's
-        when ``user_id`` is None), the page after job ``before``."""
-        return await job_store.list_jobs(self._pool, user_id=user_id, before=before, limit=limit)
+        """Jobs newest first, the page after job ``before``: ``user_id``'s manual runs
+        and the daily runs as that user sees them, or everyone's whole (None)."""
+        jobs = await job_store.list_jobs(self._pool, user_id=user_id, before=before, limit=limit)
+        return jobs if user_id is None else await self._seen_by(jobs, user_id)
+
+    async def _seen_by(self, jobs: list[Job], user_id: uuid.UUID) -> list[Job]:
+        rows = await job_store.job_property_results(self._pool, [job.id for job in jobs], user_id)
+        return [seen_by_user(job, rows[job.id]) for job in jobs]
 
     async def job_breakdown(
-        self, job_ids: list[uuid.UUID]
+        self, job_ids: list[uuid.UUID], *, user_id: uuid.UUID | None
     ) -> dict[uuid.UUID, list[dict[str, Any]]]:
-        """Per job, each property's outcome: rows, tokens, duration, error, data quality."""
-        return await job_store.jobs_property_breakdown(self._pool, job_ids)
+        """Per job, each property's outcome (of those ``user_id`` can access; None:
+        all): rows, tokens, duration, error, data quality."""
+        return await job_store.jobs_property_breakdown(self._pool, job_ids, user_id)
 
     async def property_runs(
         self, property_ref: int, *, before: int | None = None, limit: int = 20
@@ -378,11 +395,9 @@ class SyncService:
 
     async def _finish(self, job_id: uuid.UUID) -> None:
         job = await self.get_job(job_id)
-        rows = await job_store.job_property_results(self._pool, job_id)
-        # Both ends are database timestamps: from the start to the last property done.
-        ends = [row["finished_at"] for row in rows if row["finished_at"] is not None]
-        duration_s = (max(ends) - job.started_at).total_seconds() if ends and job.started_at else 0
-        summary = IngestSummary(results=[_result(row) for row in rows], duration_s=duration_s)
+        summary = summary_of(
+            job, (await job_store.job_property_results(self._pool, [job_id]))[job_id]
+        )
         # Some properties failing (a revoked grant, a quota) is reported in the
         # message; the run as a whole failed only when nothing could be synced.
         failed = summary.properties_total > 0 and summary.properties_succeeded == 0
@@ -424,20 +439,3 @@ class SyncService:
         # background steps never compete with the run users are waiting for.
         for result in summary.results:
             await self._continuation.after(result, history=True)
-
-
-def _result(row: dict[str, Any]) -> PropertyResult:
-    return PropertyResult(
-        property_ref=row["property_ref"],
-        property_id=row["property_id"],
-        status=row["status"],
-        rows_fetched=row["rows_fetched"],
-        rows_inserted=row["rows_inserted"],
-        rows_updated=row["rows_updated"],
-        rows_unchanged=row["rows_unchanged"],
-        rows_deleted=row["rows_deleted"],
-        history_days_left=row["history_days_left"],
-        tokens_consumed=row["tokens_consumed"],
-        duration_ms=row["duration_ms"],
-        error=row["error"],
-    )
