@@ -7,6 +7,15 @@ on conflict (requested_by, scope, coalesce(property_filter, ''))
 do nothing
 returning *;
 
+-- name: run_target_exists
+-- Whether GA4 property $2 is one a run of user $1's properties (null: everyone's) covers.
+select exists (
+    select 1 from ga4_properties p
+    where p.property_id = $2
+      and ($1::uuid is null or exists (
+          select 1 from ga4_property_access a where a.property_ref = p.id and a.user_id = $1))
+);
+
 -- name: get_active_manual_job
 select *
 from ga4_sync_jobs
@@ -117,12 +126,13 @@ where jp.job_id = any($1::uuid[])
 order by jp.job_id, jp.property_ref;
 
 -- name: finish_job
--- running -> success | failed, once. $2 status, $3 message.
+-- running -> success | failed, once. $2 status, $3 message, $4 whether the run
+-- synced a property: only then is it the data's last sync.
 update ga4_sync_jobs
 set status = $2,
     message = $3,
     finished_at = now(),
-    last_sync_at = case when $2 = 'success' then now() else last_sync_at end
+    last_sync_at = case when $2 = 'success' and $4 then now() else last_sync_at end
 where id = $1 and status = 'running'
 returning *;
 

@@ -67,6 +67,12 @@ async def create_manual_job(
     )
 
 
+async def run_target_exists(conn: Conn, user_id: uuid.UUID | None, property_id: str) -> bool:
+    """Whether a run of ``user_id``'s properties (None: everyone's) can cover ``property_id``."""
+    exists: bool = await conn.fetchval(query("run_target_exists"), user_id, property_id)
+    return exists
+
+
 async def get_active_manual_job(
     conn: Conn, requested_by: uuid.UUID, scope: str, property_filter: str | None
 ) -> Job | None:
@@ -179,9 +185,12 @@ async def job_property_results(
     return results
 
 
-async def finish_job(conn: Conn, job_id: uuid.UUID, status: str, message: str) -> Job | None:
-    """running -> ``status``, once; ``None`` when another caller finished it first."""
-    return _job(await conn.fetchrow(query("finish_job"), job_id, status, message))
+async def finish_job(
+    conn: Conn, job_id: uuid.UUID, status: str, message: str, *, synced: bool = False
+) -> Job | None:
+    """running -> ``status``, once; ``None`` when another caller finished it first.
+    ``synced``: the run synced a property, so a success is the data's last sync."""
+    return _job(await conn.fetchrow(query("finish_job"), job_id, status, message, synced))
 
 
 async def jobs_waiting_to_start(conn: Conn, older_than_s: float) -> list[uuid.UUID]:

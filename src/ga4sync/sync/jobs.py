@@ -74,6 +74,14 @@ class JobNotFound(Ga4SyncError):
     pass
 
 
+class RunTargetNotFound(Ga4SyncError):
+    """A manual run named a GA4 property its scope does not cover."""
+
+    def __init__(self, property_id: str) -> None:
+        super().__init__(f"No property {property_id}.")
+        self.property_id = property_id
+
+
 class RateLimited(Ga4SyncError):
     """Too many manual runs in the last hour."""
 
@@ -135,9 +143,14 @@ class SyncService:
         """Start a manual run (of ``scope``: "all" or a user id, optionally one GA4
         property), or return the same request's run that is still active.
 
-        Raises ``DailyRunActive`` while a daily run is pending or running, and
+        Raises ``RunTargetNotFound`` when ``property_id`` is not one of the scope's
+        properties, ``DailyRunActive`` while a daily run is pending or running, and
         ``RateLimited`` past RUN_RATE_LIMIT new runs an hour for the requester.
         """
+        if property_id is not None and not await job_store.run_target_exists(
+            self._pool, None if scope == "all" else uuid.UUID(scope), property_id
+        ):
+            raise RunTargetNotFound(property_id)
         daily = await job_store.get_active_daily_job(self._pool)
         if daily is not None:
             raise DailyRunActive(daily)
@@ -401,6 +414,9 @@ class SyncService:
         # Some properties failing (a revoked grant, a quota) is reported in the
         # message; the run as a whole failed only when nothing could be synced.
         failed = summary.properties_total > 0 and summary.properties_succeeded == 0
+        # A run that synced nothing (no property in its scope) succeeds, but it is
+        # not a sync of the data: /meta, /healthz and /metrics must not call it one.
+        synced = summary.properties_succeeded > 0
         daily_streak_before = (
             await job_store.daily_failure_streak(self._pool) if job.kind == "daily" else 0
         )
@@ -408,9 +424,9 @@ class SyncService:
         # without the other.
         async with self._pool.acquire() as conn, conn.transaction():
             finished = await job_store.finish_job(
-                conn, job_id, "failed" if failed else "success", summary.message()
+                conn, job_id, "failed" if failed else "success", summary.message(), synced=synced
             )
-            if finished is not None and finished.status == "success":
+            if finished is not None and finished.status == "success" and synced:
                 assert finished.last_sync_at is not None
                 await put_app_setting(
                     conn,

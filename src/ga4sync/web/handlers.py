@@ -19,6 +19,7 @@ from ga4sync.sync.jobs import (
     JobNotFound,
     NotDueYet,
     RateLimited,
+    RunTargetNotFound,
 )
 from ga4sync.web.auth import cron_token_matches
 from ga4sync.web.common import (
@@ -101,6 +102,8 @@ async def run_sync(request: web.Request) -> web.Response:
         started = await request.app[SERVICE].start_job(
             principal.user_id, scope, property_id=property_id
         )
+    except RunTargetNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
     except DailyRunActive as exc:
         raise ApiError(409, "daily_run_active", str(exc), job_id=str(exc.job.id)) from None
     except RateLimited as exc:

@@ -111,6 +111,7 @@ _RUN = {
         "400": error("Malformed body"),
         "401": _UNAUTHORIZED,
         "403": error("Another user's properties without being an admin"),
+        "404": error("property_id is not one of the properties the run's scope covers"),
         "409": error("The daily run is active (job_id is the daily job)"),
         "413": _TOO_LARGE,
         "429": error("More than RUN_RATE_LIMIT new runs in an hour; see Retry-After"),

@@ -115,7 +115,10 @@ SCHEMAS: dict[str, Any] = {
             "created_at": {"type": "string", "format": "date-time"},
             "started_at": _TS,
             "finished_at": _TS,
-            "last_sync_at": _TS,
+            "last_sync_at": {
+                **_TS,
+                "description": "when it ended, if it succeeded and synced a property",
+            },
             "run_date": {"type": ["string", "null"], "format": "date"},
             "duration_s": {"type": ["number", "null"]},
             "progress": ref("Progress"),
