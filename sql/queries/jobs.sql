@@ -7,6 +7,15 @@ on conflict (requested_by, scope, coalesce(property_filter, ''))
 do nothing
 returning *;
 
+-- name: run_target_exists
+-- Whether GA4 property $2 is one a run of user $1's properties (null: everyone's) covers.
+select exists (
+    select 1 from ga4_properties p
+    where p.property_id = $2
+      and ($1::uuid is null or exists (
+          select 1 from ga4_property_access a where a.property_ref = p.id and a.user_id = $1))
+);
+
 -- name: get_active_manual_job
 select *
 from ga4_sync_jobs
@@ -103,22 +112,27 @@ where j.id = $1
 returning j.properties_done, j.properties_total;
 
 -- name: job_property_results
-select p.property_id, jp.property_ref, jp.status, jp.rows_fetched, jp.rows_inserted,
+-- Each property of the jobs in $1, with its outcome once counted in; $2 limits
+-- to the properties one user can access (null: all).
+select jp.job_id, p.property_id, jp.property_ref, jp.status, jp.rows_fetched, jp.rows_inserted,
        jp.rows_updated, jp.rows_unchanged, jp.rows_deleted, jp.tokens_consumed, jp.duration_ms,
        jp.error, jp.history_days_left,
        jp.finished_at
 from ga4_sync_job_properties jp
 join ga4_properties p on p.id = jp.property_ref
-where jp.job_id = $1
-order by jp.property_ref;
+where jp.job_id = any($1::uuid[])
+  and ($2::uuid is null or exists (
+      select 1 from ga4_property_access a where a.property_ref = jp.property_ref and a.user_id = $2))
+order by jp.job_id, jp.property_ref;
 
 -- name: finish_job
--- running -> success | failed, once. $2 status, $3 message.
+-- running -> success | failed, once. $2 status, $3 message, $4 whether the run
+-- synced a property: only then is it the data's last sync.
 update ga4_sync_jobs
 set status = $2,
     message = $3,
     finished_at = now(),
-    last_sync_at = case when $2 = 'success' then now() else last_sync_at end
+    last_sync_at = case when $2 = 'success' and $4 then now() else last_sync_at end
 where id = $1 and status = 'running'
 returning *;
 
@@ -150,7 +164,8 @@ where kind = 'daily' and status = 'failed'
   );
 
 -- name: jobs_property_breakdown
--- For each job in $1: its properties' outcomes, with the data quality of their run.
+-- For each job in $1: its properties' outcomes, with the data quality of their run;
+-- $2 limits to the properties one user can access (null: all).
 select jp.job_id, p.property_id, p.display_name, jp.status, jp.rows_fetched,
        jp.rows_inserted + jp.rows_updated as rows_written, jp.rows_unchanged,
        jp.tokens_consumed, jp.duration_ms, jp.error, r.data_quality
@@ -162,4 +177,6 @@ left join lateral (
     order by started_at desc limit 1
 ) r on true
 where jp.job_id = any($1::uuid[])
+  and ($2::uuid is null or exists (
+      select 1 from ga4_property_access a where a.property_ref = jp.property_ref and a.user_id = $2))
 order by jp.job_id, p.property_id;

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from ga4sync.db import connect
 from ga4sync.store.app_settings import (
     CHANGES_CHANNEL,
@@ -51,16 +49,25 @@ async def test_ttl_bounds_staleness_without_a_listener(pool):
     assert await cache.get("k") == 2
 
 
-async def test_reading_a_finished_job_refreshes_an_older_cached_meta(pool, runtime):
+async def test_reading_a_finished_job_refreshes_an_older_cached_meta(
+    pool, runtime, connect_user, ingestion_for
+):
     # Notifications off: only reading the job can tell this process that /meta moved.
     await pool.execute("alter table app_settings disable trigger app_settings_notify")
-    first = await runtime.sync.start_job(uuid.uuid4(), "all")
-    await runtime.sync.run_job(first.job.id)  # no properties: succeeds at once
+    user = await connect_user({"6101": "UTC"})
+    ref = await pool.fetchval("select id from ga4_properties where property_id = '6101'")
+
+    async def run_to_the_end():
+        started = await runtime.sync.start_job(user, str(user))
+        await runtime.sync.run_job(started.job.id)
+        async with ingestion_for() as ingestion:
+            await runtime.sync.sync_job_property(ingestion, started.job.id, ref)
+        return started.job.id
+
+    await run_to_the_end()
     before = (await runtime.sync.get_meta()).last_sync_at  # now cached
     assert before is not None
-    user = uuid.uuid4()
-    second = await runtime.sync.start_job(user, str(user))
-    await runtime.sync.run_job(second.job.id)
-    job = await runtime.sync.get_job(second.job.id)
+    second = await run_to_the_end()
+    job = await runtime.sync.get_job(second)
     assert job.status == "success" and job.last_sync_at > before
     assert (await runtime.sync.get_meta()).last_sync_at == job.last_sync_at

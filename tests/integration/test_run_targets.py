@@ -49,6 +49,31 @@ async def test_targets_and_repeat_clicks(client, connect_user):
     assert other["job_id"] != one["job_id"] and other["created"] is True
 
 
+async def test_a_property_outside_the_scope_is_404_and_starts_nothing(client, pool, connect_user):
+    mine = await connect_user({"5301": "UTC"})
+    theirs = await connect_user({"5302": "UTC"})
+    for user, body in [
+        (mine, {"property_id": "5302"}),  # someone else's
+        (mine, {"property_id": "5399"}),  # nobody's
+        (uuid.uuid4(), {"property_id": "5301"}),  # a user with no property at all
+        (ADMIN, {"property_id": "5399"}),
+        (ADMIN, {"user_id": str(theirs), "property_id": "5301"}),
+    ]:
+        response = await client.post("/v1/sync/ga4/run", headers=bearer(user), json=body)
+        assert response.status == 404, (user, body)
+        answer = await response.json()
+        assert answer["error"] == "not_found" and body["property_id"] in answer["message"]
+    assert await pool.fetchval("select count(*) from ga4_sync_jobs") == 0
+    # Its own property, an admin's run of anyone's: started.
+    for user, body in [
+        (mine, {"property_id": "5301"}),
+        (ADMIN, {"property_id": "5302"}),
+        (ADMIN, {"user_id": str(theirs), "property_id": "5302"}),
+    ]:
+        response = await client.post("/v1/sync/ga4/run", headers=bearer(user), json=body)
+        assert response.status == 202, (user, body)
+
+
 @pytest.mark.parametrize(
     ("body", "status", "error"),
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import replace
+from datetime import datetime
 
 import jwt
 import pytest
@@ -46,6 +47,9 @@ async def test_manual_run_during_the_daily_run_is_409_with_the_daily_job(client,
     body = await response.json()
     assert body["error"] == "daily_run_active"
     assert body["job_id"] == str(daily.job.id)
+    # of the run itself, only what is the caller's: here nothing
+    assert set(body) == {"error", "message", "job_id", "your_properties", "fresh_by"}
+    assert body["your_properties"] == {"pending": 0, "done": 0}
     assert "daily sync is running" in body["message"]
 
 
@@ -211,6 +215,29 @@ async def test_meta_moves_after_a_successful_run(client, connect_user, runtime, 
     assert status["last_sync_at"] == after["last_sync_at"]
 
 
+async def test_a_run_that_synced_nothing_leaves_the_last_sync(
+    client, connect_user, runtime, worker
+):
+    from ..conftest import wait_for_job
+
+    user = await connect_user({"2111": "UTC"})
+    job_id = (await (await client.post("/v1/sync/ga4/run", headers=bearer(user))).json())["job_id"]
+    synced = await wait_for_job(runtime.sync, uuid.UUID(job_id))
+    assert synced.status == "success" and synced.last_sync_at is not None
+    # Someone who connected nothing clicks "Sync now": the run succeeds, syncing nothing.
+    nobody = uuid.uuid4()
+    job_id = (await (await client.post("/v1/sync/ga4/run", headers=bearer(nobody))).json())[
+        "job_id"
+    ]
+    empty = await wait_for_job(runtime.sync, uuid.UUID(job_id))
+    assert empty.status == "success" and empty.properties_total == 0
+    assert empty.last_sync_at is None
+    meta = await (await client.get("/v1/sync/ga4/meta")).json()
+    assert datetime.fromisoformat(meta["last_sync_at"]) == synced.last_sync_at
+    health = await (await client.get("/healthz")).json()
+    assert datetime.fromisoformat(health["last_sync_at"]) == synced.last_sync_at
+
+
 async def test_daily_backup_trigger(client, runtime):
     assert (await client.get("/v1/sync/ga4/daily")).status == 403
     wrong = await client.get("/v1/sync/ga4/daily", headers={"X-CRON-TOKEN": "nope"})
@@ -290,7 +317,8 @@ async def test_healthz(client, runtime, worker):
     body = await response.json()
     assert response.status == 200, body
     assert body["database"] == "ok" and body["worker"] == "ok"
-    assert body["last_sync_at"] is not None  # the worker's catch-up run
+    # The worker's catch-up run had no property to sync: that is no sync of the data.
+    assert body["last_sync_at"] is None
 
 
 async def test_healthz_without_a_worker_is_503(client):

@@ -67,6 +67,12 @@ async def create_manual_job(
     )
 
 
+async def run_target_exists(conn: Conn, user_id: uuid.UUID | None, property_id: str) -> bool:
+    """Whether a run of ``user_id``'s properties (None: everyone's) can cover ``property_id``."""
+    exists: bool = await conn.fetchval(query("run_target_exists"), user_id, property_id)
+    return exists
+
+
 async def get_active_manual_job(
     conn: Conn, requested_by: uuid.UUID, scope: str, property_filter: str | None
 ) -> Job | None:
@@ -167,13 +173,24 @@ async def complete_job_property(
     return None if row is None else (row["properties_done"], row["properties_total"])
 
 
-async def job_property_results(conn: Conn, job_id: uuid.UUID) -> list[dict[str, Any]]:
-    return [dict(row) for row in await conn.fetch(query("job_property_results"), job_id)]
+async def job_property_results(
+    conn: Conn, job_ids: list[uuid.UUID], user_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Per job, each of its properties (those ``user_id`` can access, or all) and how
+    it went."""
+    results: dict[uuid.UUID, list[dict[str, Any]]] = {job_id: [] for job_id in job_ids}
+    for row in await conn.fetch(query("job_property_results"), job_ids, user_id):
+        item = dict(row)
+        results[item.pop("job_id")].append(item)
+    return results
 
 
-async def finish_job(conn: Conn, job_id: uuid.UUID, status: str, message: str) -> Job | None:
-    """running -> ``status``, once; ``None`` when another caller finished it first."""
-    return _job(await conn.fetchrow(query("finish_job"), job_id, status, message))
+async def finish_job(
+    conn: Conn, job_id: uuid.UUID, status: str, message: str, *, synced: bool = False
+) -> Job | None:
+    """running -> ``status``, once; ``None`` when another caller finished it first.
+    ``synced``: the run synced a property, so a success is the data's last sync."""
+    return _job(await conn.fetchrow(query("finish_job"), job_id, status, message, synced))
 
 
 async def jobs_waiting_to_start(conn: Conn, older_than_s: float) -> list[uuid.UUID]:
@@ -193,10 +210,10 @@ async def daily_failure_streak(conn: Conn) -> int:
 
 
 async def jobs_property_breakdown(
-    conn: Conn, job_ids: list[uuid.UUID]
+    conn: Conn, job_ids: list[uuid.UUID], user_id: uuid.UUID | None = None
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     breakdown: dict[uuid.UUID, list[dict[str, Any]]] = {job_id: [] for job_id in job_ids}
-    for row in await conn.fetch(query("jobs_property_breakdown"), job_ids):
+    for row in await conn.fetch(query("jobs_property_breakdown"), job_ids, user_id):
         item = dict(row)
         breakdown[item.pop("job_id")].append(item)
     return breakdown

@@ -40,9 +40,10 @@ from ga4sync.sync.chart import property_chart
 from ga4sync.sync.continuation import Continuation
 from ga4sync.sync.fair_order import Lane, fresh_by, manual_ranks, tenant_ranks
 from ga4sync.sync.ingest import Ingestion, plan_settings, sync_property
+from ga4sync.sync.job_views import seen_by_user, summary_of
 from ga4sync.sync.progress import coverage_since, property_progress
 from ga4sync.sync.report_catalog import describe_reports
-from ga4sync.sync.summary import IngestSummary, PropertyResult
+from ga4sync.sync.summary import PropertyResult
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,14 @@ class DailyRunActive(Ga4SyncError):
 
 class JobNotFound(Ga4SyncError):
     pass
+
+
+class RunTargetNotFound(Ga4SyncError):
+    """A manual run named a GA4 property its scope does not cover."""
+
+    def __init__(self, property_id: str) -> None:
+        super().__init__(f"No property {property_id}.")
+        self.property_id = property_id
 
 
 class RateLimited(Ga4SyncError):
@@ -161,9 +170,14 @@ class SyncService:
         """Start a manual run (of ``scope``: "all" or a user id, optionally one GA4
         property), or return the same request's run that is still active.
 
-        Raises ``DailyRunActive`` while a daily run is pending or running, and
+        Raises ``RunTargetNotFound`` when ``property_id`` is not one of the scope's
+        properties, ``DailyRunActive`` while a daily run is pending or running, and
         ``RateLimited`` past RUN_RATE_LIMIT new runs an hour for the requester.
         """
+        if property_id is not None and not await job_store.run_target_exists(
+            self._pool, None if scope == "all" else uuid.UUID(scope), property_id
+        ):
+            raise RunTargetNotFound(property_id)
         daily = await job_store.get_active_daily_job(self._pool)
         if daily is not None:
             raise await self._daily_run_active(daily, requested_by, scope, property_id)
@@ -273,18 +287,34 @@ class SyncService:
                 self._app_settings.invalidate(LAST_SUCCESS)
         return job
 
+    async def view_job(self, job_id: uuid.UUID, *, user_id: uuid.UUID | None) -> Job:
+        """The job as ``user_id`` sees it (see ``ga4sync.sync.job_views``; None: an
+        admin, the whole run). Raises ``JobNotFound`` for another user's manual run."""
+        job = await self.get_job(job_id)
+        if user_id is None:
+            return job
+        if job.kind != "daily" and job.requested_by != user_id:
+            raise JobNotFound(f"no sync job {job_id}")
+        return (await self._seen_by([job], user_id))[0]
+
     async def list_jobs(
         self, *, user_id: uuid.UUID | None, before: uuid.UUID | None = None, limit: int = 20
     ) -> list[Job]:
-        """Jobs newest first: ``user_id``'s manual runs and all daily runs (everyone's
-        when ``user_id`` is None), the page after job ``before``."""
-        return await job_store.list_jobs(self._pool, user_id=user_id, before=before, limit=limit)
+        """Jobs newest first, the page after job ``before``: ``user_id``'s manual runs
+        and the daily runs as that user sees them, or everyone's whole (None)."""
+        jobs = await job_store.list_jobs(self._pool, user_id=user_id, before=before, limit=limit)
+        return jobs if user_id is None else await self._seen_by(jobs, user_id)
+
+    async def _seen_by(self, jobs: list[Job], user_id: uuid.UUID) -> list[Job]:
+        rows = await job_store.job_property_results(self._pool, [job.id for job in jobs], user_id)
+        return [seen_by_user(job, rows[job.id]) for job in jobs]
 
     async def job_breakdown(
-        self, job_ids: list[uuid.UUID]
+        self, job_ids: list[uuid.UUID], *, user_id: uuid.UUID | None
     ) -> dict[uuid.UUID, list[dict[str, Any]]]:
-        """Per job, each property's outcome: rows, tokens, duration, error, data quality."""
-        return await job_store.jobs_property_breakdown(self._pool, job_ids)
+        """Per job, each property's outcome (of those ``user_id`` can access; None:
+        all): rows, tokens, duration, error, data quality."""
+        return await job_store.jobs_property_breakdown(self._pool, job_ids, user_id)
 
     async def property_runs(
         self, property_ref: int, *, before: int | None = None, limit: int = 20
@@ -434,14 +464,15 @@ class SyncService:
 
     async def _finish(self, job_id: uuid.UUID) -> None:
         job = await self.get_job(job_id)
-        rows = await job_store.job_property_results(self._pool, job_id)
-        # Both ends are database timestamps: from the start to the last property done.
-        ends = [row["finished_at"] for row in rows if row["finished_at"] is not None]
-        duration_s = (max(ends) - job.started_at).total_seconds() if ends and job.started_at else 0
-        summary = IngestSummary(results=[_result(row) for row in rows], duration_s=duration_s)
+        summary = summary_of(
+            job, (await job_store.job_property_results(self._pool, [job_id]))[job_id]
+        )
         # Some properties failing (a revoked grant, a quota) is reported in the
         # message; the run as a whole failed only when nothing could be synced.
         failed = summary.properties_total > 0 and summary.properties_succeeded == 0
+        # A run that synced nothing (no property in its scope) succeeds, but it is
+        # not a sync of the data: /meta, /healthz and /metrics must not call it one.
+        synced = summary.properties_succeeded > 0
         daily_streak_before = (
             await job_store.daily_failure_streak(self._pool) if job.kind == "daily" else 0
         )
@@ -449,9 +480,9 @@ class SyncService:
         # without the other.
         async with self._pool.acquire() as conn, conn.transaction():
             finished = await job_store.finish_job(
-                conn, job_id, "failed" if failed else "success", summary.message()
+                conn, job_id, "failed" if failed else "success", summary.message(), synced=synced
             )
-            if finished is not None and finished.status == "success":
+            if finished is not None and finished.status == "success" and synced:
                 assert finished.last_sync_at is not None
                 await put_app_setting(
                     conn,
@@ -480,20 +511,3 @@ class SyncService:
         # background steps never compete with the run users are waiting for.
         for result in summary.results:
             await self._continuation.after(result, history=True)
-
-
-def _result(row: dict[str, Any]) -> PropertyResult:
-    return PropertyResult(
-        property_ref=row["property_ref"],
-        property_id=row["property_id"],
-        status=row["status"],
-        rows_fetched=row["rows_fetched"],
-        rows_inserted=row["rows_inserted"],
-        rows_updated=row["rows_updated"],
-        rows_unchanged=row["rows_unchanged"],
-        rows_deleted=row["rows_deleted"],
-        history_days_left=row["history_days_left"],
-        tokens_consumed=row["tokens_consumed"],
-        duration_ms=row["duration_ms"],
-        error=row["error"],
-    )

@@ -14,7 +14,13 @@ from ga4sync.outage import describe, is_database_unavailable
 from ga4sync.store.health import worker_heartbeat_age_s
 from ga4sync.store.jobs import Job
 from ga4sync.store.properties import get_property
-from ga4sync.sync.jobs import DailyRunActive, JobNotFound, NotDueYet, RateLimited
+from ga4sync.sync.jobs import (
+    DailyRunActive,
+    JobNotFound,
+    NotDueYet,
+    RateLimited,
+    RunTargetNotFound,
+)
 from ga4sync.web.auth import cron_token_matches
 from ga4sync.web.common import (
     POOL,
@@ -96,6 +102,8 @@ async def run_sync(request: web.Request) -> web.Response:
         started = await request.app[SERVICE].start_job(
             principal.user_id, scope, property_id=property_id
         )
+    except RunTargetNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
     except DailyRunActive as exc:
         raise ApiError(
             409,
@@ -119,18 +127,16 @@ async def run_sync(request: web.Request) -> web.Response:
 
 
 async def get_job(request: web.Request) -> web.Response:
-    """GET /v1/sync/ga4/job/{job_id} — status and progress of a job."""
+    """GET /v1/sync/ga4/job/{job_id} — status and progress of a job (as the caller sees it:
+    a user who is not an admin, over the job's properties they can access)."""
     principal = await principal_of(request)
     job_id = uuid_param(request.match_info["job_id"], "job_id")
     try:
-        job = await request.app[SERVICE].get_job(job_id)
+        job = await request.app[SERVICE].view_job(
+            job_id, user_id=None if principal.is_admin else principal.user_id
+        )
     except JobNotFound:
-        job = None
-    visible = job is not None and (
-        principal.is_admin or job.kind == "daily" or job.requested_by == principal.user_id
-    )
-    if job is None or not visible:
-        raise ApiError(404, "not_found", f"No sync job {job_id}.")
+        raise ApiError(404, "not_found", f"No sync job {job_id}.") from None
     return json_response(job_json(job))
 
 
@@ -145,12 +151,11 @@ async def list_history(request: web.Request) -> web.Response:
     if include is not None and include not in INCLUDES:
         raise ApiError(400, "invalid_include", 'include may only be "properties".')
     service = request.app[SERVICE]
-    jobs = await service.list_jobs(
-        user_id=None if principal.is_admin else principal.user_id, before=before, limit=limit
-    )
+    viewer = None if principal.is_admin else principal.user_id
+    jobs = await service.list_jobs(user_id=viewer, before=before, limit=limit)
     rendered = [job_json(job) for job in jobs]
     if include == "properties":
-        breakdown = await service.job_breakdown([job.id for job in jobs])
+        breakdown = await service.job_breakdown([job.id for job in jobs], user_id=viewer)
         for item, job in zip(rendered, jobs, strict=True):
             item["properties"] = breakdown[job.id]
     return json_response(

@@ -111,6 +111,7 @@ _RUN = {
         "400": error("Malformed body"),
         "401": _UNAUTHORIZED,
         "403": error("Another user's properties without being an admin"),
+        "404": error("property_id is not one of the properties the run's scope covers"),
         "409": json_content(
             {
                 "type": "object",
@@ -320,6 +321,8 @@ _PATHS: dict[str, Any] = {
     "/v1/sync/ga4/job/{job_id}": {
         "get": {
             "summary": "Status and progress of a job",
+            "description": "A caller who is not an admin sees, of any job, only the "
+            "properties they can access: progress and message cover those alone.",
             "security": _BEARER,
             "parameters": [_path("job_id", uuid_schema())],
             "responses": {
@@ -340,7 +343,8 @@ _PATHS: dict[str, Any] = {
                 _query(
                     "include",
                     {"enum": list(INCLUDES)},
-                    description="properties: each job's per-property outcome",
+                    description="properties: each job's per-property outcome (a caller "
+                    "who is not an admin: of the properties they can access)",
                 ),
             ],
             "responses": {

@@ -107,11 +107,18 @@ SCHEMAS: dict[str, Any] = {
             "kind": {"enum": ["manual", "daily"]},
             "scope": {"type": "string", "description": "'all' or the user id synced"},
             "property_id": {"type": ["string", "null"], "description": "one property only"},
-            "message": {"type": ["string", "null"]},
+            "message": {
+                "type": ["string", "null"],
+                "description": "written when the job ends; for a caller who is not an "
+                "admin, a summary of the job's properties they can access",
+            },
             "created_at": {"type": "string", "format": "date-time"},
             "started_at": _TS,
             "finished_at": _TS,
-            "last_sync_at": _TS,
+            "last_sync_at": {
+                **_TS,
+                "description": "when it ended, if it succeeded and synced a property",
+            },
             "run_date": {"type": ["string", "null"], "format": "date"},
             "duration_s": {"type": ["number", "null"]},
             "progress": ref("Progress"),
