@@ -4,9 +4,11 @@ The service side of the consent flow: ``start`` gives the consent URL with a
 sealed state, ``finish`` checks the state (signature, age, single use), trades
 the code for tokens, stores them encrypted and discovers the user's GA4
 properties with their time zones. ``import_token`` does the same for a refresh
-token an app already holds, after one refresh proves it. ``disconnect``
-revokes at Google, deletes the tokens and the user's access and, if asked,
-deletes the synced rows; it is idempotent.
+token an app already holds, after one refresh proves it. A complete listing of
+the user's properties also removes the discovered access Google no longer lists
+(a failed listing removes nothing). ``disconnect`` revokes at Google, deletes
+the tokens and the user's access and, if asked, deletes the synced rows; it is
+idempotent.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ga4sync.settings import Settings
 from ga4sync.store import connections as store
 from ga4sync.store.access import (
     list_lost_access,
+    remove_undiscovered_access,
     remove_user_access,
     set_access_settings,
 )
@@ -46,6 +49,8 @@ class Connected:
     properties: list[DiscoveredProperty]
     # The grant is stored either way; properties can be discovered again by reconnecting.
     discovery_error: GoogleError | None = None
+    # GA4 property ids the user had from an earlier discovery that Google no longer lists.
+    access_removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,15 @@ class GoogleAccounts:
             # The grant is stored and valid; the properties can be discovered again.
             return Connected(user_id, [], discovery_error=exc)
         await save_discovered_properties(self._pool, user_id, properties)
-        return Connected(user_id, properties)
+        # The listing is complete (discover raises otherwise): what it no longer
+        # holds, the user lost at Google; rows others sync are not theirs to read.
+        removed = await remove_undiscovered_access(
+            self._pool,
+            user_id,
+            [p.property_id for p in properties],
+            "Google no longer lists this property for your Google account",
+        )
+        return Connected(user_id, properties, access_removed=tuple(removed))
 
     async def disconnect(self, user_id: uuid.UUID, *, delete_data: bool) -> Disconnected:
         """Forget the grant here whatever Google says, then ask Google to revoke it."""
