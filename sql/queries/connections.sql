@@ -9,20 +9,6 @@ returning nonce;
 delete from google_credentials where user_id = $1
 returning refresh_token_encrypted, access_token_encrypted;
 
--- name: disable_user_properties
--- A user who disconnects loses access; a property nobody else can access
--- stops syncing. One that others still access goes on with their grants.
-with gone as (
-    delete from ga4_property_access where user_id = $1 returning property_ref
-)
-update ga4_properties p set enabled = false, updated_at = now()
-from gone
-where p.id = gone.property_ref and p.enabled
-  and not exists (
-      select 1 from ga4_property_access a
-      where a.property_ref = gone.property_ref and a.user_id <> $1
-  );
-
 -- name: delete_user_report_rows
 -- The coverage of the properties only this user can access (run before their
 -- access is removed), and their rows kept before reports had tables of their
@@ -51,13 +37,14 @@ select count(*) from gone;
 
 -- name: upsert_discovered_property
 -- A property found in the user's Google account: names, time zone and service
--- level follow Google (a service level it leaves out stays as it was); whether
--- it is synced stays the user's choice once made.
--- A property another user connected first is the same row: this user gains access.
+-- level follow Google (a service level it leaves out stays as it was).
+-- A property another user connected first is the same row: this user gains
+-- access, synced ($6) until they turn it off; whether it is synced, and how
+-- often, stays the user's choice once made. Access lost before is regained.
 with prop as (
     insert into ga4_properties
-        (property_id, display_name, time_zone, currency_code, enabled, service_level)
-    values ($2, $3, $4, $5, $6, $7)
+        (property_id, display_name, time_zone, currency_code, service_level)
+    values ($2, $3, $4, $5, $7)
     on conflict (property_id) do update
     set display_name = excluded.display_name,
         time_zone = excluded.time_zone,
@@ -67,13 +54,13 @@ with prop as (
     returning id
 ),
 access as (
-    insert into ga4_property_access (user_id, property_ref)
-    select $1, id from prop
-    on conflict do nothing
+    insert into ga4_property_access (user_id, property_ref, enabled, discovered)
+    select $1, id, $6, true from prop
+    on conflict (user_id, property_ref) do update set discovered = true
+),
+regained as (
+    delete from ga4_property_access_lost l
+    using prop
+    where l.user_id = $1 and l.property_ref = prop.id
 )
 select id from prop;
-
--- name: set_property_enabled
-update ga4_properties set enabled = $2, updated_at = now()
-where id = $1
-returning id;

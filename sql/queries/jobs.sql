@@ -64,14 +64,18 @@ returning *;
 -- The properties a job covers, fixed the first time it runs.
 -- $1 job id, $2 user id (null = everyone; else the properties that user can access), $3 include 'manual'-frequency properties,
 -- $4 one GA4 property id (null = all)
+-- A property is in when a user with access (user $2 themselves, when given)
+-- has it enabled, on a schedule other than manual unless $3: one user turning
+-- it off or to manual stops only their own interest in it.
 with planned as (
     insert into ga4_sync_job_properties (job_id, property_ref)
     select $1, p.id
     from ga4_properties p
-    where p.enabled
-      and ($2::uuid is null or exists (
-          select 1 from ga4_property_access a where a.property_ref = p.id and a.user_id = $2))
-      and ($3 or p.sync_frequency <> 'manual')
+    where exists (
+          select 1 from ga4_property_access a
+          where a.property_ref = p.id and a.enabled
+            and ($2::uuid is null or a.user_id = $2)
+            and ($3 or a.sync_frequency <> 'manual'))
       and ($4::text is null or p.property_id = $4)
     on conflict do nothing
     returning 1

@@ -25,13 +25,15 @@ where started_at > now() - interval '24 hours' and status <> 'running'
 group by status;
 
 -- name: metrics_properties
-select count(*) filter (where p.enabled) as enabled,
-       count(*) filter (where not p.enabled) as disabled,
-       count(*) filter (where p.enabled and g.has_credentials and not g.has_grant) as needs_reauth,
-       count(*) filter (where p.enabled and p.consecutive_failures > 0) as failing
+-- A property is enabled while any user with access has it enabled.
+select count(*) filter (where g.enabled) as enabled,
+       count(*) filter (where not g.enabled) as disabled,
+       count(*) filter (where g.enabled and g.has_credentials and not g.has_grant) as needs_reauth,
+       count(*) filter (where g.enabled and p.consecutive_failures > 0) as failing
 from ga4_properties p
 left join lateral (
-    select bool_or(c.user_id is not null) as has_credentials,
+    select coalesce(bool_or(a.enabled), false) as enabled,
+           bool_or(c.user_id is not null) as has_credentials,
            coalesce(bool_or(not c.needs_reauth), false) as has_grant
     from ga4_property_access a
     left join google_credentials c on c.user_id = a.user_id

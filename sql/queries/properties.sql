@@ -1,26 +1,32 @@
 -- name: upsert_property
--- The one row of a GA4 property, and user $1's access to it.
+-- The one row of a GA4 property, and user $1's access to it, added by hand:
+-- enabled ($6) is that user's choice. Access lost before is regained.
 with prop as (
-    insert into ga4_properties (property_id, display_name, time_zone, currency_code, enabled)
-    values ($2, $3, $4, $5, $6)
+    insert into ga4_properties (property_id, display_name, time_zone, currency_code)
+    values ($2, $3, $4, $5)
     on conflict (property_id) do update
     set display_name = coalesce(excluded.display_name, ga4_properties.display_name),
         time_zone = excluded.time_zone,
         currency_code = coalesce(excluded.currency_code, ga4_properties.currency_code),
-        enabled = excluded.enabled,
         updated_at = now()
     returning id
 ),
 access as (
-    insert into ga4_property_access (user_id, property_ref)
-    select $1, id from prop
-    on conflict do nothing
+    insert into ga4_property_access (user_id, property_ref, enabled)
+    select $1, id, $6 from prop
+    on conflict (user_id, property_ref) do update set enabled = excluded.enabled
+),
+regained as (
+    delete from ga4_property_access_lost l
+    using prop
+    where l.user_id = $1 and l.property_ref = prop.id
 )
 select id from prop;
 
 -- name: list_properties_to_sync
--- Enabled properties, optionally those user $1 can access, one GA4 property id
--- ($2) and/or one property row ($3), with the users whose grant can read them.
+-- Properties some user with access has enabled (user $1 themselves, when given),
+-- optionally one GA4 property id ($2) and/or one property row ($3), with the
+-- users whose grant can read them.
 select p.id, p.property_id, p.display_name, p.time_zone, p.service_level,
        coalesce(g.grant_users, '{}') as grant_users,
        coalesce(g.has_credentials, false) as has_credentials
@@ -34,9 +40,9 @@ left join lateral (
     left join google_credentials c on c.user_id = a.user_id
     where a.property_ref = p.id
 ) g on true
-where p.enabled
-  and ($1::uuid is null or exists (
-      select 1 from ga4_property_access x where x.property_ref = p.id and x.user_id = $1))
+where exists (
+      select 1 from ga4_property_access w
+      where w.property_ref = p.id and w.enabled and ($1::uuid is null or w.user_id = $1))
   and ($2::text is null or p.property_id = $2)
   and ($3::bigint is null or p.id = $3)
 order by p.id;
@@ -62,21 +68,43 @@ returning before.consecutive_failures as failures_before,
           p.property_id, p.display_name;
 
 -- name: get_property
+-- enabled and sync_frequency are user $2's own settings when they have access,
+-- else (an admin, or $2 null) the property's effective ones: enabled while any
+-- user with access has it enabled, at the most frequent schedule among them.
 select p.id, p.property_id, p.display_name, p.time_zone, p.currency_code,
-       p.service_level, p.enabled, p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
-       p.sync_frequency, p.next_due_at,
+       p.service_level, p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
+       p.next_due_at,
+       coalesce(m.enabled, s.enabled) as enabled,
+       coalesce(m.sync_frequency, s.sync_frequency) as sync_frequency,
+       s.enabled as effective_enabled,
+       s.sync_frequency as effective_sync_frequency,
        array(select a.user_id from ga4_property_access a where a.property_ref = p.id
              order by a.created_at, a.user_id) as access_user_ids
 from ga4_properties p
+left join ga4_property_access m on m.property_ref = p.id and m.user_id = $2
+cross join lateral (
+    select coalesce(bool_or(a.enabled), false) as enabled,
+           coalesce((array_agg(a.sync_frequency order by not a.enabled,
+               array_position('{hourly,every_6h,daily,manual}'::text[], a.sync_frequency)))[1],
+               'daily') as sync_frequency
+    from ga4_property_access a
+    where a.property_ref = p.id
+) s
 where p.id = $1;
 
 -- name: list_properties_status
 -- Properties with their last sync and last run; $1 limits to those one user
--- can access (null: all). needs_reauth: no user with access has a working
--- grant, so the property cannot sync until someone reconnects.
-select p.id, p.property_id, p.display_name, p.time_zone, p.service_level, p.enabled,
+-- can access (null: all). enabled and sync_frequency are user $2's own
+-- settings where they have access, else the effective ones (see get_property).
+-- needs_reauth: no user with access has a working grant, so the property
+-- cannot sync until someone reconnects.
+select p.id, p.property_id, p.display_name, p.time_zone, p.service_level,
        p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
-       p.sync_frequency, p.next_due_at,
+       p.next_due_at,
+       coalesce(m.enabled, s.enabled) as enabled,
+       coalesce(m.sync_frequency, s.sync_frequency) as sync_frequency,
+       s.enabled as effective_enabled,
+       s.sync_frequency as effective_sync_frequency,
        coalesce(g.has_credentials, false) and cardinality(coalesce(g.grant_users, '{}')) = 0
            as needs_reauth,
        coalesce(g.has_credentials, false) as connected,
@@ -87,6 +115,15 @@ select p.id, p.property_id, p.display_name, p.time_zone, p.service_level, p.enab
        r.rows_inserted + r.rows_updated as last_run_rows_written,
        r.data_quality as last_run_data_quality
 from ga4_properties p
+left join ga4_property_access m on m.property_ref = p.id and m.user_id = $2
+cross join lateral (
+    select coalesce(bool_or(a.enabled), false) as enabled,
+           coalesce((array_agg(a.sync_frequency order by not a.enabled,
+               array_position('{hourly,every_6h,daily,manual}'::text[], a.sync_frequency)))[1],
+               'daily') as sync_frequency
+    from ga4_property_access a
+    where a.property_ref = p.id
+) s
 left join lateral (
     select array_agg(a.user_id) filter (where c.user_id is not null and not c.needs_reauth)
                as grant_users,
@@ -110,12 +147,20 @@ order by p.display_name nulls last, p.property_id, p.id;
 -- name: claim_due_properties
 -- Properties whose hourly / 6-hourly sync is due at $1: claimed by moving
 -- next_due_at one interval past $1, so concurrent schedulers never both take one.
+-- A property's schedule is the most frequent one among the users with access
+-- who have it enabled.
 with due as (
-    select p.id, p.sync_frequency
+    select p.id, s.sync_frequency
     from ga4_properties p
-    where p.enabled
-      and p.sync_frequency in ('hourly', 'every_6h')
-      and exists (
+    cross join lateral (
+        select case when bool_or(a.sync_frequency = 'hourly') then 'hourly'
+                    else 'every_6h' end as sync_frequency
+        from ga4_property_access a
+        where a.property_ref = p.id and a.enabled
+          and a.sync_frequency in ('hourly', 'every_6h')
+        having count(*) > 0
+    ) s
+    where exists (
           select 1
           from ga4_property_access a
           join google_credentials c on c.user_id = a.user_id
@@ -134,8 +179,3 @@ set next_due_at = $1 + case due.sync_frequency
 from due
 where p.id = due.id
 returning p.id;
-
--- name: set_property_frequency
-update ga4_properties set sync_frequency = $2, next_due_at = null, updated_at = now()
-where id = $1
-returning id;

@@ -191,6 +191,8 @@ async def _connect(url: str, embedded: bool, settings: Settings, args: argparse.
     )
     print(f"connected user {args.user}: Google grant checked and stored")
     print(f"discovered properties: {found}")
+    if connected.access_removed:
+        print(f"no longer listed by Google, access removed: {', '.join(connected.access_removed)}")
     if connected.discovery_error:
         print(f"discovery failed: {connected.discovery_error}", file=sys.stderr)
     if args.property:

@@ -46,6 +46,11 @@ class Ga4RequestError(GoogleError):
         self.google_status = google_status
 
 
+class PropertyAccessDenied(Ga4RequestError):
+    """GA4 refused this grant for this property (403 PERMISSION_DENIED): the Google
+    account behind it cannot read the property (any more). Other grants may."""
+
+
 class Ga4Unavailable(GoogleUnavailable):
     """GA4 kept failing with server or network errors after every retry."""
 

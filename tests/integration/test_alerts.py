@@ -34,7 +34,7 @@ async def test_three_failures_alert_once_and_a_success_recovers_once(
 ):
     url, received, _ = receiver
     await connect_user({"8101": "UTC"})
-    fake.fail_next("8101", status=403, times=1000)
+    fake.fail_next("8101", status=404, times=1000)
     async with ingestion_for(alert_webhook_url=url, alert_failure_threshold=3) as ingestion:
         for _ in range(5):
             summary = await ingest_ga4_for_all_accounts(ingestion)
@@ -42,7 +42,7 @@ async def test_three_failures_alert_once_and_a_success_recovers_once(
         assert len(received) == 1
         fake.clear_failures("8101")
         assert "failed 3 times in a row" in received[0]["text"]
-        assert "8101" in received[0]["text"] and "PERMISSION_DENIED" in received[0]["text"]
+        assert "8101" in received[0]["text"] and "NOT_FOUND" in received[0]["text"]
         assert (await ingest_ga4_for_all_accounts(ingestion)).ok
         await ingest_ga4_for_all_accounts(ingestion)
     assert len(received) == 2
@@ -53,7 +53,7 @@ async def test_a_broken_webhook_never_breaks_a_sync(fake, connect_user, ingestio
     url, received, answer = receiver
     answer["status"] = 500
     await connect_user({"8201": "UTC", "8202": "UTC"})
-    fake.fail_next("8201", status=403, times=1)
+    fake.fail_next("8201", status=404, times=1)
     async with ingestion_for(alert_webhook_url=url, alert_failure_threshold=1) as ingestion:
         summary = await ingest_ga4_for_all_accounts(ingestion)
     assert {r.property_id: r.status for r in summary.results} == {

@@ -139,6 +139,21 @@ def test_connect_checks_the_token_before_storing_it(
     assert "unknown time zone" in capsys.readouterr().err
 
 
+def test_connect_again_names_the_access_google_no_longer_lists(
+    database_url, encryption_key, google_in_thread, monkeypatch, capsys
+):
+    fake, base_url = google_in_thread
+    _point_at(monkeypatch, database_url, encryption_key, base_url)
+    user = str(uuid.uuid4())
+    fake.add_google_account("cli@example.com", [("555", "Five", "UTC"), ("556", "Six", "UTC")])
+    fake.add_refresh_token("rt-listed", account="cli@example.com")
+    assert main(["connect", "--user", user, "--refresh-token", "rt-listed"]) == 0
+    assert "access removed" not in capsys.readouterr().out
+    fake.add_google_account("cli@example.com", [("556", "Six", "UTC")])
+    assert main(["connect", "--user", user, "--refresh-token", "rt-listed"]) == 0
+    assert "no longer listed by Google, access removed: 555" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("command", ["serve", "worker"])
 @pytest.mark.parametrize(
     ("unset", "bad", "named"),

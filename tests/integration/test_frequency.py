@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from ga4sync.store.properties import set_property_frequency
+from ga4sync.store.access import set_access_settings
 
 from ..webtools import bearer
 
@@ -17,7 +17,7 @@ async def _props(pool, connect_user, frequencies: dict[str, str]):
     refs = {}
     for pid, frequency in frequencies.items():
         ref = await pool.fetchval("select id from ga4_properties where property_id = $1", pid)
-        await set_property_frequency(pool, ref, frequency)
+        await set_access_settings(pool, ref, user_id=user, sync_frequency=frequency)
         refs[pid] = ref
     return user, refs
 

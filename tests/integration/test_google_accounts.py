@@ -83,7 +83,7 @@ async def test_whole_flow_connect_sync_disconnect(api, fake, pool, runtime, inge
     )
     assert raw is not None and refresh_token.encode() not in raw  # encrypted at rest
     props = await pool.fetch(
-        "select property_id, display_name, time_zone, enabled from ga4_properties p"
+        "select property_id, display_name, time_zone, a.enabled from ga4_properties p"
         " join ga4_property_access a on a.property_ref = p.id"
         " where a.user_id = $1 order by property_id",
         user,
@@ -101,7 +101,10 @@ async def test_whole_flow_connect_sync_disconnect(api, fake, pool, runtime, inge
     assert body["rows_deleted"] == summary.rows_written
     assert fake.revoked == [refresh_token]
     assert await pool.fetchval("select count(*) from google_credentials") == 0
-    assert not any(p["enabled"] for p in await pool.fetch("select enabled from ga4_properties"))
+    # Nobody can access the properties any more: they do not sync.
+    assert await pool.fetchval("select count(*) from ga4_property_access") == 0
+    listed = await (await api.get("/v1/properties", headers=bearer(ADMIN))).json()
+    assert [p["effective_enabled"] for p in listed["properties"]] == [False, False]
     again = await api.delete("/v1/connections/google", headers=bearer(user))
     assert (await again.json())["tokens_deleted"] is False  # idempotent
 
@@ -255,7 +258,9 @@ async def test_choosing_properties(api, fake, pool, ingestion_for):
     assert [r.property_id for r in summary.results] == ["111000111"]
     # Reconnecting keeps the choice.
     outcome(await callback(api, await consent(api, fake, user)))
-    assert not await pool.fetchval("select enabled from ga4_properties where id = $1", ref)
+    assert not await pool.fetchval(
+        "select enabled from ga4_property_access where property_ref = $1", ref
+    )
 
 
 async def test_consent_without_configuration_is_503(aiohttp_client, runtime, web_settings):

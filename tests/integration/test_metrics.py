@@ -22,7 +22,7 @@ async def test_metrics_report_jobs_runs_rows_tokens_and_quota(
     client, runtime, fake, connect_user, ingestion_for
 ):
     await connect_user({"9201": "UTC", "9202": "UTC"})
-    fake.fail_next("9202", status=403, times=1000)
+    fake.fail_next("9202", status=404, times=1000)
     async with ingestion_for() as ingestion:
         summary = await ingest_ga4_for_all_accounts(ingestion)
     await runtime.sync.ensure_daily_due()

@@ -83,24 +83,21 @@ async def test_two_users_copies_of_a_property_become_one(empty_database_url):
 
         assert await migrate(conn)  # 0008 onwards, and procrastinate's schema
 
-        props = await conn.fetch(
-            "select id, property_id, enabled, sync_frequency from ga4_properties order by id"
-        )
+        props = await conn.fetch("select id, property_id from ga4_properties order by id")
         assert [(p["id"], p["property_id"]) for p in props] == [
             (a, "111"),
             (ids[(BOB, "222")], "222"),
         ]
-        assert props[0]["enabled"] is True
-        assert props[0]["sync_frequency"] == "every_6h"  # most frequent of the enabled copies
-        assert props[1]["sync_frequency"] == "manual"
+        # The merged settings, which a later migration gives every user with access:
+        # enabled, at the most frequent schedule of the enabled copies.
         access = await conn.fetch(
-            "select user_id, property_ref from ga4_property_access order by property_ref"
+            "select user_id, property_ref, enabled, sync_frequency from ga4_property_access"
         )
-        assert {(r["user_id"], r["property_ref"]) for r in access} == {
-            (ALICE, a),
-            (BOB, a),
-            (CAROL, a),
-            (BOB, ids[(BOB, "222")]),
+        assert {tuple(r) for r in access} == {
+            (ALICE, a, True, "every_6h"),
+            (BOB, a, True, "every_6h"),
+            (CAROL, a, True, "every_6h"),
+            (BOB, ids[(BOB, "222")], True, "manual"),
         }
         # The merged rows, then moved into the pages report's own table.
         pages = table_name(reports_by_name(["pages"])[0].key)

@@ -13,6 +13,8 @@ import pytest
 
 from ga4sync.errors import ConfigError
 from ga4sync.reports import BUILTIN_REPORTS
+from ga4sync.store.access import remove_undiscovered_access
+from ga4sync.store.connections import upsert_discovered_property
 from ga4sync.store.exposure import check_exposure_supported
 from ga4sync.store.properties import upsert_property
 from ga4sync.store.report_tables import ensure_report_tables, upsert_report_rows
@@ -121,3 +123,42 @@ async def test_exposure_needs_supabase_and_postgres_15(pool):
         with pytest.raises(ConfigError, match="SUPABASE_EXPOSE_REPORTS is for Supabase"):
             await ensure_report_tables(conn, BUILTIN_REPORTS, expose=True)
     assert await pool.fetchval("select count(*) from pg_policy") == 0
+
+
+async def test_access_lost_at_google_stops_the_reads_and_its_record_is_nobodys_to_read(
+    supabase,
+):
+    pool = supabase
+    alice, bob = await _two_users_with_data(pool)
+    # Alice's access to the shared property came from discovery; Google stops listing it.
+    await upsert_discovered_property(
+        pool,
+        alice,
+        "333",
+        display_name="Shared",
+        time_zone="UTC",
+        currency_code=None,
+        enabled=True,
+    )
+    assert await remove_undiscovered_access(pool, alice, ["111"], "not listed") == ["333"]
+    await _expose(pool, True)
+    # Supabase's default privileges grant all on a new table in public to both roles.
+    await pool.execute("grant all on ga4_property_access_lost to anon, authenticated")
+
+    for user, expected in ((alice, ["111"]), (bob, ["222", "333"])):
+        async with as_role(pool, "authenticated", user) as conn:
+            mine = await conn.fetch("select property_id from ga4_my_properties order by 1")
+            assert [r["property_id"] for r in mine] == expected
+            rows = await conn.fetch("select property_id from ga4_daily_totals order by 1")
+            assert [r["property_id"] for r in rows] == expected
+            # granted, and still empty: row level security with no policy
+            assert await conn.fetchval("select count(*) from ga4_property_access_lost") == 0
+    async with as_role(pool, "anon") as conn:
+        assert await conn.fetchval("select count(*) from ga4_property_access_lost") == 0
+    async with as_role(pool, "authenticated", alice) as conn:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+            await conn.execute(
+                "insert into ga4_property_access_lost (user_id, property_ref, reason)"
+                " select $1, id, 'x' from ga4_properties",
+                alice,
+            )

@@ -270,3 +270,14 @@ async def test_add_google_account_keeps_data_api_settings(fake: FakeGoogle) -> N
     )
     with pytest.raises(ValueError, match="numeric"):
         fake.add_google_account(ALICE, [("G-123", "x", "UTC")])
+
+
+async def test_fail_next_admin_after_lets_requests_through_first(
+    admin: Admin, fake: FakeGoogle
+) -> None:
+    fake.fail_next_admin(503, after=2)
+    token = await admin.token_for("rt-alice")
+    statuses = [(await admin.get("/v1beta/accountSummaries", token))[0] for _ in range(4)]
+    assert statuses == [200, 200, 503, 200]
+    with pytest.raises(ValueError, match="after"):
+        fake.fail_next_admin(503, after=-1)

@@ -518,3 +518,64 @@ async def test_preloaded_daily_usage_exhausts_the_day(api: Api, fake: FakeGoogle
     assert status == 429
     assert payload["error"]["status"] == "RESOURCE_EXHAUSTED"
     assert payload["error"]["message"].startswith("Exhausted property tokens per day.")
+
+
+async def test_access_denied_to_one_grant_is_a_bare_permission_denied(
+    api: Api, fake: FakeGoogle
+) -> None:
+    fake.add_refresh_token("rt-bob")
+    _, bob = await api.token_form(
+        grant_type="refresh_token", refresh_token="rt-bob", client_id="c", client_secret="s"
+    )
+    fake.deny_access("1", "rt-alice")
+    status, payload = await api.report(body())
+    # GA4's answer for a property the caller may not read: no ErrorInfo in details.
+    assert (status, payload) == (
+        403,
+        {
+            "error": {
+                "code": 403,
+                "message": (
+                    "User does not have sufficient permissions for this property. To learn "
+                    "more about Property ID, see https://developers.google.com/analytics/"
+                    "devguides/reporting/data/v1/property-id."
+                ),
+                "status": "PERMISSION_DENIED",
+            }
+        },
+    )
+    assert (await api.report(body(), token=bob["access_token"]))[0] == 200
+    assert (await api.report(body(), property_id="2"))[0] == 200  # another property
+
+    fake.allow_access("1", "rt-alice")
+    assert (await api.report(body()))[0] == 200
+
+
+async def test_access_denied_to_a_google_account_covers_all_its_grants(
+    api: Api, fake: FakeGoogle
+) -> None:
+    fake.add_refresh_token("rt-carol-1", account="carol@example.com")
+    fake.add_refresh_token("rt-carol-2", account="carol@example.com")
+    fake.deny_access("1", "carol@example.com")
+    for refresh_token in ("rt-carol-1", "rt-carol-2"):
+        _, token = await api.token_form(
+            grant_type="refresh_token",
+            refresh_token=refresh_token,
+            client_id="c",
+            client_secret="s",
+        )
+        status, payload = await api.report(body(), token=token["access_token"])
+        assert (status, payload["error"]["status"]) == (403, "PERMISSION_DENIED")
+    assert (await api.report(body()))[0] == 200  # Alice's grant reads it
+
+
+async def test_a_grant_without_the_scope_is_refused_with_an_error_info(
+    api: Api, fake: FakeGoogle
+) -> None:
+    fake.add_refresh_token("rt-narrow", scopes=("openid",))
+    _, token = await api.token_form(
+        grant_type="refresh_token", refresh_token="rt-narrow", client_id="c", client_secret="s"
+    )
+    status, payload = await api.report(body(), token=token["access_token"])
+    assert (status, payload["error"]["status"]) == (403, "PERMISSION_DENIED")
+    assert payload["error"]["details"][0]["reason"] == "ACCESS_TOKEN_SCOPE_INSUFFICIENT"

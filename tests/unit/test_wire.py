@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ga4sync.ga4 import quota
-from ga4sync.ga4.wire import build_request, parse_error, parse_page
+from ga4sync.ga4.wire import build_request, error_reason, parse_error, parse_page
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec, reports_by_name
 
 
@@ -68,6 +68,24 @@ def test_parse_error_tolerates_non_json():
         b'{"error": {"code": 429, "message": "m", "status": "RESOURCE_EXHAUSTED"}}'
     ) == ("RESOURCE_EXHAUSTED", "m")
     assert parse_error(b"<html>bad gateway</html>") == ("", "<html>bad gateway</html>")
+
+
+def test_error_reason_is_the_error_infos_if_any():
+    info = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "SERVICE_DISABLED",
+        "domain": "googleapis.com",
+    }
+    help_link = {"@type": "type.googleapis.com/google.rpc.Help", "links": []}
+    error = {"code": 403, "message": "m", "status": "PERMISSION_DENIED"}
+    assert error_reason(json.dumps({"error": {**error, "details": [help_link, info]}})) == (
+        "SERVICE_DISABLED"
+    )
+    # GA4's answer for a property the caller may not read names no reason.
+    assert error_reason(json.dumps({"error": error})) is None
+    assert error_reason(json.dumps({"error": {**error, "details": [help_link]}})) is None
+    assert error_reason(b"<html>forbidden</html>") is None
+    assert error_reason(b'{"error": "nope"}') is None
 
 
 @pytest.mark.parametrize(

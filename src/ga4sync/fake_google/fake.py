@@ -178,10 +178,13 @@ class FakeGoogle(TokenStore):
         self.in_flight: dict[str, int] = {}
         self._properties: dict[str, PropertyConfig] = {}
         self._removed: set[str] = set()
+        # property id -> refresh tokens and Google accounts that may not read it
+        self._denied: dict[str, set[str]] = {}
         self._today: date | None = None
         # None lets one request through (fail_next's ``after``)
         self._failures: dict[str, deque[tuple[int, str | None] | None]] = {}
-        self._admin_failures: deque[int] = deque()
+        # None lets one request through (fail_next_admin's ``after``)
+        self._admin_failures: deque[int | None] = deque()
         self._oauth_failures: deque[int] = deque()
         self._windows: dict[tuple[str, str], tuple[object, int]] = {}
         self._quota_day: dict[str, date] = {}
@@ -281,6 +284,29 @@ class FakeGoogle(TokenStore):
     def is_removed(self, property_id: str) -> bool:
         """Whether :meth:`remove_property` took the property away."""
         return property_id in self._removed
+
+    def deny_access(self, property_id: str, who: str) -> None:
+        """One caller may no longer read the property: ``who`` is a refresh token (its
+        grant's access tokens) or a Google account (every grant of it). runReport,
+        getMetadata and checkCompatibility answer them 403 PERMISSION_DENIED, as GA4
+        does for a user whose access to the property was removed; other callers read
+        it as before. The Admin API's listing is not changed: give the account its
+        properties again with :meth:`add_google_account` for that.
+        :meth:`allow_access` undoes it."""
+        self._denied.setdefault(property_id, set()).add(who)
+
+    def allow_access(self, property_id: str, who: str) -> None:
+        """Undo :meth:`deny_access`."""
+        self._denied.get(property_id, set()).discard(who)
+
+    def access_denied(self, authorization: str | None, property_id: str) -> bool:
+        """Whether the (live) token in the Authorization header may not read the property."""
+        denied = self._denied.get(property_id)
+        if not denied:
+            return False
+        grant = self.bearer_grant(authorization)
+        owner = self.bearer_refresh_token(authorization)
+        return owner in denied or (grant is not None and grant.account in denied)
 
     def add_google_account(
         self, email: str, properties: Iterable[PropertySpec] = (), *, accounts: int = 1
@@ -426,10 +452,17 @@ class FakeGoogle(TokenStore):
         queue = self._failures.get(property_id)
         return queue.popleft() if queue else None
 
-    def fail_next_admin(self, status: int = 500, *, times: int = 1) -> None:
-        """Answer the next ``times`` Admin API requests with an error (429, 500, 503, 403...)."""
+    def fail_next_admin(self, status: int = 500, *, times: int = 1, after: int = 0) -> None:
+        """Answer the next ``times`` Admin API requests with an error (429, 500, 503, 403...).
+
+        ``after`` lets that many Admin API requests through first (a listing that fails
+        on its second page: ``after=1``). Failures queue up behind those already waiting.
+        """
         if status not in STATUS_NAMES:
             raise ValueError(f"unsupported status {status}")
+        if after < 0:
+            raise ValueError("after must not be negative")
+        self._admin_failures.extend([None] * after)
         self._admin_failures.extend([status] * times)
 
     def take_admin_failure(self) -> int | None:

@@ -88,7 +88,7 @@ async def run_report(request: web.Request) -> web.Response:
         if status == 401:
             return unauthenticated("ACCESS_TOKEN_EXPIRED")
         return api_error(status)
-    if fake.is_removed(property_id):
+    if fake.is_removed(property_id) or fake.access_denied(authorization, property_id):
         return api_error(403)
     if body is None:
         return invalid_argument("Invalid JSON payload received. Unexpected token.")
@@ -148,7 +148,7 @@ def _data_api_refusal(
             "more about Property ID, see "
             "https://developers.google.com/analytics/devguides/reporting/data/v1/property-id."
         )
-    if fake.is_removed(property_id):
+    if fake.is_removed(property_id) or fake.access_denied(authorization, property_id):
         return api_error(403)
     return None
 

@@ -64,13 +64,21 @@ class TokenStore:
 
     # --- refresh and access tokens ---------------------------------------------------------
 
-    def add_refresh_token(self, refresh_token: str, *, account: str | None = None) -> None:
+    def add_refresh_token(
+        self,
+        refresh_token: str,
+        *,
+        account: str | None = None,
+        scopes: tuple[str, ...] | None = None,
+    ) -> None:
         """Accept ``refresh_token`` at the token endpoint (any client id/secret).
 
         ``account`` links it to a Google account added with ``add_google_account``, whose
         GA4 accounts the Admin API then lists; without it the Admin API lists none.
+        ``scopes`` limits the grant (None: any API accepts it); an API whose scope it
+        lacks answers 403 ACCESS_TOKEN_SCOPE_INSUFFICIENT.
         """
-        self._grants[refresh_token] = Grant(account=account)
+        self._grants[refresh_token] = Grant(account=account, scopes=scopes)
 
     def revoke_refresh_token(self, refresh_token: str) -> None:
         """Refuse the refresh token from now on, and every access token issued from it."""
@@ -111,6 +119,14 @@ class TokenStore:
         if grant is None or time.time() >= expires_at:
             return "ACCESS_TOKEN_EXPIRED", None
         return None, grant
+
+    def bearer_refresh_token(self, authorization: str | None) -> str | None:
+        """The refresh token (grant key) behind a live access token in the header."""
+        problem, _ = self._live_grant(authorization)
+        if problem:
+            return None
+        _, _, token = (authorization or "").strip().partition(" ")
+        return self._access_tokens[token.strip()][0]
 
     def auth_problem(self, authorization: str | None) -> str | None:
         """None when the Authorization header carries a live token, else the ErrorInfo reason."""

@@ -23,10 +23,16 @@ from typing import Any
 import aiohttp
 
 from ga4sync.clock import Clock, utcnow
-from ga4sync.errors import Ga4RequestError, Ga4Unavailable, GrantRevoked, QuotaExhausted
+from ga4sync.errors import (
+    Ga4RequestError,
+    Ga4Unavailable,
+    GrantRevoked,
+    PropertyAccessDenied,
+    QuotaExhausted,
+)
 from ga4sync.ga4 import quota as quota_policy
 from ga4sync.ga4.concurrency import PropertyConcurrency
-from ga4sync.ga4.wire import ReportPage, build_request, parse_error, parse_page
+from ga4sync.ga4.wire import ReportPage, build_request, error_reason, parse_error, parse_page
 from ga4sync.reports import ReportSpec
 from ga4sync.settings import Settings
 
@@ -177,7 +183,15 @@ class Ga4Client:
                         concurrency.refused(in_flight)
                     unnamed_quota = named is None
                 elif status not in _TRANSIENT_STATUSES:
-                    raise Ga4RequestError(
+                    # A 403 with no ErrorInfo is GA4 refusing this grant the property;
+                    # with one it is about the project or the token as a whole (API
+                    # disabled, scope missing), not the user's access to the property.
+                    denied = (
+                        status == 403
+                        and google_status == "PERMISSION_DENIED"
+                        and error_reason(payload) is None
+                    )
+                    raise (PropertyAccessDenied if denied else Ga4RequestError)(
                         f"GA4 answered {status} {google_status}: {message}",
                         http_status=status,
                         google_status=google_status,

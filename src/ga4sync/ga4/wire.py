@@ -165,3 +165,25 @@ def parse_error(body: bytes | str) -> tuple[str, str]:
     if not isinstance(error, dict):
         return "", str(error)[:500]
     return str(error.get("status", "")), str(error.get("message", ""))
+
+
+def error_reason(body: bytes | str) -> str | None:
+    """The ``reason`` of the ErrorInfo in a Google error body's ``details``, if any.
+
+    Google names a refusal that is not about the resource with one (the API disabled
+    for the project: ``SERVICE_DISABLED``; a token without the scope:
+    ``ACCESS_TOKEN_SCOPE_INSUFFICIENT``); GA4's "no permission for this property"
+    comes without.
+    """
+    try:
+        error = json.loads(body).get("error", {})
+    except (ValueError, AttributeError):
+        return None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else ():
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith(
+            "google.rpc.ErrorInfo"
+        ):
+            reason = detail.get("reason")
+            return str(reason) if reason else None
+    return None

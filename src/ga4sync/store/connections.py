@@ -27,10 +27,6 @@ async def delete_google_credentials(conn: Conn, user_id: uuid.UUID) -> list[byte
     return [bytes(token) for token in row.values() if token is not None]
 
 
-async def disable_user_properties(conn: Conn, user_id: uuid.UUID) -> None:
-    await conn.execute(query("disable_user_properties"), user_id)
-
-
 async def delete_user_report_rows(conn: Conn, user_id: uuid.UUID) -> int:
     """Delete the report rows and coverage of the properties only ``user_id`` accesses,
     in every report table, in one transaction."""
@@ -62,7 +58,3 @@ async def upsert_discovered_property(
         service_level,
     )
     return ref
-
-
-async def set_property_enabled(conn: Conn, property_ref: int, enabled: bool) -> bool:
-    return await conn.fetchval(query("set_property_enabled"), property_ref, enabled) is not None

@@ -48,8 +48,8 @@ async def upsert_property(
     currency_code: str | None = None,
     enabled: bool = True,
 ) -> int:
-    """Create or update a property and give ``user_id`` access; return its
-    ``ga4_properties.id``."""
+    """Create or update a property and give ``user_id`` access (added by hand,
+    ``enabled`` their setting); return its ``ga4_properties.id``."""
     ref: int = await conn.fetchval(
         query("upsert_property"),
         user_id,
@@ -98,25 +98,33 @@ async def record_property_outcome(
 
 
 async def get_property(
-    conn: asyncpg.Connection | asyncpg.Pool, property_ref: int
+    conn: asyncpg.Connection | asyncpg.Pool,
+    property_ref: int,
+    viewer: uuid.UUID | None = None,
 ) -> dict[str, Any] | None:
-    row = await conn.fetchrow(query("get_property"), property_ref)
+    """The property; ``enabled`` and ``sync_frequency`` are ``viewer``'s own settings
+    when they have access, else the property's effective ones (``effective_*``)."""
+    row = await conn.fetchrow(query("get_property"), property_ref, viewer)
     return None if row is None else dict(row)
 
 
 async def get_property_to_sync(
     conn: asyncpg.Connection | asyncpg.Pool, property_ref: int
 ) -> PropertyToSync | None:
-    """The property by ``ga4_properties.id`` if it is still enabled."""
+    """The property by ``ga4_properties.id`` while some user with access has it enabled."""
     row = await conn.fetchrow(query("list_properties_to_sync"), None, None, property_ref)
     return None if row is None else PropertyToSync.from_row(row)
 
 
 async def list_properties_status(
-    conn: asyncpg.Connection | asyncpg.Pool, user_id: uuid.UUID | None
+    conn: asyncpg.Connection | asyncpg.Pool,
+    user_id: uuid.UUID | None,
+    viewer: uuid.UUID | None = None,
 ) -> list[dict[str, Any]]:
-    """Each property (those ``user_id`` can access, or all) with its last sync and last run."""
-    return [dict(row) for row in await conn.fetch(query("list_properties_status"), user_id)]
+    """Each property (those ``user_id`` can access, or all) with its last sync and last
+    run; ``enabled`` and ``sync_frequency`` as in :func:`get_property`."""
+    rows = await conn.fetch(query("list_properties_status"), user_id, viewer)
+    return [dict(row) for row in rows]
 
 
 async def claim_due_properties(
@@ -124,9 +132,3 @@ async def claim_due_properties(
 ) -> list[int]:
     """Claim (and return) properties whose hourly or 6-hourly sync is due at ``now``."""
     return [row["id"] for row in await conn.fetch(query("claim_due_properties"), now, limit)]
-
-
-async def set_property_frequency(
-    conn: asyncpg.Connection | asyncpg.Pool, property_ref: int, frequency: str
-) -> bool:
-    return await conn.fetchval(query("set_property_frequency"), property_ref, frequency) is not None

@@ -4,9 +4,11 @@ The service side of the consent flow: ``start`` gives the consent URL with a
 sealed state, ``finish`` checks the state (signature, age, single use), trades
 the code for tokens, stores them encrypted and discovers the user's GA4
 properties with their time zones. ``import_token`` does the same for a refresh
-token an app already holds, after one refresh proves it. ``disconnect``
-revokes at Google, deletes the tokens, disables the properties and, if asked,
-deletes the synced rows; it is idempotent.
+token an app already holds, after one refresh proves it. A complete listing of
+the user's properties also removes the discovered access Google no longer lists
+(a failed listing removes nothing). ``disconnect`` revokes at Google, deletes
+the tokens and the user's access and, if asked, deletes the synced rows; it is
+idempotent.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -26,8 +29,13 @@ from ga4sync.ga4.admin import AdminClient, DiscoveredProperty
 from ga4sync.oauth import OAuthClient
 from ga4sync.settings import Settings
 from ga4sync.store import connections as store
+from ga4sync.store.access import (
+    list_lost_access,
+    remove_undiscovered_access,
+    remove_user_access,
+    set_access_settings,
+)
 from ga4sync.store.credentials import save_access_token
-from ga4sync.store.properties import set_property_frequency
 from ga4sync.sync.connections import (
     import_google_grant,
     save_discovered_properties,
@@ -41,6 +49,8 @@ class Connected:
     properties: list[DiscoveredProperty]
     # The grant is stored either way; properties can be discovered again by reconnecting.
     discovery_error: GoogleError | None = None
+    # GA4 property ids the user had from an earlier discovery that Google no longer lists.
+    access_removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,15 @@ class GoogleAccounts:
             # The grant is stored and valid; the properties can be discovered again.
             return Connected(user_id, [], discovery_error=exc)
         await save_discovered_properties(self._pool, user_id, properties)
-        return Connected(user_id, properties)
+        # The listing is complete (discover raises otherwise): what it no longer
+        # holds, the user lost at Google; rows others sync are not theirs to read.
+        removed = await remove_undiscovered_access(
+            self._pool,
+            user_id,
+            [p.property_id for p in properties],
+            "Google no longer lists this property for your Google account",
+        )
+        return Connected(user_id, properties, access_removed=tuple(removed))
 
     async def disconnect(self, user_id: uuid.UUID, *, delete_data: bool) -> Disconnected:
         """Forget the grant here whatever Google says, then ask Google to revoke it."""
@@ -162,7 +180,7 @@ class GoogleAccounts:
         rows_deleted = (
             await store.delete_user_report_rows(self._pool, user_id) if delete_data else 0
         )
-        await store.disable_user_properties(self._pool, user_id)
+        await remove_user_access(self._pool, user_id)
         if not stored:
             return Disconnected(False, None, rows_deleted)
         # Revoking the refresh token revokes its access tokens too.
@@ -179,8 +197,25 @@ class GoogleAccounts:
             return Disconnected(True, None, rows_deleted, revoke_error=exc)
         return Disconnected(True, revoked, rows_deleted)
 
-    async def set_enabled(self, property_ref: int, enabled: bool) -> bool:
-        return await store.set_property_enabled(self._pool, property_ref, enabled)
+    async def change_settings(
+        self,
+        property_ref: int,
+        user_id: uuid.UUID | None,
+        *,
+        enabled: bool | None = None,
+        sync_frequency: str | None = None,
+    ) -> bool:
+        """Change ``user_id``'s own settings of a property (None: every user's, as an
+        admin may); ``False`` when nobody's changed (no access)."""
+        changed = await set_access_settings(
+            self._pool,
+            property_ref,
+            user_id=user_id,
+            enabled=enabled,
+            sync_frequency=sync_frequency,
+        )
+        return changed > 0
 
-    async def set_frequency(self, property_ref: int, frequency: str) -> bool:
-        return await set_property_frequency(self._pool, property_ref, frequency)
+    async def lost_access(self, user_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The properties ``user_id`` lost access to, and why, newest first."""
+        return await list_lost_access(self._pool, user_id)

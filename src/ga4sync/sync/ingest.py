@@ -28,6 +28,7 @@ from ga4sync.errors import (
     Ga4SyncError,
     GrantRevoked,
     MissingCredentials,
+    PropertyAccessDenied,
     QuotaExhausted,
     ReportsRefused,
 )
@@ -38,6 +39,7 @@ from ga4sync.oauth import OAuthClient
 from ga4sync.outage import is_database_unavailable
 from ga4sync.reports import ReportSpec
 from ga4sync.settings import Settings
+from ga4sync.store.access import drop_property_access
 from ga4sync.store.coverage import get_coverage
 from ga4sync.store.properties import (
     PropertyToSync,
@@ -374,9 +376,13 @@ async def _fetch_and_store(
         return False
 
     # One read of the property, with the grant of one user who can access it: a
-    # revoked grant marks that user needs_reauth and the next user's grant reads
-    # what is left.
+    # revoked grant marks that user needs_reauth, a grant GA4 refuses the property
+    # (403) loses that user their access to it, and the next user's grant reads
+    # what is left. Any other 403 (about the token or the project, not the user's
+    # access) leaves the access as it is, and the next grant is tried too.
     revoked: GrantRevoked | None = None
+    denied: PropertyAccessDenied | None = None
+    grant_refused: Ga4RequestError | None = None
     try:
         for user_id in prop.grant_users:
             result.user_id = user_id
@@ -423,6 +429,33 @@ async def _fetch_and_store(
             except BaseExceptionGroup as failures:
                 # The first failure names the outcome; the other chunks were cancelled.
                 first = _first_error(failures)
+                if isinstance(first, PropertyAccessDenied):
+                    await drop_property_access(
+                        ingestion.pool,
+                        user_id,
+                        prop.id,
+                        f"Google refused your account access to this property: {first}",
+                    )
+                    logger.warning(
+                        "property %s: GA4 refused the grant of user %s (403), who loses"
+                        " access to it; trying the next user's",
+                        prop.property_id,
+                        user_id,
+                        extra={"action": "property_access_denied"},
+                    )
+                    denied = first
+                    continue
+                if isinstance(first, Ga4RequestError) and first.http_status == 403:
+                    logger.warning(
+                        "property %s: GA4 refused the grant of user %s (%s); trying the next"
+                        " user's",
+                        prop.property_id,
+                        user_id,
+                        first,
+                        extra={"action": "grant_refused"},
+                    )
+                    grant_refused = first
+                    continue
                 if not isinstance(first, GrantRevoked):
                     raise first from None
                 logger.warning(
@@ -444,8 +477,20 @@ async def _fetch_and_store(
                 quality = result.data_quality[specs[key].name] = report_progress.as_dict()
                 if key in refused:
                     quality["failed"] = refused[key]
-    assert revoked is not None
-    raise GrantRevoked(f"every Google connection with access to it needs re-auth ({revoked})")
+    if revoked is not None:
+        raise GrantRevoked(f"every Google connection with access to it needs re-auth ({revoked})")
+    if grant_refused is not None:
+        raise Ga4RequestError(
+            f"GA4 refused every grant with access to it: {grant_refused}",
+            http_status=grant_refused.http_status,
+            google_status=grant_refused.google_status,
+        )
+    assert denied is not None
+    raise PropertyAccessDenied(
+        f"no user with access can read it any more, each lost access: {denied}",
+        http_status=denied.http_status,
+        google_status=denied.google_status,
+    )
 
 
 def _refusal(exc: BaseException) -> Ga4RequestError | None:

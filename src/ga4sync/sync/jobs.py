@@ -322,10 +322,14 @@ class SyncService:
         """A property's sync runs, newest first."""
         return await list_property_runs(self._pool, property_ref, before=before, limit=limit)
 
-    async def list_properties(self, *, user_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    async def list_properties(
+        self, *, user_id: uuid.UUID | None, viewer: uuid.UUID | None = None
+    ) -> list[dict[str, Any]]:
         """Properties (those ``user_id`` can access, or all) with the outcome of their
-        last sync and how far their history is read (``coverage``)."""
-        rows = await list_properties_status(self._pool, user_id)
+        last sync and how far their history is read (``coverage``); ``enabled`` and
+        ``sync_frequency`` are ``viewer``'s own where they have access, else the
+        property's effective settings (``effective_*``: over every user with access)."""
+        rows = await list_properties_status(self._pool, user_id, viewer)
         now = self._now()
         settings = plan_settings(self._settings)
         coverage = await get_coverage_of_properties(

@@ -24,6 +24,9 @@ from ga4sync.web.params import (
 )
 
 ACCOUNTS = web.AppKey("google_accounts", GoogleAccounts)
+# A property's settings as one user sees them: their own, and what they add up to
+# over every user with access (whether and how often the property actually syncs).
+SETTINGS_FIELDS = ("enabled", "sync_frequency", "effective_enabled", "effective_sync_frequency")
 
 
 def _connected_json(connected: Connected) -> dict[str, Any]:
@@ -152,7 +155,12 @@ async def disconnect(request: web.Request) -> web.Response:
 
 
 async def patch_property(request: web.Request) -> web.Response:
-    """PATCH /v1/properties/{id} — turn syncing on or off, or change how often it runs."""
+    """PATCH /v1/properties/{id} — turn syncing on or off, or change how often it runs.
+
+    These are the caller's own settings: a property shared with other users syncs
+    while any of them has it enabled, at the most frequent schedule among them. An
+    admin without access to the property changes every user's settings of it.
+    """
     principal = await principal_of(request)
     ref = property_ref(request.match_info["property_ref"])
     body = await json_object(request)
@@ -169,23 +177,23 @@ async def patch_property(request: web.Request) -> web.Response:
         raise ApiError(
             400, "invalid_frequency", f"sync_frequency must be one of {', '.join(FREQUENCIES)}."
         )
-    prop = await get_property(request.app[POOL], ref)
-    if prop is None or (
-        principal.user_id not in prop["access_user_ids"] and not principal.is_admin
-    ):
+    pool = request.app[POOL]
+    prop = await get_property(pool, ref, principal.user_id)
+    has_access = prop is not None and principal.user_id in prop["access_user_ids"]
+    if prop is None or not (has_access or principal.is_admin):
         raise ApiError(404, "not_found", f"No property {ref}.")
-    accounts = request.app[ACCOUNTS]
-    if "enabled" in body:
-        await accounts.set_enabled(ref, body["enabled"])
-    if "sync_frequency" in body:
-        await accounts.set_frequency(ref, body["sync_frequency"])
-    updated = await get_property(request.app[POOL], ref)
+    await request.app[ACCOUNTS].change_settings(
+        ref,
+        principal.user_id if has_access else None,
+        enabled=body.get("enabled"),
+        sync_frequency=body.get("sync_frequency"),
+    )
+    updated = await get_property(pool, ref, principal.user_id)
     assert updated is not None
     return json_response(
         {
             "id": updated["id"],
             "property_id": updated["property_id"],
-            "enabled": updated["enabled"],
-            "sync_frequency": updated["sync_frequency"],
+            **{key: updated[key] for key in SETTINGS_FIELDS},
         }
     )

@@ -30,6 +30,7 @@ from ga4sync.web.common import (
     json_response,
     principal_of,
 )
+from ga4sync.web.connections import ACCOUNTS
 from ga4sync.web.errors import ApiError
 from ga4sync.web.openapi import openapi_document
 from ga4sync.web.params import (
@@ -217,6 +218,8 @@ _PROPERTY_FIELDS = (
     "last_run_rows_written",
     "last_run_data_quality",
     "sync_frequency",
+    "effective_enabled",
+    "effective_sync_frequency",
     "coverage",
 )
 
@@ -232,16 +235,22 @@ async def list_reports(request: web.Request) -> web.Response:
 
 
 async def list_properties(request: web.Request) -> web.Response:
-    """GET /v1/properties — my properties (an admin's: everyone's) and how their syncs went."""
+    """GET /v1/properties — my properties (an admin's: everyone's) and how their syncs went,
+    with my own settings of each, and the properties I lost access to."""
     principal = await principal_of(request)
     service = request.app[SERVICE]
-    rows = await service.list_properties(user_id=None if principal.is_admin else principal.user_id)
+    rows = await service.list_properties(
+        user_id=None if principal.is_admin else principal.user_id, viewer=principal.user_id
+    )
     daily_at = (await service.get_meta()).next_scheduled_at
+    lost = await request.app[ACCOUNTS].lost_access(principal.user_id)
 
     def next_due(row: dict[str, Any]) -> datetime | None:
-        if not row["enabled"] or row["sync_frequency"] == "manual":
+        # When the property syncs next: over every user's settings, not only mine.
+        frequency = row["effective_sync_frequency"]
+        if not row["effective_enabled"] or frequency == "manual":
             return None
-        if row["sync_frequency"] == "daily":
+        if frequency == "daily":
             return daily_at
         return row["next_due_at"] or datetime.now(UTC)  # due at the next tick
 
@@ -254,7 +263,7 @@ async def list_properties(request: web.Request) -> web.Response:
         }
         for row in rows
     ]
-    return json_response({"properties": properties})
+    return json_response({"properties": properties, "lost_access": lost})
 
 
 async def get_meta(request: web.Request) -> web.Response:

@@ -133,7 +133,9 @@ async def metrics(request: web.Request) -> web.Response:
     snapshot = await metrics_snapshot(request.app[POOL])
     service = request.app[SERVICE]
     meta = await service.get_meta()
-    coverage = [row for row in await service.list_properties(user_id=None) if row["enabled"]]
+    coverage = [
+        row for row in await service.list_properties(user_id=None) if row["effective_enabled"]
+    ]
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_SnapshotCollector(snapshot, meta.last_sync_at, coverage))
     return web.Response(

@@ -155,8 +155,11 @@ _PATCH_PROPERTY = {
         },
         required=True,
     ),
+    "description": "The caller's own settings of the property: one shared with other "
+    "users syncs while any of them has it enabled, at the most frequent schedule among "
+    "them. An admin without access to the property changes every user's settings of it.",
     "responses": {
-        "200": json_content({"type": "object"}, "The new setting"),
+        "200": json_content(ref("PropertySettings"), "The caller's settings, and the effective"),
         "400": error("Malformed id or body"),
         "401": _UNAUTHORIZED,
         "404": error("No such property of the caller"),
@@ -378,9 +381,13 @@ _PATHS: dict[str, Any] = {
                 "200": json_content(
                     {
                         "type": "object",
-                        "properties": {"properties": {"type": "array", "items": ref("Property")}},
+                        "properties": {
+                            "properties": {"type": "array", "items": ref("Property")},
+                            "lost_access": {"type": "array", "items": ref("LostAccess")},
+                        },
                     },
-                    "The caller's properties (an admin's: everyone's)",
+                    "The caller's properties (an admin's: everyone's), and those the caller "
+                    "lost access to, newest first",
                 ),
                 "401": _UNAUTHORIZED,
             },

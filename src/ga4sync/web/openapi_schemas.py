@@ -144,7 +144,15 @@ SCHEMAS: dict[str, Any] = {
             "display_name": {"type": ["string", "null"]},
             "time_zone": {"type": "string"},
             "service_level": _SERVICE_LEVEL,
-            "enabled": {"type": "boolean"},
+            "enabled": {
+                "type": "boolean",
+                "description": "the caller's own setting (an admin without access to the "
+                "property: effective_enabled)",
+            },
+            "effective_enabled": {
+                "type": "boolean",
+                "description": "whether the property syncs: some user with access has it enabled",
+            },
             "connected": {"type": "boolean"},
             "needs_reauth": {
                 "type": "boolean",
@@ -160,7 +168,16 @@ SCHEMAS: dict[str, Any] = {
             "last_run_rows_fetched": {"type": ["integer", "null"]},
             "last_run_rows_written": {"type": ["integer", "null"]},
             "last_run_data_quality": {"type": ["object", "null"]},
-            "sync_frequency": {"enum": list(FREQUENCIES)},
+            "sync_frequency": {
+                "enum": list(FREQUENCIES),
+                "description": "the caller's own setting (an admin without access to the "
+                "property: effective_sync_frequency)",
+            },
+            "effective_sync_frequency": {
+                "enum": list(FREQUENCIES),
+                "description": "how often the property syncs: the most frequent schedule among "
+                "the users with access who have it enabled",
+            },
             "coverage": {
                 "type": "object",
                 "description": "how far the history is read (SYNC_BACKFILL_DAYS back)",
@@ -174,6 +191,28 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "next_due_at": _TS,
+        },
+    },
+    "PropertySettings": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "property_id": {"type": "string"},
+            "enabled": {"type": "boolean", "description": "the caller's own setting"},
+            "sync_frequency": {"enum": list(FREQUENCIES), "description": "the caller's own"},
+            "effective_enabled": {"type": "boolean"},
+            "effective_sync_frequency": {"enum": list(FREQUENCIES)},
+        },
+    },
+    "LostAccess": {
+        "type": "object",
+        "description": "a property the caller had access to and lost: Google refused their "
+        "grant for it (403), or no longer lists it for their Google account",
+        "properties": {
+            "property_id": {"type": "string"},
+            "display_name": {"type": ["string", "null"]},
+            "reason": {"type": "string"},
+            "lost_at": {"type": "string", "format": "date-time"},
         },
     },
     "Chart": {
