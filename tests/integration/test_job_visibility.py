@@ -23,7 +23,7 @@ async def _three_users_and_a_daily_run(pool, fake, runtime, connect_user):
             property_id,
             name,
         )
-    fake.fail_next(BOBS, status=403)
+    fake.fail_next(BOBS, status=400)  # a failure that keeps his access
     # The worker already ran today's (empty) daily run: this is the next day's.
     daily = await runtime.sync.ensure_daily(date(2026, 11, 21))
     job = await wait_for_job(runtime.sync, daily.job.id)

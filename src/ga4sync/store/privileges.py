@@ -30,6 +30,7 @@ PUBLIC_RELATIONS = (
     "ga4_my_properties",
     "ga4_properties",
     "ga4_property_access",
+    "ga4_property_access_lost",
     "ga4_property_runs",
     "ga4_read_keys",
     "ga4_report_definitions",
