@@ -53,6 +53,7 @@ def create_app(
     app.router.add_get("/v1/properties/{property_ref}/chart", handlers.get_property_chart)
     app.router.add_get("/v1/connections/google/start", connections.start)
     app.router.add_get("/v1/connections/google/callback", connections.callback)
+    app.router.add_post("/v1/connections/google/complete", connections.complete)
     app.router.add_post("/v1/connections/google/tokens", connections.import_tokens)
     app.router.add_delete("/v1/connections/google", connections.disconnect)
     app.router.add_get("/v1/sync/ga4/daily", handlers.daily)
