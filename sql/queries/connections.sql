@@ -64,3 +64,13 @@ regained as (
     where l.user_id = $1 and l.property_ref = prop.id
 )
 select id from prop;
+
+-- name: save_pending_grant
+insert into google_pending_grants (code_sha256, user_id, grant_encrypted, created_at, expires_at)
+values ($1, $2, $3, $4, $5);
+
+-- name: take_pending_grant
+-- A code is claimed once, whoever claims it: the row goes with the first attempt,
+-- so a code tried by another user can no longer be used by anyone.
+delete from google_pending_grants where code_sha256 = $1
+returning user_id, grant_encrypted, created_at, expires_at;

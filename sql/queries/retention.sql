@@ -28,3 +28,9 @@ with gone as (
     delete from oauth_state_nonces where expires_at < $1 returning 1
 )
 select count(*) from gone;
+
+-- name: prune_pending_grants
+with gone as (
+    delete from google_pending_grants where expires_at < $1 returning 1
+)
+select count(*) from gone;

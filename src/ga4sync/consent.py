@@ -10,6 +10,11 @@ The ``state`` parameter is sealed with Fernet (authenticated encryption, with
 its issue time inside): it names the user who started the flow and carries the
 PKCE verifier, which must not travel in clear. It expires after a TTL and is
 single-use (the caller records its nonce).
+
+The callback does not attach the grant to that user: whoever's browser comes back
+may not be them (a consent link can be sent to someone else). The exchanged grant
+waits under a one-time completion code that the callback hands to the browser, and
+only the user who started the consent can claim it with their own sign-in.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,6 +55,47 @@ class ExchangedTokens:
     refresh_token: str
     lifetime_s: float
     scopes: list[str]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """An exchanged grant as it waits for its user: tokens and when the access token ends."""
+
+    refresh_token: str
+    access_token: str
+    access_token_expires_at: datetime
+    scopes: list[str]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "refresh_token": self.refresh_token,
+                "access_token": self.access_token,
+                "access_token_expires_at": self.access_token_expires_at.isoformat(),
+                "scopes": self.scopes,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Grant:
+        data = json.loads(text)
+        return cls(
+            refresh_token=data["refresh_token"],
+            access_token=data["access_token"],
+            access_token_expires_at=datetime.fromisoformat(data["access_token_expires_at"]),
+            scopes=list(data["scopes"]),
+        )
+
+
+def new_completion_code() -> str:
+    """A one-time code for the browser that finished a consent: 256 random bits as 43
+    URL-safe base64 characters (``web.params.COMPLETION_CODE_PATTERN``)."""
+    return secrets.token_urlsafe(32)
+
+
+def completion_code_digest(code: str) -> bytes:
+    """What is stored of a completion code: its SHA-256, never the code itself."""
+    return hashlib.sha256(code.encode()).digest()
 
 
 class StateSealer:

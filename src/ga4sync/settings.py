@@ -110,7 +110,7 @@ class Settings:
             google_client_secret=env.text("GOOGLE_CLIENT_SECRET"),
             google_token_uri=env.url("GOOGLE_TOKEN_URI", GOOGLE_TOKEN_URI),
             ga4_api_base_url=env.url("GA4_API_BASE_URL", GA4_API_BASE_URL).rstrip("/"),
-            google_auth_uri=env.url("GOOGLE_AUTH_URI", GOOGLE_AUTH_URI),
+            google_auth_uri=env.https_url("GOOGLE_AUTH_URI", GOOGLE_AUTH_URI),
             google_revoke_uri=env.url("GOOGLE_REVOKE_URI", GOOGLE_REVOKE_URI),
             ga4_admin_api_base_url=env.url("GA4_ADMIN_API_BASE_URL", GA4_ADMIN_API_BASE_URL).rstrip(
                 "/"
@@ -210,6 +210,9 @@ class Settings:
         return self.token_encryption_key
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 class _Env:
     """Typed, validated reads of environment variables; errors name the variable."""
 
@@ -251,6 +254,16 @@ class _Env:
         parts = urlsplit(raw)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+        return raw
+
+    def https_url(self, name: str, default: str) -> str:
+        """An https URL; plain http only to this machine (a local fake Google)."""
+        raw = self.url(name, default)
+        parts = urlsplit(raw)
+        if parts.scheme != "https" and parts.hostname not in _LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"{name} must be an https URL (http only on 127.0.0.1 or localhost), got {raw!r}"
+            )
         return raw
 
     def optional_url(self, name: str) -> str | None:

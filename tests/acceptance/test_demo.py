@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import signal
 import subprocess
 import sys
 
 import pytest
 
 
-@pytest.mark.smoke
-def test_demo_reaches_a_first_sync_and_prints_what_it_promises(tmp_path):
+def _demo_env(tmp_path) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "TEST_DATABASE"))
     }
     env["GA4SYNC_EMBEDDED_PG_DIR"] = str(tmp_path / "pg")
+    return env
+
+
+@pytest.mark.smoke
+def test_demo_reaches_a_first_sync_and_prints_what_it_promises(tmp_path):
+    env = _demo_env(tmp_path)
     command = [sys.executable, "-m", "ga4sync.cli", "demo", "--once", "--port", "0"]
     outputs = []
     for _ in range(2):  # cold, then warm on the same data
@@ -38,3 +45,60 @@ def test_demo_reaches_a_first_sync_and_prints_what_it_promises(tmp_path):
     again = re.search(r" 0 written .*?([\d,]+) unchanged", warm)
     assert again, warm
     assert 0 < int(again.group(1).replace(",", "")) < int(first.group(1).replace(",", ""))
+
+
+async def test_the_demos_status_page_connects_a_google_account(tmp_path):
+    """The banner's "Connect a Google account" walks the consent flow against the
+    demo's fake Google on 127.0.0.1, under the page's policy, and ends connected."""
+    from .test_status_page import CHROMIUM, CHROMIUM_ARGS, Browser
+
+    if CHROMIUM is None:
+        pytest.skip("needs Chromium (Debian package 'chromium'; .ci/run installs it)")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    command = [sys.executable, "-m", "ga4sync.cli", "demo", "--port", "0"]
+    with open(tmp_path / "demo.log", "wb") as log:
+        demo = await asyncio.create_subprocess_exec(
+            *command, env=_demo_env(tmp_path), stdout=asyncio.subprocess.PIPE, stderr=log
+        )
+        try:
+            assert demo.stdout is not None
+            status_url = None
+            async with asyncio.timeout(120):
+                while not (line := (await demo.stdout.readline()).decode()).startswith(
+                    "Serving until Ctrl-C"
+                ):
+                    assert line, (tmp_path / "demo.log").read_text()
+                    if found := re.search(r"Status page  (\S+)", line):
+                        status_url = found[1]
+            assert status_url is not None
+            async with playwright_api.async_playwright() as playwright:
+                chromium = await playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=CHROMIUM_ARGS
+                )
+                browser = Browser(chromium)
+                page = await browser.new_page()
+                await page.goto(status_url)
+                await page.wait_for_function(
+                    "() => document.querySelectorAll('#properties tbody tr').length === 4",
+                    timeout=15_000,
+                )
+                await page.click("#connect-google")
+                await page.wait_for_function(
+                    "() => document.querySelector('#notice.info')?.textContent"
+                    " === 'Google account connected: 2 properties found.'",
+                    timeout=15_000,
+                )
+                assert "ga4sync=" not in page.url and "code=" not in page.url
+                await page.wait_for_function(
+                    "() => document.querySelectorAll('#properties tbody tr').length === 6",
+                    timeout=15_000,
+                )
+                names = await page.locator(
+                    "#properties tbody tr td:first-child"
+                ).all_text_contents()
+                assert "Your site (New York) · 340000001" in names
+                await chromium.close()
+            assert browser.csp_violations == []
+        finally:
+            demo.send_signal(signal.SIGINT)
+            await asyncio.wait_for(demo.wait(), 60)

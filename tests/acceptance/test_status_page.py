@@ -1,6 +1,9 @@
 """The status page in headless Chromium: load, click "Sync now", watch the run finish;
 a property's history as it is read, waits for the GA4 quota and completes; each
-property's chart of its last 30 days; every time in the schedule's zone, UTC beside."""
+property's chart of its last 30 days; every time in the schedule's zone, UTC beside;
+connecting a Google account. Every page runs under the Content-Security-Policy the
+service sends and must never break it; the token never leaves for an origin a link
+names, and the page follows no consent URL but Google's."""
 
 from __future__ import annotations
 
@@ -38,12 +41,36 @@ CHROMIUM_ARGS = [
 ]
 
 
+class Browser:
+    """Chromium whose pages report everything their Content-Security-Policy refused."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+        self.csp_violations: list[str] = []
+
+    async def new_page(self, **options):
+        page = await self._browser.new_page(**options)
+
+        def on_console(message) -> None:
+            if "Content Security Policy" in message.text:
+                self.csp_violations.append(message.text)
+
+        page.on("console", on_console)
+        return page
+
+
+# Predicates of wait_for_function are written as functions: Playwright evaluates a
+# function's source once, a bare expression at every poll, which the page's policy
+# (no 'unsafe-eval') refuses.
 @pytest.fixture
 async def browser():
     async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        checked = Browser(chromium)
+        yield checked
+        await chromium.close()
+    # The page works under its policy: nothing it does is refused.
+    assert checked.csp_violations == []
 
 
 async def test_sync_now_from_the_status_page(
@@ -62,16 +89,16 @@ async def test_sync_now_from_the_status_page(
     assert "UTC" in await page.text_content("#next-run .utc")
     # connected, never synced (the page renders the properties after the history)
     await page.wait_for_function(
-        "document.querySelectorAll('#properties tbody tr').length === 2", timeout=10_000
+        "() => document.querySelectorAll('#properties tbody tr').length === 2", timeout=10_000
     )
     before = await page.get_attribute("#last-sync", "data-iso")
 
     await page.click("#sync-now")
     await page.wait_for_function(
-        "document.querySelector('#job-status').textContent === 'success'", timeout=30_000
+        "() => document.querySelector('#job-status').textContent === 'success'", timeout=30_000
     )
     await page.wait_for_function(
-        "[...document.querySelectorAll('#properties tbody tr')]"
+        "() => [...document.querySelectorAll('#properties tbody tr')]"
         ".every(r => r.cells[3].textContent === 'success')",
         timeout=10_000,
     )
@@ -90,12 +117,16 @@ async def test_sync_now_from_the_status_page(
     assert (tmp_path / "status.png").stat().st_size > 10_000
 
 
-async def _page_server(aiohttp_server):
-    """The same page served from another origin, as a frontend would host it."""
-    html = (Path(__file__).parents[2] / "src/ga4sync/web/static/status.html").read_bytes()
+async def _page_server(aiohttp_server, names: dict[str, str]):
+    """A copy of the page hosted on another origin, as a frontend would host it: its
+    markup names the API's origin (``names["api"]``, set once the API runs)."""
+    html = (Path(__file__).parents[2] / "src/ga4sync/web/static/status.html").read_text()
+    blank = '<meta name="ga4sync-api" content="">'
+    assert blank in html
 
     async def page(request: web.Request) -> web.Response:
-        return web.Response(body=html, content_type="text/html")
+        named = f'<meta name="ga4sync-api" content="{names["api"]}">'
+        return web.Response(text=html.replace(blank, named), content_type="text/html")
 
     app = web.Application()
     app.router.add_get("/", page)
@@ -106,16 +137,17 @@ async def _page_server(aiohttp_server):
 async def test_page_on_another_origin_works_only_if_cors_allows_it(
     browser, aiohttp_server, runtime, web_settings, allowed
 ):
-    frontend = await _page_server(aiohttp_server)
+    names = {"api": ""}
+    frontend = await _page_server(aiohttp_server, names)
     origin = str(frontend.make_url("/")).rstrip("/")
     settings = replace(web_settings, cors_origins=(origin,) if allowed else ("https://x.example",))
     api = await aiohttp_server(create_app(settings, runtime=runtime))
+    names["api"] = str(api.make_url("/")).rstrip("/")
     page = await browser.new_page()
-    url = f"{origin}/?api={str(api.make_url('/')).rstrip('/')}#token={token(ADMIN)}"
-    await page.goto(url)
+    await page.goto(f"{origin}/#token={token(ADMIN)}")
     if allowed:
         await page.wait_for_function(
-            "document.querySelector('#next-run').textContent !== '\u2013'", timeout=10_000
+            "() => document.querySelector('#next-run').textContent !== '\u2013'", timeout=10_000
         )
         assert await page.get_attribute("#notice", "class") in ("", None)
     else:
@@ -150,19 +182,159 @@ async def test_connect_a_google_account_from_the_status_page(
     page = await browser.new_page()
     await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
     await page.wait_for_function(
-        "document.querySelector('#next-run').textContent !== '\\u2013'", timeout=10_000
+        "() => document.querySelector('#next-run').textContent !== '\\u2013'", timeout=10_000
     )
+    # The account a connection goes to is on the page (a link's #token= chooses it).
+    assert await page.text_content("#signed-in-as") == f"for {ADMIN}"
     await page.click("#connect-google")
     # Google's consent screen approves and sends the browser back through the callback.
     await page.wait_for_selector("#notice.info", timeout=10_000)
     assert "Google account connected: 2 properties found." in await page.text_content("#notice")
     assert "ga4sync=" not in page.url
     await page.wait_for_function(
-        "document.querySelectorAll('#properties tbody tr').length === 2", timeout=10_000
+        "() => document.querySelectorAll('#properties tbody tr').length === 2", timeout=10_000
     )
     names = await page.locator("#properties tbody tr td:first-child").all_text_contents()
     assert sorted(names) == ["Your app · 340000002", "Your site · 340000001"]
     assert await pool.fetchval("select count(*) from google_credentials") == 1
+
+
+class TestWhereThePageSendsThings:
+    """The page holds a user's token: it talks only to its own origin whatever a link
+    says, follows no consent URL but Google's, and runs under a strict policy."""
+
+    @pytest.fixture
+    async def attacker(self, aiohttp_server):
+        """A second server standing in for an attacker's, recording every request.
+        It answers any origin's CORS, so a page that sent it a token would succeed."""
+        seen: list[tuple[str, str, str | None]] = []
+
+        @web.middleware
+        async def record(request: web.Request, handler):
+            seen.append((request.method, request.path, request.headers.get("Authorization")))
+            return web.json_response(
+                {"url": "javascript:document.title='pwned'"},
+                headers={
+                    "Access-Control-Allow-Origin": "*",
+                    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                    "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE",
+                },
+            )
+
+        async def anything(request: web.Request) -> web.Response:
+            raise AssertionError("answered by the middleware")
+
+        app = web.Application(middlewares=[record])
+        app.router.add_route("*", "/{tail:.*}", anything)
+        server = await aiohttp_server(app)
+        server.seen = seen
+        return server
+
+    async def test_an_api_named_in_the_url_gets_no_token(
+        self, browser, aiohttp_server, runtime, web_settings, attacker
+    ):
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        evil = str(attacker.make_url("")).rstrip("/")
+        page = await browser.new_page()
+        await page.goto(f"{server.make_url('/')}?api={evil}#token={token(ADMIN)}")
+        # The page works against its own origin ...
+        await page.wait_for_function(
+            "() => document.querySelector('#next-run').textContent !== '\u2013'", timeout=10_000
+        )
+        async with page.expect_response(lambda r: "/google/start" in r.url) as started:
+            await page.click("#connect-google")
+        own = await started.value
+        assert own.url.startswith(str(server.make_url("/v1/")))
+        assert own.status == 503  # no OAuth client configured here
+        # ... and never asked the one in its URL anything, not even a preflight.
+        assert attacker.seen == []
+
+    async def test_the_page_carries_a_strict_policy_and_works_under_it(
+        self, browser, aiohttp_server, runtime, web_settings, connect_user
+    ):
+        await connect_user({"5601": "UTC"})
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page()
+        for path in ("/", "/status"):
+            response = await page.goto(f"{server.make_url(path)}#token={token(ADMIN)}")
+            headers = response.headers
+            policy = dict(
+                [*part.strip().split(" ", 1), ""][:2]
+                for part in headers["content-security-policy"].split(";")
+            )
+            assert policy["default-src"] == "'none'"
+            assert policy["connect-src"] == "'self'"
+            assert policy["img-src"] == "'self' data:"
+            assert policy["frame-ancestors"] == "'none'"
+            assert policy["base-uri"] == "'none'"
+            assert policy["form-action"] == "'none'"
+            for kind in ("script-src", "style-src"):  # the page's own, by hash, nothing else
+                assert re.fullmatch(r"'sha256-[A-Za-z0-9+/]{43}='", policy[kind]), policy[kind]
+            assert headers["x-content-type-options"] == "nosniff"
+            assert headers["referrer-policy"] == "no-referrer"
+            # Works under it: data, a property row, its chart, and a sync started.
+            await page.wait_for_function(
+                "() => document.querySelector('#properties tbody tr td.chart')"
+                "?.dataset.chartState === 'empty'",
+                timeout=10_000,
+            )
+        await page.click("#sync-now")
+        await page.wait_for_selector("#notice.info", timeout=10_000)
+        # Script the page did not come with does not run.
+        ran = await page.evaluate(
+            """() => new Promise((done) => {
+                document.addEventListener("securitypolicyviolation", () => done("refused"));
+                const script = document.createElement("script");
+                script.textContent = "window.injected = true";
+                document.body.append(script);
+                setTimeout(() => done(window.injected ? "ran" : "not run"), 2000);
+            })"""
+        )
+        assert ran == "refused"
+        assert any("inline script" in text for text in browser.csp_violations)
+        browser.csp_violations.clear()  # the one refusal asked for
+
+    @pytest.mark.parametrize(
+        "answer",
+        [
+            "javascript:document.title='pwned'//https://accounts.google.com/o/oauth2/v2/auth",
+            "https://evil.example/o/oauth2/v2/auth?client_id=x",
+            "http://accounts.google.com/o/oauth2/v2/auth?client_id=x",
+            "https://accounts.google.com.evil.example/o/oauth2/v2/auth",
+            "https://accounts.google.com/o/oauth2/v2/other",
+        ],
+        ids=["javascript", "other-site", "http", "look-alike-host", "other-path"],
+    )
+    async def test_a_consent_url_that_is_not_googles_is_not_followed(
+        self, browser, aiohttp_server, runtime, web_settings, answer
+    ):
+        # Google's real consent screen is configured (the default GOOGLE_AUTH_URI); the
+        # API's answer, as a compromised or misconfigured one could give, points elsewhere.
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page()
+        navigations: list[str] = []
+        page.on("framenavigated", lambda frame: navigations.append(frame.url))
+
+        async def start(route) -> None:
+            await route.fulfill(json={"url": answer})
+
+        await page.route("**/v1/connections/google/start", start)
+        await page.route("https://**/*", lambda route: navigations.append(route.request.url))
+        await page.goto(f"{server.make_url('/')}#token={token(ADMIN)}")
+        await page.wait_for_function(
+            "() => document.querySelector('#next-run').textContent !== '\u2013'", timeout=10_000
+        )
+        before = page.url
+        navigations.clear()
+        await page.click("#connect-google")
+        await page.wait_for_function(
+            "() => document.querySelector('#notice.error')?.textContent"
+            ".startsWith('Not following a sign-in link')",
+            timeout=10_000,
+        )
+        await page.wait_for_timeout(300)
+        assert page.url == before and navigations == []
+        assert await page.title() == "ga4sync status"
 
 
 # The History cell of a property's row, in the page.
@@ -352,7 +524,7 @@ class TestChart:
         await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
         # Connected, never synced: nothing to draw yet.
         await page.wait_for_function(
-            f"document.querySelector(`#properties tr[data-property-id='{pid}'] td.chart`)"
+            f"() => document.querySelector(`#properties tr[data-property-id='{pid}'] td.chart`)"
             "?.dataset.chartState === 'empty'",
             timeout=10_000,
         )
@@ -459,7 +631,8 @@ class TestTimes:
         await page.click("#sync-now")
         await manual_runs_done(pool, 1)
         await page.wait_for_function(
-            "document.querySelector('#properties tbody tr')?.cells[3].textContent === 'success'"
+            "() => document.querySelector('#properties tbody tr')?.cells[3].textContent"
+            " === 'success'"
             " && document.querySelectorAll('#history tbody tr').length === 2"
             " && document.querySelector('#job-status').textContent === 'success'",
             timeout=30_000,

@@ -68,14 +68,38 @@ def outcome(response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+async def complete(api, user: uuid.UUID, code: str):
+    """The frontend's step: the signed-in user claims the consent's grant."""
+    return await api.post(
+        "/v1/connections/google/complete", headers=bearer(user), json={"code": code}
+    )
+
+
+async def connect(api, fake, user: uuid.UUID) -> dict:
+    """The whole consent flow as a frontend runs it: start, Google, callback, complete."""
+    back = outcome(await callback(api, await consent(api, fake, user)))
+    assert back["status"] == "consented", back
+    response = await complete(api, user, back["code"])
+    assert response.status == 201, await response.text()
+    return await response.json()
+
+
 async def test_whole_flow_connect_sync_disconnect(api, fake, pool, runtime, ingestion_for):
     fake.add_google_account("alice@example.com", properties=ALICE)
     fake.consent_as("alice@example.com")
     user = uuid.uuid4()
 
     params = await consent(api, fake, user)
-    done = outcome(await callback(api, params))
-    assert done == {"ga4sync": "google", "status": "connected", "properties": "2"}
+    back = outcome(await callback(api, params))
+    assert set(back) == {"ga4sync", "status", "code"}
+    assert back["ga4sync"] == "google" and back["status"] == "consented"
+    # Nothing is attached until the user who started the consent claims it.
+    assert await pool.fetchval("select count(*) from google_credentials") == 0
+    claimed = await complete(api, user, back["code"])
+    assert claimed.status == 201
+    body = await claimed.json()
+    assert body["user_id"] == str(user) and body["discovery_error"] is None
+    assert sorted(p["property_id"] for p in body["properties"]) == ["111000111", "222000222"]
 
     refresh_token = next(iter(fake.issued_refresh_tokens))
     raw = await pool.fetchval(
@@ -130,7 +154,7 @@ async def test_tampered_expired_and_replayed_state_store_nothing(api, fake, pool
     assert (await callback(api, {"code": params["code"]})).status == 400
     assert await pool.fetchval("select count(*) from google_credentials") == 0
 
-    assert outcome(await callback(api, params))["status"] == "connected"
+    assert outcome(await callback(api, params))["status"] == "consented"
     replay = await callback(api, params)
     assert replay.status == 400 and "already used" in (await replay.json())["message"]
 
@@ -218,7 +242,7 @@ async def test_discovery_stores_each_property_service_level(api, fake, pool):
 async def test_reauth_after_a_revoked_grant(api, fake, pool, ingestion_for):
     fake.add_google_account("alice@example.com", properties=ALICE)
     user = uuid.uuid4()
-    outcome(await callback(api, await consent(api, fake, user)))
+    await connect(api, fake, user)
     fake.revoke_refresh_token(next(iter(fake.issued_refresh_tokens)))
     async with ingestion_for() as ingestion:
         broken = await ingest_ga4_for_all_accounts(ingestion, scope=user)
@@ -226,7 +250,7 @@ async def test_reauth_after_a_revoked_grant(api, fake, pool, ingestion_for):
     listed = await (await api.get("/v1/properties", headers=bearer(user))).json()
     assert all(p["needs_reauth"] for p in listed["properties"])
 
-    outcome(await callback(api, await consent(api, fake, user)))  # reconnect
+    await connect(api, fake, user)  # reconnect
     assert not await pool.fetchval("select needs_reauth from google_credentials")
     async with ingestion_for() as ingestion:
         healed = await ingest_ga4_for_all_accounts(ingestion, scope=user)
@@ -236,7 +260,7 @@ async def test_reauth_after_a_revoked_grant(api, fake, pool, ingestion_for):
 async def test_choosing_properties(api, fake, pool, ingestion_for):
     fake.add_google_account("alice@example.com", properties=ALICE)
     user = uuid.uuid4()
-    outcome(await callback(api, await consent(api, fake, user)))
+    await connect(api, fake, user)
     ref = await pool.fetchval("select id from ga4_properties where property_id = '222000222'")
 
     for body in ({}, {"enabled": "no"}, {"enabled": True, "x": 1}):
@@ -257,7 +281,7 @@ async def test_choosing_properties(api, fake, pool, ingestion_for):
         summary = await ingest_ga4_for_all_accounts(ingestion, scope=user)
     assert [r.property_id for r in summary.results] == ["111000111"]
     # Reconnecting keeps the choice.
-    outcome(await callback(api, await consent(api, fake, user)))
+    await connect(api, fake, user)
     assert not await pool.fetchval(
         "select enabled from ga4_property_access where property_ref = $1", ref
     )

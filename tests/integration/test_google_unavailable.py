@@ -14,7 +14,7 @@ from ga4sync.web.app import create_app
 
 from ..unreachable import closed_port_url, silent_server
 from ..webtools import bearer
-from .test_google_accounts import ALICE, callback, consent, outcome
+from .test_google_accounts import ALICE, callback, complete, consent, outcome
 
 TIMEOUT_S = 0.5
 
@@ -137,16 +137,18 @@ async def test_callback_when_the_code_exchange_cannot_reach_google(
     assert await stored_grants(pool) == 0
 
 
-async def test_callback_when_discovery_cannot_reach_google(app_with, fake, pool):
+async def test_completion_when_discovery_cannot_reach_google(app_with, fake, pool):
     fake.add_google_account("alice@example.com", properties=ALICE)
-    params = await consent(await app_with(), fake, uuid.uuid4())
+    user = uuid.uuid4()
+    params = await consent(await app_with(), fake, user)
     api = await app_with(ga4_admin_api_base_url=closed_port_url())
-    assert outcome(await callback(api, params)) == {
-        "ga4sync": "google",
-        "status": "connected",
-        "properties": "0",
-        "discovery_error": "google_unavailable",
-    }
+    back = outcome(await callback(api, params))
+    assert back["status"] == "consented"
+    response = await complete(api, user, back["code"])
+    assert response.status == 201
+    body = await response.json()
+    assert body["properties"] == []
+    assert body["discovery_error"]["error"] == "google_unavailable"
     assert await stored_grants(pool) == 1
 
 

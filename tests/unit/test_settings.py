@@ -33,11 +33,29 @@ def test_the_property_cap_reaches_what_analytics_360_allows():
         ({"GA4_RETRY_BASE_S": "soon"}, "GA4_RETRY_BASE_S must be a number"),
         ({"SYNC_TIMEZONE": "Mars/Olympus"}, "SYNC_TIMEZONE must be an IANA time zone"),
         ({"GA4_API_BASE_URL": "ftp://x"}, "GA4_API_BASE_URL must be an http(s) URL"),
+        ({"GOOGLE_AUTH_URI": "javascript:alert(1)"}, "GOOGLE_AUTH_URI must be an http(s) URL"),
+        (
+            {"GOOGLE_AUTH_URI": "http://accounts.example.com/o/oauth2/v2/auth"},
+            "GOOGLE_AUTH_URI must be an https URL (http only on 127.0.0.1 or localhost)",
+        ),
     ],
 )
 def test_bad_values_fail_with_the_variable_name(env, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://accounts.google.com/o/oauth2/v2/auth",
+        "http://127.0.0.1:8765/o/oauth2/v2/auth",
+        "http://localhost:8765/o/oauth2/v2/auth",
+        "http://[::1]:8765/o/oauth2/v2/auth",
+    ],
+)
+def test_the_consent_screen_is_https_or_on_this_machine(uri):
+    assert Settings.from_env({"GOOGLE_AUTH_URI": uri}).google_auth_uri == uri
 
 
 def test_secrets_are_not_in_repr():

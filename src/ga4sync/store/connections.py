@@ -1,8 +1,11 @@
-"""Connecting and disconnecting Google accounts: state nonces, tokens, discovered properties."""
+"""Connecting and disconnecting Google accounts: state nonces, pending grants, tokens,
+discovered properties."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeAlias
 
 import asyncpg
@@ -17,6 +20,41 @@ Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 async def claim_oauth_state(conn: Conn, nonce: str, user_id: uuid.UUID, ttl_s: int) -> bool:
     """``True`` the first time ``nonce`` is claimed, ``False`` on a replay."""
     return await conn.fetchval(query("claim_oauth_state"), nonce, user_id, ttl_s) is not None
+
+
+@dataclass(frozen=True)
+class PendingGrant:
+    user_id: uuid.UUID
+    grant_encrypted: bytes
+    created_at: datetime
+    expires_at: datetime
+
+
+async def save_pending_grant(
+    conn: Conn,
+    code_sha256: bytes,
+    user_id: uuid.UUID,
+    grant_encrypted: bytes,
+    *,
+    created_at: datetime,
+    expires_at: datetime,
+) -> None:
+    await conn.execute(
+        query("save_pending_grant"), code_sha256, user_id, grant_encrypted, created_at, expires_at
+    )
+
+
+async def take_pending_grant(conn: Conn, code_sha256: bytes) -> PendingGrant | None:
+    """Remove and return the grant waiting under this code (expired or not), once."""
+    row = await conn.fetchrow(query("take_pending_grant"), code_sha256)
+    if row is None:
+        return None
+    return PendingGrant(
+        user_id=row["user_id"],
+        grant_encrypted=bytes(row["grant_encrypted"]),
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+    )
 
 
 async def delete_google_credentials(conn: Conn, user_id: uuid.UUID) -> list[bytes]:

@@ -37,6 +37,7 @@ PUBLIC_RELATIONS = (
     "ga4_report_rows",
     "ga4_sync_job_properties",
     "ga4_sync_jobs",
+    "google_pending_grants",
     "google_credentials",
     "oauth_state_nonces",
     "schema_migrations",

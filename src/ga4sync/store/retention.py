@@ -22,3 +22,8 @@ async def prune_property_runs(conn: asyncpg.Connection | asyncpg.Pool, cutoff: d
 async def prune_oauth_states(conn: asyncpg.Connection | asyncpg.Pool, cutoff: datetime) -> int:
     count: int = await conn.fetchval(query("prune_oauth_states"), cutoff)
     return count
+
+
+async def prune_pending_grants(conn: asyncpg.Connection | asyncpg.Pool, cutoff: datetime) -> int:
+    count: int = await conn.fetchval(query("prune_pending_grants"), cutoff)
+    return count

@@ -2,13 +2,14 @@
 
 The service side of the consent flow: ``start`` gives the consent URL with a
 sealed state, ``finish`` checks the state (signature, age, single use), trades
-the code for tokens, stores them encrypted and discovers the user's GA4
-properties with their time zones. ``import_token`` does the same for a refresh
-token an app already holds, after one refresh proves it. A complete listing of
-the user's properties also removes the discovered access Google no longer lists
-(a failed listing removes nothing). ``disconnect`` revokes at Google, deletes
-the tokens and the user's access and, if asked, deletes the synced rows; it is
-idempotent.
+the code for tokens and keeps them, encrypted, as a pending grant of the user who
+started the consent, under a one-time completion code; ``complete`` lets that same
+user (and nobody else) claim it: the grant is stored and the user's GA4 properties
+discovered with their time zones. ``import_token`` stores a refresh token an app
+already holds, after one refresh proves it. A complete listing of the user's
+properties also removes the discovered access Google no longer lists (a failed
+listing removes nothing). ``disconnect`` revokes at Google, deletes the tokens and
+the user's access and, if asked, deletes the synced rows; it is idempotent.
 """
 
 from __future__ import annotations
@@ -41,6 +42,26 @@ from ga4sync.sync.connections import (
     save_discovered_properties,
     store_google_grant,
 )
+
+# How long a finished consent waits for its user to claim it: the browser comes
+# straight back to the frontend, which claims it at once.
+COMPLETION_TTL_S = 300
+
+
+class PendingGrantError(Ga4SyncError):
+    """A completion code that cannot be claimed; nothing was stored."""
+
+
+class UnknownCompletionCode(PendingGrantError):
+    """No grant waits under this code: never issued, already claimed, or pruned."""
+
+
+class CompletionCodeExpired(PendingGrantError):
+    """The code was claimed too late; the grant it held is gone."""
+
+
+class CompletionByAnotherUser(PendingGrantError):
+    """The consent was started by another user; the grant it held is gone."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +116,10 @@ class GoogleAccounts:
         """Who started the flow; ``InvalidState`` when tampered with or expired."""
         return self._sealer().open(sealed)
 
-    async def finish(self, state: consent.ConsentState, code: str) -> Connected:
-        """Complete the flow for an opened state: single use, then code -> tokens.
+    async def finish(self, state: consent.ConsentState, code: str) -> str:
+        """Complete Google's side of the flow for an opened state: single use, then
+        code -> tokens, kept as a pending grant of the state's user; returns the
+        one-time completion code that claims it (``complete``).
 
         Raises ``InvalidState`` for a used state, and what ``consent.exchange_code``
         raises; nothing is stored then.
@@ -118,16 +141,57 @@ class GoogleAccounts:
                 client_secret=client_secret,
                 timeout_s=self._settings.google_timeout_s,
             )
-            await store_google_grant(
-                self._pool, cipher, state.user_id, tokens.refresh_token, tokens.scopes
+        now = self._now()
+        grant = consent.Grant(
+            refresh_token=tokens.refresh_token,
+            access_token=tokens.access_token,
+            access_token_expires_at=now + timedelta(seconds=tokens.lifetime_s),
+            scopes=tokens.scopes,
+        )
+        completion_code = consent.new_completion_code()
+        await store.save_pending_grant(
+            self._pool,
+            consent.completion_code_digest(completion_code),
+            state.user_id,
+            cipher.encrypt(grant.to_json()),
+            created_at=now,
+            expires_at=now + timedelta(seconds=COMPLETION_TTL_S),
+        )
+        return completion_code
+
+    async def complete(self, user_id: uuid.UUID, completion_code: str) -> Connected:
+        """Attach the grant waiting under ``completion_code`` to ``user_id``, who must be
+        the user who started the consent, and discover their properties.
+
+        A code is claimed once: any attempt, by anyone, ends it. Raises
+        ``UnknownCompletionCode``, ``CompletionByAnotherUser`` or
+        ``CompletionCodeExpired``; nothing is stored then.
+        """
+        pending = await store.take_pending_grant(
+            self._pool, consent.completion_code_digest(completion_code)
+        )
+        if pending is None:
+            raise UnknownCompletionCode(
+                "no Google sign-in waits under this code: it was already used or never issued"
             )
-            await save_access_token(
-                self._pool,
-                state.user_id,
-                cipher.encrypt(tokens.access_token),
-                self._now() + timedelta(seconds=tokens.lifetime_s),
+        if pending.user_id != user_id:
+            raise CompletionByAnotherUser(
+                "this Google sign-in was started by another user; nothing was connected to "
+                'any account. Start again with "Connect a Google account" from your own'
             )
-            return await self._discover(session, state.user_id, tokens.access_token)
+        now = self._now()
+        if pending.expires_at <= now:
+            raise CompletionCodeExpired(
+                "this Google sign-in was not completed in time; start again"
+            )
+        cipher = self._cipher()
+        grant = consent.Grant.from_json(cipher.decrypt(pending.grant_encrypted))
+        await store_google_grant(self._pool, cipher, user_id, grant.refresh_token, grant.scopes)
+        await save_access_token(
+            self._pool, user_id, cipher.encrypt(grant.access_token), grant.access_token_expires_at
+        )
+        async with aiohttp.ClientSession() as session:
+            return await self._discover(session, user_id, grant.access_token)
 
     async def import_token(self, user_id: uuid.UUID, refresh_token: str) -> Connected:
         """Store a refresh token the app already holds (checked by one refresh first).

@@ -18,7 +18,12 @@ from ga4sync.store import jobs as job_store
 from ga4sync.store.coverage import prune_read_keys
 from ga4sync.store.properties import claim_due_properties, get_property_to_sync
 from ga4sync.store.queue_state import orphaned_job_properties
-from ga4sync.store.retention import prune_oauth_states, prune_property_runs, prune_sync_jobs
+from ga4sync.store.retention import (
+    prune_oauth_states,
+    prune_pending_grants,
+    prune_property_runs,
+    prune_sync_jobs,
+)
 from ga4sync.sync.continuation import Continuation
 from ga4sync.sync.fair_order import Lane, tenant_ranks
 from ga4sync.sync.ingest import Ingestion, sync_property
@@ -93,13 +98,14 @@ class Upkeep:
 
     async def prune_history(self, now: datetime | None = None) -> dict[str, int]:
         """Delete finished jobs and property runs older than RETENTION_DAYS (each
-        property keeps its latest run) and expired consent states."""
+        property keeps its latest run), expired consent states and unclaimed grants."""
         at = now or self._now()
         cutoff = at - timedelta(days=self._settings.retention_days)
         pruned = {
             "sync_jobs": await prune_sync_jobs(self._pool, cutoff),
             "property_runs": await prune_property_runs(self._pool, cutoff),
             "oauth_states": await prune_oauth_states(self._pool, at),
+            "pending_grants": await prune_pending_grants(self._pool, at),
             # keys of reads whose worker died mid-read
             "read_keys": await prune_read_keys(self._pool),
         }

@@ -11,7 +11,7 @@ from ga4sync.runtime import Runtime, open_runtime
 from ga4sync.settings import Settings
 from ga4sync.sync.google_accounts import GoogleAccounts
 from ga4sync.sync.report_rows import ReportRows
-from ga4sync.web import common, connections, handlers, metrics, rows
+from ga4sync.web import common, connections, handlers, metrics, rows, status_page
 from ga4sync.web.auth import Authenticator
 from ga4sync.web.errors import json_errors
 
@@ -26,6 +26,7 @@ def create_app(
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[common.SETTINGS] = settings
     app[common.AUTH] = Authenticator(settings)
+    app[status_page.PAGE] = status_page.render(settings)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if runtime is not None:
@@ -53,14 +54,15 @@ def create_app(
     app.router.add_get("/v1/properties/{property_ref}/chart", handlers.get_property_chart)
     app.router.add_get("/v1/connections/google/start", connections.start)
     app.router.add_get("/v1/connections/google/callback", connections.callback)
+    app.router.add_post("/v1/connections/google/complete", connections.complete)
     app.router.add_post("/v1/connections/google/tokens", connections.import_tokens)
     app.router.add_delete("/v1/connections/google", connections.disconnect)
     app.router.add_get("/v1/sync/ga4/daily", handlers.daily)
     app.router.add_post("/v1/sync/ga4/daily", handlers.daily)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/metrics", metrics.metrics)
-    app.router.add_get("/", handlers.status_page)
-    app.router.add_get("/status", handlers.status_page)
+    app.router.add_get("/", status_page.serve)
+    app.router.add_get("/status", status_page.serve)
     app.router.add_get("/openapi.json", handlers.openapi)
     _add_cors(app, list(app.router.routes()), settings.cors_origins)
     return app

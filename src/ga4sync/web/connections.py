@@ -10,11 +10,18 @@ from aiohttp import web
 from ga4sync.consent import InvalidState
 from ga4sync.errors import Ga4SyncError, GoogleError, GrantRevoked
 from ga4sync.store.properties import get_property
-from ga4sync.sync.google_accounts import Connected, GoogleAccounts
+from ga4sync.sync.google_accounts import (
+    CompletionByAnotherUser,
+    CompletionCodeExpired,
+    Connected,
+    GoogleAccounts,
+    UnknownCompletionCode,
+)
 from ga4sync.web.common import POOL, SETTINGS, json_object, json_response, principal_of
 from ga4sync.web.errors import ApiError, describe_failure, error_code, google_failure
 from ga4sync.web.params import (
     BOOLEANS,
+    COMPLETION_CODE_PATTERN,
     FREQUENCIES,
     STATE_PATTERN,
     matches,
@@ -65,14 +72,21 @@ async def start(request: web.Request) -> web.Response:
 def _back_to_frontend(request: web.Request, **outcome: str) -> web.HTTPFound:
     base = request.app[SETTINGS].frontend_url
     separator = "&" if "?" in base else "?"
-    return web.HTTPFound(f"{base}{separator}{urlencode({'ga4sync': 'google', **outcome})}")
+    # The frontend's URL carries a one-time code: no Referer for it to leak through.
+    return web.HTTPFound(
+        f"{base}{separator}{urlencode({'ga4sync': 'google', **outcome})}",
+        headers={"Referrer-Policy": "no-referrer"},
+    )
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
     """GET /v1/connections/google/callback — Google sends the user back here.
 
     A state that is tampered with, expired or replayed is a 400 and stores
-    nothing; otherwise the user goes back to FRONTEND_URL with the outcome.
+    nothing. Otherwise the grant waits for the user who started the consent, and
+    the browser goes back to FRONTEND_URL with a one-time code that this user
+    (signed in there) sends to ``POST /v1/connections/google/complete``: the
+    browser that comes back may be someone else's, so nothing is attached here.
     """
     accounts = request.app[ACCOUNTS]
     sealed = request.query.get("state", "")
@@ -90,17 +104,42 @@ async def callback(request: web.Request) -> web.StreamResponse:
     if not code:
         raise ApiError(400, "invalid_request", "The sign-in response has no code.")
     try:
-        connected = await accounts.finish(state, code)
+        completion_code = await accounts.finish(state, code)
     except InvalidState as exc:
         raise ApiError(400, "invalid_state", str(exc)) from None
     except GrantRevoked:
         raise _back_to_frontend(request, status="error", reason="code_rejected") from None
     except GoogleError as exc:  # google_unavailable, or google_error; nothing was stored
         raise _back_to_frontend(request, status="error", reason=error_code(exc)) from None
-    outcome = {"status": "connected", "properties": str(len(connected.properties))}
-    if connected.discovery_error is not None:
-        outcome["discovery_error"] = error_code(connected.discovery_error)
-    raise _back_to_frontend(request, **outcome)
+    raise _back_to_frontend(request, status="consented", code=completion_code)
+
+
+async def complete(request: web.Request) -> web.Response:
+    """POST /v1/connections/google/complete — claim a finished consent's grant.
+
+    Only the user who started the consent can; a code is good once and for
+    ``COMPLETION_TTL_S``. Any other user's attempt ends the code and stores nothing.
+    """
+    principal = await principal_of(request)
+    body = await json_object(request)
+    unknown = sorted(set(body) - {"code"})
+    if unknown:
+        raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(unknown)}.")
+    code = body.get("code")
+    if not matches(COMPLETION_CODE_PATTERN, code):
+        raise ApiError(
+            400, "invalid_code", "code is the one-time code the callback put in FRONTEND_URL."
+        )
+    assert isinstance(code, str)
+    try:
+        connected = await request.app[ACCOUNTS].complete(principal.user_id, code)
+    except UnknownCompletionCode as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except CompletionByAnotherUser as exc:
+        raise ApiError(403, "other_user", str(exc)) from None
+    except CompletionCodeExpired as exc:
+        raise ApiError(410, "code_expired", str(exc)) from None
+    return json_response(_connected_json(connected), status=201)
 
 
 async def import_tokens(request: web.Request) -> web.Response:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -310,18 +309,7 @@ async def openapi(request: web.Request) -> web.Response:
     return json_response(openapi_document())
 
 
-_STATUS_PAGE = Path(__file__).parent / "static" / "status.html"
 HEALTH_TIMEOUT_S = 5.0
-
-
-async def status_page(request: web.Request) -> web.Response:
-    """GET / — the status page (plain HTML and a little JS; it calls the API above)."""
-    return web.Response(
-        body=_STATUS_PAGE.read_bytes(),
-        content_type="text/html",
-        charset="utf-8",
-        headers={"Cache-Control": "no-cache"},
-    )
 
 
 async def healthz(request: web.Request) -> web.Response:

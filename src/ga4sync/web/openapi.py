@@ -13,6 +13,7 @@ from ga4sync import __version__
 from ga4sync.web.openapi_schemas import SCHEMAS, error, json_content, ref
 from ga4sync.web.params import (
     CHART_DAYS,
+    COMPLETION_CODE_PATTERN,
     CURSOR_PATTERN,
     DATE_PATTERN,
     DEFAULT_CHART_DAYS,
@@ -187,13 +188,47 @@ _CALLBACK = {
     "responses": {
         "302": {
             "description": "Back to FRONTEND_URL with ?ga4sync=google and "
-            "status=connected&properties=N (plus discovery_error="
-            "google_unavailable|google_error when the properties could not be "
-            "listed), or status=error&reason=access_denied|code_rejected|"
+            "status=consented&code=C, a one-time code that the user who started the "
+            "consent claims with POST /v1/connections/google/complete (nothing is "
+            "attached before), or status=error&reason=access_denied|code_rejected|"
             "google_unavailable|google_error (nothing stored)"
         },
         "400": error("State tampered with, expired or replayed; no code"),
         "503": error("TOKEN_ENCRYPTION_KEY, the OAuth client or redirect URI not configured"),
+    },
+}
+
+_COMPLETE = {
+    "summary": "Claim a finished consent: connect the Google account it granted",
+    "description": "Only the user who started the consent (GET /start) can claim it, "
+    "within 5 minutes, once. Any attempt ends the code: another user's attempt "
+    "(403) stores nothing for anyone.",
+    "security": _BEARER,
+    "requestBody": _body(
+        {
+            "type": "object",
+            "required": ["code"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "pattern": COMPLETION_CODE_PATTERN,
+                    "examples": ["q3Lr0m9Yc2VbT1xk8sPzN4aWfE6hJ7uD5gKoR2iMnXc"],
+                    "description": "the code the callback put in FRONTEND_URL (?code=)",
+                },
+            },
+        },
+        required=True,
+    ),
+    "responses": {
+        "201": json_content(ref("Connected"), "Stored; properties discovered"),
+        "400": error("Malformed body"),
+        "401": _UNAUTHORIZED,
+        "403": error("other_user: the consent was started by another user; nothing stored"),
+        "404": error("No consent waits under this code (already claimed, or never issued)"),
+        "410": error("code_expired: claimed too late; nothing stored"),
+        "413": _TOO_LARGE,
+        "503": error("TOKEN_ENCRYPTION_KEY not configured"),
     },
 }
 
@@ -468,6 +503,7 @@ _PATHS: dict[str, Any] = {
         }
     },
     "/v1/connections/google/callback": {"get": _CALLBACK},
+    "/v1/connections/google/complete": {"post": _COMPLETE},
     "/v1/connections/google/tokens": {"post": _IMPORT_TOKENS},
     "/v1/connections/google": {"delete": _DISCONNECT},
     "/healthz": {

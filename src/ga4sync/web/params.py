@@ -25,6 +25,8 @@ REFRESH_TOKEN_PATTERN = "^[ \t\r\n]*[!-~]+[ \t\r\n]*$"
 REFRESH_TOKEN_MAX_LENGTH = 2048
 # The consent state is a Fernet token: URL-safe base64.
 STATE_PATTERN = "^[A-Za-z0-9_-]+={0,2}$"
+# The one-time code a finished consent is claimed with (ga4sync.consent.new_completion_code).
+COMPLETION_CODE_PATTERN = "^[A-Za-z0-9_-]{43}$"
 # A report's name (ga4sync.reports.spec.NAME_PATTERN): the {report} of /v1/reports/{report}/rows.
 REPORT_NAME_PATTERN = "^[a-z][a-z0-9_]{0,39}$"
 # A calendar date written YYYY-MM-DD; that it exists (no 2026-02-30) is checked too.
