@@ -117,6 +117,37 @@ async def test_sync_now_from_the_status_page(
     assert (tmp_path / "status.png").stat().st_size > 10_000
 
 
+async def test_sync_now_during_the_daily_run_says_what_moved_to_the_front(
+    browser, aiohttp_server, runtime, worker, web_settings, connect_user, fake
+):
+    mine = {str(5_600_000 + n): "UTC" for n in range(30)}
+    user = await connect_user(mine, cardinality=2)
+    await connect_user({str(5_700_000 + n): "UTC" for n in range(30)}, cardinality=2)
+    fake.latency_s = 1.0  # the worker's 8 tasks at a time take each of these a second
+    server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+    page = await browser.new_page()
+    await page.goto(str(server.make_url("/")) + f"#token={token(user)}")
+    await page.wait_for_selector("#history tbody tr")
+    daily = (await runtime.sync.ensure_daily(runtime.now().date() + timedelta(days=1))).job
+
+    async def under_way():
+        return await runtime.pool.fetchval(
+            "select count(*) from ga4_sync_job_properties where job_id = $1"
+            " and status <> 'pending'",
+            daily.id,
+        )
+
+    await eventually(under_way, "the daily run's first properties synced", timeout_s=60)
+    await page.click("#sync-now")
+    await page.wait_for_function(
+        "() => document.querySelector('#notice').textContent.includes('daily sync')",
+        timeout=10_000,
+    )
+    text = await page.text_content("#notice")
+    assert re.search(r"your \d+ remaining propert(y|ies) moved to the front", text), text
+    assert "Expected fresh by" in text, text
+
+
 async def _page_server(aiohttp_server, names: dict[str, str]):
     """A copy of the page hosted on another origin, as a frontend would host it: its
     markup names the API's origin (``names["api"]``, set once the API runs)."""
