@@ -2,7 +2,10 @@
 
 HS256 tokens are checked with ``SUPABASE_JWT_SECRET``; RS256/ES256 tokens with
 the project's JWKS (``SUPABASE_URL`` or ``SUPABASE_JWKS_URL``), fetched in a
-thread and cached. ``exp`` and the audience (``authenticated``) are required;
+thread and cached; a token naming a key the cached set lacks refetches it at
+most once per ``JWKS_REFETCH_COOLDOWN_S`` (PyJWT's cooldown, 2.14 and later), so
+made-up ``kid``s cannot flood the project's endpoint while a newly published key
+is still found within that time. ``exp`` and the audience (``authenticated``) are required;
 ``sub`` is the user id. Admins are listed in ``ADMIN_USER_IDS`` or
 ``ADMIN_EMAILS``, or carry ``app_metadata.role = "admin"`` (set by a service
 key, so users cannot grant it to themselves).
@@ -35,6 +38,9 @@ _SYMMETRIC = ["HS256"]
 # A frontend polls with the same token; verifying it costs ~0.2 ms, a lookup ~0.
 _VERIFIED_CACHE_SIZE = 4096
 _ASYMMETRIC = ["RS256", "ES256"]
+# Supabase publishes a new signing key before it signs with it; refetching for an
+# unknown one at most this often bounds what forged tokens can make us fetch.
+JWKS_REFETCH_COOLDOWN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,12 @@ class Authenticator:
         self._admin_ids = settings.admin_user_ids
         self._admin_emails = settings.admin_emails
         self._jwks = (
-            jwt.PyJWKClient(settings.supabase_jwks_url, cache_keys=True, lifespan=3600)
+            jwt.PyJWKClient(
+                settings.supabase_jwks_url,
+                cache_keys=True,
+                lifespan=3600,
+                cooldown_duration=JWKS_REFETCH_COOLDOWN_S,
+            )
             if settings.supabase_jwks_url
             else None
         )
