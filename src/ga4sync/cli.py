@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
+import os
 import re
 import sys
 import uuid
@@ -30,6 +32,9 @@ from ga4sync.sync.report_catalog import describe_reports, format_reports
 from ga4sync.sync.report_check import check_reports, format_check
 
 logger = logging.getLogger("ga4sync")
+
+# Where ``connect`` finds the refresh token when it is not on the command line.
+REFRESH_TOKEN_ENV = "GA4SYNC_REFRESH_TOKEN"
 
 
 def _property_id(value: str) -> str:
@@ -92,7 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     connect.add_argument("--user", type=_user_id, required=True, help="the user's id (UUID)")
     connect.add_argument(
-        "--refresh-token", required=True, help="a refresh token with analytics.readonly scope"
+        "--refresh-token",
+        metavar="TOKEN|-",
+        help="a refresh token with analytics.readonly scope; '-' reads it from standard "
+        f"input (asked for without echo on a terminal). Default: ${REFRESH_TOKEN_ENV}. "
+        "A token given here is visible to anyone on the machine (ps, shell history)",
     )
     connect.add_argument(
         "--property",
@@ -159,13 +168,43 @@ async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Nam
     return 0 if summary.ok else 1
 
 
+def _refresh_token(given: str | None) -> str:
+    """The refresh token ``connect`` stores: standard input for ``-``, else the one
+    given (warned about: other users see a command line), else the environment's."""
+    if given == "-":
+        if sys.stdin.isatty():
+            token = getpass.getpass("Google refresh token: ")
+        else:
+            token = sys.stdin.readline()
+        source = "standard input"
+    elif given is not None:
+        print(
+            "ga4sync: warning: a refresh token on the command line is visible to other "
+            f"users of this machine (ps, shell history); use --refresh-token - or "
+            f"${REFRESH_TOKEN_ENV}",
+            file=sys.stderr,
+        )
+        token, source = given, "--refresh-token"
+    else:
+        token = os.environ.get(REFRESH_TOKEN_ENV, "")
+        source = f"${REFRESH_TOKEN_ENV}"
+        if not token.strip():
+            raise ConfigError(
+                f"give the refresh token on standard input (--refresh-token -) or in "
+                f"${REFRESH_TOKEN_ENV}"
+            )
+    token = token.strip()
+    if not token:
+        raise ConfigError(f"no refresh token in {source}")
+    return token
+
+
 async def _connect(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
+    refresh_token = _refresh_token(args.refresh_token)
     await _ensure_schema(url, settings, embedded=embedded)
     async with open_pool(url, max_size=2) as pool:
         try:
-            connected = await GoogleAccounts(pool, settings).import_token(
-                args.user, args.refresh_token
-            )
+            connected = await GoogleAccounts(pool, settings).import_token(args.user, refresh_token)
         except GrantRevoked as exc:
             print(f"ga4sync: {exc}; nothing was stored", file=sys.stderr)
             return 1
