@@ -1,3 +1,9 @@
+-- name: lock_manual_runs
+-- Serialises the starts of one requester's manual runs until the transaction
+-- ends, so the rate limit's count and the insert are one step. The first key
+-- names this lock's family (two-key advisory locks never meet one-key ones).
+select pg_advisory_xact_lock(1952869237, hashtext($1::uuid::text));
+
 -- name: create_manual_job
 -- Nothing is returned when the same requester already has this target running.
 insert into ga4_sync_jobs (kind, scope, requested_by, since_days, property_filter)

@@ -90,15 +90,18 @@ create temp table ga4_report_rows_staging (
 -- name: upsert_report_rows
 -- $1 property_ref, $2 run id and $3 read number of the read the page belongs
 -- to (null: not kept). Staged values arrive joined by chr(31) (COPY moves
--- plain text many times faster than arrays); a single empty value joins to ''
--- and reads back as null from an empty array, hence the coalesce. The page
+-- plain text many times faster than arrays); dimension values that hold chr(31)
+-- themselves arrive as a JSON array after one chr(31) per value, which
+-- {dimension_values} reads back (store/report_tables.py, staged_dimensions). A
+-- single empty value joins to '' and reads back as null from an empty array,
+-- hence the coalesce. The page
 -- arrives de-duplicated, so one statement never touches a row twice.
 -- Dimensions are a function of dimension_key, so only metrics are compared:
 -- unchanged rows are left alone and a re-run writes nothing.
 with page as (
     select {period} as date,
            md5(dims)::uuid as dimension_key,
-           string_to_array(dims, chr(31)) as d,
+           {dimension_values} as d,
            string_to_array(vals, chr(31)) as v
     from ga4_report_rows_staging
 ),

@@ -1,11 +1,14 @@
-"""The ``ga4sync`` command: migrate, sync, connect, reports, web, worker, serve and demo."""
+"""The ``ga4sync`` command: migrate, sync, connect, reports, rotate-keys, web, worker, serve
+and demo."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
+import os
 import re
 import sys
 import uuid
@@ -16,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 
 from ga4sync.clock import utcnow
+from ga4sync.crypto import TokenCipher
 from ga4sync.database import database_url
 from ga4sync.db import connect, open_pool
 from ga4sync.errors import ConfigError, Ga4SyncError, GoogleError, GoogleUnavailable, GrantRevoked
@@ -26,10 +30,14 @@ from ga4sync.store.report_tables import NothingToPrune, ensure_report_tables, pr
 from ga4sync.sync.connections import connect_property
 from ga4sync.sync.google_accounts import GoogleAccounts
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
+from ga4sync.sync.key_rotation import DEFAULT_BATCH_SIZE, rotate_stored_tokens
 from ga4sync.sync.report_catalog import describe_reports, format_reports
 from ga4sync.sync.report_check import check_reports, format_check
 
 logger = logging.getLogger("ga4sync")
+
+# Where ``connect`` finds the refresh token when it is not on the command line.
+REFRESH_TOKEN_ENV = "GA4SYNC_REFRESH_TOKEN"
 
 
 def _property_id(value: str) -> str:
@@ -59,6 +67,12 @@ def _property_spec(value: str) -> tuple[str, str]:
 def _since_days(value: str) -> int:
     if not value.isdigit() or int(value) > 365:
         raise argparse.ArgumentTypeError(f"--since-days takes 0 to 365, got {value!r}")
+    return int(value)
+
+
+def _batch_size(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+        raise argparse.ArgumentTypeError(f"--batch-size takes 1 to 10000, got {value!r}")
     return int(value)
 
 
@@ -92,7 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     connect.add_argument("--user", type=_user_id, required=True, help="the user's id (UUID)")
     connect.add_argument(
-        "--refresh-token", required=True, help="a refresh token with analytics.readonly scope"
+        "--refresh-token",
+        metavar="TOKEN|-",
+        help="a refresh token with analytics.readonly scope; '-' reads it from standard "
+        f"input (asked for without echo on a terminal). Default: ${REFRESH_TOKEN_ENV}. "
+        "A token given here is visible to anyone on the machine (ps, shell history)",
     )
     connect.add_argument(
         "--property",
@@ -117,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
         "prune", help="delete the rows of a report no longer defined (or its older definitions)"
     )
     prune.add_argument("name", help="the report's name")
+    rotate = commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt every stored token with the first key of TOKEN_ENCRYPTION_KEY",
+    )
+    rotate.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"users read per batch (default {DEFAULT_BATCH_SIZE})",
+    )
+    rotate.add_argument("--json", action="store_true", help="print the counts as JSON")
     commands.add_parser("web", help="serve the HTTP API on PORT")
     commands.add_parser("worker", help="run sync jobs and the daily schedule")
     commands.add_parser("serve", help="web and worker in one process")
@@ -159,13 +188,43 @@ async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Nam
     return 0 if summary.ok else 1
 
 
+def _refresh_token(given: str | None) -> str:
+    """The refresh token ``connect`` stores: standard input for ``-``, else the one
+    given (warned about: other users see a command line), else the environment's."""
+    if given == "-":
+        if sys.stdin.isatty():
+            token = getpass.getpass("Google refresh token: ")
+        else:
+            token = sys.stdin.readline()
+        source = "standard input"
+    elif given is not None:
+        print(
+            "ga4sync: warning: a refresh token on the command line is visible to other "
+            f"users of this machine (ps, shell history); use --refresh-token - or "
+            f"${REFRESH_TOKEN_ENV}",
+            file=sys.stderr,
+        )
+        token, source = given, "--refresh-token"
+    else:
+        token = os.environ.get(REFRESH_TOKEN_ENV, "")
+        source = f"${REFRESH_TOKEN_ENV}"
+        if not token.strip():
+            raise ConfigError(
+                f"give the refresh token on standard input (--refresh-token -) or in "
+                f"${REFRESH_TOKEN_ENV}"
+            )
+    token = token.strip()
+    if not token:
+        raise ConfigError(f"no refresh token in {source}")
+    return token
+
+
 async def _connect(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
+    refresh_token = _refresh_token(args.refresh_token)
     await _ensure_schema(url, settings, embedded=embedded)
     async with open_pool(url, max_size=2) as pool:
         try:
-            connected = await GoogleAccounts(pool, settings).import_token(
-                args.user, args.refresh_token
-            )
+            connected = await GoogleAccounts(pool, settings).import_token(args.user, refresh_token)
         except GrantRevoked as exc:
             print(f"ga4sync: {exc}; nothing was stored", file=sys.stderr)
             return 1
@@ -229,6 +288,23 @@ async def _reports(url: str, embedded: bool, settings: Settings, args: argparse.
     return 0
 
 
+async def _rotate_keys(
+    url: str, embedded: bool, settings: Settings, args: argparse.Namespace
+) -> int:
+    cipher = TokenCipher(settings.require_encryption_key())
+    await _ensure_schema(url, settings, embedded=embedded)
+    async with open_pool(url, max_size=2) as pool:
+        report = await rotate_stored_tokens(pool, cipher, batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    elif report.ok:
+        print(report.message())
+    else:
+        print(f"ga4sync: {report.message()}", file=sys.stderr)
+    # Tokens no key opens are not rotation's to fix, but a script should notice them.
+    return 0 if report.ok else 1
+
+
 async def _process(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
     from ga4sync import processes
 
@@ -271,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_sync(url, embedded, settings, args))
             if args.command == "connect":
                 return asyncio.run(_connect(url, embedded, settings, args))
+            if args.command == "rotate-keys":
+                return asyncio.run(_rotate_keys(url, embedded, settings, args))
             if args.command == "reports":
                 return asyncio.run(_reports(url, embedded, settings, args))
             if args.command == "demo":

@@ -9,7 +9,9 @@ Refreshing tokens stays with google-auth (``ga4sync.oauth``).
 The ``state`` parameter is sealed with Fernet (authenticated encryption, with
 its issue time inside): it names the user who started the flow and carries the
 PKCE verifier, which must not travel in clear. It expires after a TTL and is
-single-use (the caller records its nonce).
+single-use (the caller records its nonce). Its key is derived from
+``TOKEN_ENCRYPTION_KEY`` for this purpose only (``STATE_KEY_PURPOSE``), never the
+key that encrypts stored tokens.
 
 The callback does not attach the grant to that user: whoever's browser comes back
 may not be them (a consent link can be sent to someone else). The exchanged grant
@@ -32,7 +34,7 @@ from urllib.parse import urlencode
 import aiohttp
 from cryptography.fernet import InvalidToken
 
-from ga4sync.crypto import fernet_keys
+from ga4sync.crypto import derived_fernet
 from ga4sync.errors import Ga4SyncError, GoogleError, GrantRevoked
 from ga4sync.google_http import DEFAULT_TIMEOUT_S, google_request
 from ga4sync.oauth import SCOPE_ANALYTICS_READONLY
@@ -98,11 +100,16 @@ def completion_code_digest(code: str) -> bytes:
     return hashlib.sha256(code.encode()).digest()
 
 
+# The HKDF label of the keys that seal states. States sealed with another key
+# (such as the token key itself, before keys were derived) are refused.
+STATE_KEY_PURPOSE = b"ga4sync oauth state"
+
+
 class StateSealer:
-    """Seals and opens ``state`` values (keys: ``TOKEN_ENCRYPTION_KEY``)."""
+    """Seals and opens ``state`` values (keys: derived from ``TOKEN_ENCRYPTION_KEY``)."""
 
     def __init__(self, keys: str, ttl_s: int) -> None:
-        self._fernet = fernet_keys(keys)
+        self._fernet = derived_fernet(keys, STATE_KEY_PURPOSE)
         self._ttl_s = ttl_s
 
     def seal(self, user_id: uuid.UUID) -> tuple[str, ConsentState]:

@@ -94,3 +94,33 @@ async def test_failed_daily_runs_alert_once_and_recover_once(
     assert len(texts) == 2, texts
     assert "the daily sync failed 2 times in a row" in texts[0]
     assert "the daily sync is syncing again after 3 failures" in texts[1]
+
+
+async def test_alert_text_cannot_ping_or_link_in_slack(
+    pool, fake, connect_user, ingestion_for, receiver
+):
+    """A property's name is whatever its owner typed at Google: Slack's control
+    sequences in it arrive as text, not as a channel ping, a mention or a link."""
+    url, received, _ = receiver
+    await connect_user({"8401": "UTC"})
+    await pool.execute(
+        "update ga4_properties set display_name = $1 where property_id = '8401'",
+        "<!channel> Shop <https://evil.example|log in> <@U123> & co",
+    )
+    fake.fail_next("8401", status=403, times=1000)
+    async with ingestion_for(alert_webhook_url=url, alert_failure_threshold=1) as ingestion:
+        await ingest_ga4_for_all_accounts(ingestion)
+    [message] = received
+    text = message["text"]
+    assert "<" not in text and ">" not in text
+    assert "&lt;!channel&gt; Shop &lt;https://evil.example|log in&gt; &lt;@U123&gt; &amp; co" in (
+        text
+    )
+
+
+async def test_error_text_is_escaped_too(receiver):
+    url, received, _ = receiver
+    alerts = Alerts(Webhook(url), threshold=1)
+    await alerts.streak_changed("the daily sync", 0, 1, "GA4 said <!here> & <#C1|general>")
+    [message] = received
+    assert message["text"].endswith("Last error: GA4 said &lt;!here&gt; &amp; &lt;#C1|general&gt;")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import socket
@@ -152,6 +153,54 @@ def test_connect_again_names_the_access_google_no_longer_lists(
     fake.add_google_account("cli@example.com", [("556", "Six", "UTC")])
     assert main(["connect", "--user", user, "--refresh-token", "rt-listed"]) == 0
     assert "no longer listed by Google, access removed: 555" in capsys.readouterr().out
+
+
+def test_connect_reads_the_refresh_token_from_stdin_or_the_environment(
+    database_url, encryption_key, google_in_thread, monkeypatch, capsys
+):
+    """A token on the command line is in ``ps`` and the shell's history for anyone
+    on the machine to read; standard input and the environment are not."""
+    fake, base_url = google_in_thread
+    fake.add_refresh_token("rt-env")
+    _point_at(monkeypatch, database_url, encryption_key, base_url)
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("rt-cli\n"))
+    assert main(["connect", "--user", str(alice), "--refresh-token", "-"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("GA4SYNC_REFRESH_TOKEN", " rt-env\n")
+    assert main(["connect", "--user", str(bob)]) == 0
+    assert "connected user" in capsys.readouterr().out
+    assert fake.token_requests == ["rt-cli", "rt-env"]
+
+    async def stored() -> dict[uuid.UUID, str]:
+        async with connect(database_url) as conn:
+            rows = await conn.fetch(
+                "select user_id, refresh_token_encrypted from google_credentials"
+            )
+        cipher = TokenCipher(encryption_key)
+        return {r["user_id"]: cipher.decrypt(r["refresh_token_encrypted"]) for r in rows}
+
+    assert asyncio.run(stored()) == {alice: "rt-cli", bob: "rt-env"}
+
+    # Nothing anywhere, or an empty line: a usage error naming the ways, nothing asked of Google.
+    monkeypatch.delenv("GA4SYNC_REFRESH_TOKEN")
+    assert main(["connect", "--user", str(uuid.uuid4())]) == 2
+    err = capsys.readouterr().err
+    assert "--refresh-token -" in err and "GA4SYNC_REFRESH_TOKEN" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    assert main(["connect", "--user", str(uuid.uuid4()), "--refresh-token", "-"]) == 2
+    assert "no refresh token" in capsys.readouterr().err
+    assert len(fake.token_requests) == 2
+
+
+def test_a_refresh_token_on_the_command_line_still_works_with_a_warning(
+    database_url, encryption_key, google_in_thread, monkeypatch, capsys
+):
+    _, base_url = google_in_thread
+    _point_at(monkeypatch, database_url, encryption_key, base_url)
+    assert main(["connect", "--user", str(uuid.uuid4()), "--refresh-token", "rt-cli"]) == 0
+    assert "visible to other users of this machine" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["serve", "worker"])

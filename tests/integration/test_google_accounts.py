@@ -3,14 +3,17 @@ re-auth, choosing properties and disconnecting."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from cryptography.fernet import Fernet
 
+from ga4sync.consent import STATE_KEY_PURPOSE
+from ga4sync.crypto import TokenCipher, derived_fernet
+from ga4sync.errors import Ga4SyncError
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
 from ga4sync.web.app import create_app
 
@@ -141,9 +144,9 @@ async def test_tampered_expired_and_replayed_state_store_nothing(api, fake, pool
     tampered = {**params, "state": params["state"][:-4] + "AAAA"}
     assert (await callback(api, tampered)).status == 400
     # A state sealed an hour ago with the right key: expired.
-    key = oauth_settings.token_encryption_key.split(",")[0]
+    key = oauth_settings.token_encryption_key
     old = (
-        Fernet(key.encode())
+        derived_fernet(key, STATE_KEY_PURPOSE)
         .encrypt_at_time(
             b'{"u": "%s", "n": "x", "v": "y"}' % str(user).encode(), int(time.time()) - 3600
         )
@@ -157,6 +160,24 @@ async def test_tampered_expired_and_replayed_state_store_nothing(api, fake, pool
     assert outcome(await callback(api, params))["status"] == "consented"
     replay = await callback(api, params)
     assert replay.status == 400 and "already used" in (await replay.json())["message"]
+
+
+async def test_a_state_sealed_with_the_token_key_is_refused(api, fake, pool, oauth_settings):
+    """States have a key of their own: what the service encrypts as a token (the
+    token key) can never pass for a state, nor can a state sealed before states had
+    their own key."""
+    fake.add_google_account("alice@example.com", properties=ALICE)
+    user = uuid.uuid4()
+    params = await consent(api, fake, user)
+    payload = json.dumps({"u": str(user), "n": "n-1", "v": "v" * 48})
+    sealed_as_token = TokenCipher(oauth_settings.token_encryption_key).encrypt(payload).decode()
+    refused = await callback(api, {**params, "state": sealed_as_token})
+    assert refused.status == 400
+    assert await pool.fetchval("select count(*) from google_credentials") == 0
+    # The state the service sealed itself still works, and opens with no token key.
+    with pytest.raises(Ga4SyncError):
+        TokenCipher(oauth_settings.token_encryption_key).decrypt(params["state"].encode())
+    assert outcome(await callback(api, params))["status"] == "consented"
 
 
 async def test_denied_consent_goes_back_with_the_reason(api, fake, pool):

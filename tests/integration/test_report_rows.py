@@ -370,11 +370,13 @@ PAD = 200  # about 250 bytes a row: 50 MB of CSV, far more than the sockets hold
 
 
 async def copies_running(pool) -> list[int]:
-    """Backends running an export's COPY."""
+    """Backends running an export's COPY in this test's database (others' test runs
+    share the server)."""
     return [
         r["pid"]
         for r in await pool.fetch(
             "select pid from pg_stat_activity where state = 'active'"
+            " and datname = current_database()"
             " and query like 'COPY (%ga4sync_reports%' and pid <> pg_backend_pid()"
         )
     ]

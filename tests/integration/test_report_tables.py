@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 
 from ga4sync.db import connect
 from ga4sync.demo import SAMPLE_QUERY
+from ga4sync.ga4.wire import parse_page
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.store.properties import upsert_property
 from ga4sync.store.report_tables import (
@@ -125,6 +127,59 @@ async def test_several_dimensions(pool):
         "select session_source, session_medium, sessions from ga4_sources order by session_medium"
     )
     assert [tuple(r) for r in stored] == [("google", "cpc", 3), ("google", "organic", 4)]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # Where the staging separator falls inside the values, and the values it
+        # used to be replaced with.
+        [["a\x1fb", "c"], ["a", "b\x1fc"], ["a b", "c"], ["a", "b c"], ["a", "b"]],
+        [["\x1f", ""], ["", "\x1f"], ["", ""], ["\x1f\x1f", "\x1f"], [" ", ""]],
+        [['["a"]', "\x1f"], ["\x1f\x1f[", '"a"]']],
+    ],
+)
+async def test_dimension_values_holding_the_separator_never_merge_rows(pool, values):
+    spec = ReportSpec("sources", ("date", "sessionSource", "sessionMedium"), ("sessions",))
+    await _ensure(pool, spec)
+    ref = await upsert_property(pool, uuid.uuid4(), "2")
+    body = {
+        "rows": [
+            {
+                "dimensionValues": [{"value": v} for v in ["20261120", *pair]],
+                "metricValues": [{"value": str(n)}],
+            }
+            for n, pair in enumerate(values)
+        ]
+    }
+    page = parse_page(json.dumps(body))
+    assert len(page.rows) == len(values)
+    async with pool.acquire() as conn:
+        counts = await upsert_report_rows(conn, spec, ref, page.rows)
+        again = await upsert_report_rows(conn, spec, ref, page.rows)
+    assert (counts.inserted, again.unchanged) == (len(values), len(values))
+    stored = await pool.fetch("select session_source, session_medium, sessions from ga4_sources")
+    assert sorted(tuple(r) for r in stored) == sorted((*pair, n) for n, pair in enumerate(values))
+
+
+async def test_one_dimension_holding_the_separator_is_kept_whole(pool):
+    spec = ReportSpec("landing", ("date", "landingPage"), ("sessions",))
+    await _ensure(pool, spec)
+    ref = await upsert_property(pool, uuid.uuid4(), "2")
+    values = ["/a\x1f/b", "/a /b", "\x1f", ""]
+    body = {
+        "rows": [
+            {
+                "dimensionValues": [{"value": "20261120"}, {"value": v}],
+                "metricValues": [{"value": "1"}],
+            }
+            for v in values
+        ]
+    }
+    async with pool.acquire() as conn:
+        await upsert_report_rows(conn, spec, ref, parse_page(json.dumps(body)).rows)
+    stored = await pool.fetch("select landing_page from ga4_landing")
+    assert sorted(r[0] for r in stored) == sorted(values)
 
 
 async def test_a_property_two_users_connected_is_stored_once(pool):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
 
@@ -109,3 +110,27 @@ async def _three_then_limited(client, runtime):
     assert 3500 <= int(limited.headers["Retry-After"]) <= 3601
     # Others are not limited by my clicks.
     assert (await client.post("/v1/sync/ga4/run", headers=bearer(uuid.uuid4()))).status == 202
+
+
+async def test_rate_limit_holds_under_parallel_requests(
+    aiohttp_client, web_settings, database_url, connect_user
+):
+    """Clicks arriving together each see the runs made before them: no more than the
+    limit's worth are created, whatever their targets."""
+    properties = {str(6100 + n): "UTC" for n in range(12)}
+    me = await connect_user(properties)
+    limited_settings = replace(web_settings, run_rate_limit=3)
+    async with open_runtime(limited_settings, database_url, periodic=False) as runtime:
+        client = await aiohttp_client(create_app(limited_settings, runtime=runtime))
+        responses = await asyncio.gather(
+            *(
+                client.post("/v1/sync/ga4/run", headers=bearer(me), json={"property_id": p})
+                for p in properties
+            )
+        )
+        statuses = sorted(r.status for r in responses)
+        created = await runtime.pool.fetchval(
+            "select count(*) from ga4_sync_jobs where kind = 'manual' and requested_by = $1", me
+        )
+    assert statuses == [202] * 3 + [429] * 9
+    assert created == 3

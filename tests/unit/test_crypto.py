@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 
-from ga4sync.crypto import TokenCipher
+from ga4sync.crypto import TokenCipher, UndecryptableToken, derived_fernet, fernet_keys
 from ga4sync.errors import ConfigError, Ga4SyncError
 
 
@@ -30,3 +30,27 @@ def test_wrong_key_and_malformed_key_are_clear_errors():
         TokenCipher(Fernet.generate_key().decode()).decrypt(stored)
     with pytest.raises(ConfigError, match="Fernet keys"):
         TokenCipher("not-a-key")
+
+
+def test_reencrypt_moves_a_token_to_the_first_key_once():
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    stored = TokenCipher(old).encrypt("t")
+    rotating = TokenCipher(f"{new},{old}")
+    moved = rotating.reencrypt(stored)
+    assert moved is not None and TokenCipher(new).decrypt(moved) == "t"
+    assert rotating.reencrypt(moved) is None  # already under the first key
+    with pytest.raises(UndecryptableToken):
+        TokenCipher(new).reencrypt(TokenCipher(Fernet.generate_key().decode()).encrypt("t"))
+
+
+def test_derived_keys_are_the_purposes_own_and_follow_rotation():
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    sealed = derived_fernet(old, b"purpose a").encrypt(b"x")
+    assert derived_fernet(f"{new},{old}", b"purpose a").decrypt(sealed) == b"x"
+    for other in (fernet_keys(old), derived_fernet(old, b"purpose b")):
+        with pytest.raises(InvalidToken):
+            other.decrypt(sealed)
+    with pytest.raises(InvalidToken):
+        derived_fernet(old, b"purpose a").decrypt(fernet_keys(old).encrypt(b"x"))
+    with pytest.raises(ConfigError, match="Fernet keys"):
+        derived_fernet("not-a-key", b"purpose a")

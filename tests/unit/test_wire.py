@@ -169,5 +169,6 @@ def test_values_are_joined_and_a_separator_inside_a_value_cannot_shift_columns()
     page = parse_page(json.dumps(body))
     assert page.rows == [
         ("20261120", "google\x1fcpc", "3\x1f0.5"),
-        ("20261120", "a b\x1fx", "1\x1f2"),
+        # A value holding the separator: one per value, then the values as JSON.
+        ("20261120", '\x1f\x1f["a\\u001fb", "x"]', "1\x1f2"),
     ]

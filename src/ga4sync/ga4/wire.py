@@ -23,7 +23,7 @@ from google.analytics.data_v1beta.types import (
 )
 
 from ga4sync.reports import ReportSpec
-from ga4sync.store.report_tables import SEPARATOR, StagedRow
+from ga4sync.store.report_tables import SEPARATOR, StagedRow, staged_dimensions
 
 QUOTA_NAMES = (
     "tokensPerDay",
@@ -139,9 +139,7 @@ def parse_page(body: bytes | str) -> ReportPage:
     for row in raw_rows:
         # proto3 JSON omits empty strings: a missing "value" is ""
         day, *others = [d.get("value", "") for d in row.get("dimensionValues", ())]
-        dims = join(others)
-        if dims.count(SEPARATOR) >= len(others):  # a value holds the separator itself
-            dims = join(value.replace(SEPARATOR, " ") for value in others)
+        dims = staged_dimensions(others)
         metrics = join([m.get("value", "") for m in row.get("metricValues", ())])
         staged[day, dims] = (day, dims, metrics)
     return ReportPage(

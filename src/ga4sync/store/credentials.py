@@ -51,3 +51,28 @@ async def mark_needs_reauth(
     conn: asyncpg.Connection | asyncpg.Pool, user_id: uuid.UUID, reason: str
 ) -> None:
     await conn.execute(query("mark_needs_reauth"), user_id, reason)
+
+
+async def list_credential_users(
+    conn: asyncpg.Connection | asyncpg.Pool, after: uuid.UUID | None, limit: int
+) -> list[uuid.UUID]:
+    """Up to ``limit`` users holding tokens, in id order after ``after``."""
+    rows = await conn.fetch(query("list_credential_users"), after, limit)
+    return [row["user_id"] for row in rows]
+
+
+async def lock_stored_tokens(
+    conn: asyncpg.Connection, user_id: uuid.UUID
+) -> tuple[bytes, bytes | None] | None:
+    """The user's (refresh, access) ciphertexts, locked until the transaction ends."""
+    row = await conn.fetchrow(query("lock_stored_tokens"), user_id)
+    if row is None:
+        return None
+    access = row["access_token_encrypted"]
+    return bytes(row["refresh_token_encrypted"]), None if access is None else bytes(access)
+
+
+async def replace_stored_tokens(
+    conn: asyncpg.Connection, user_id: uuid.UUID, refresh: bytes, access: bytes | None
+) -> None:
+    await conn.execute(query("replace_stored_tokens"), user_id, refresh, access)

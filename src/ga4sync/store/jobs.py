@@ -52,6 +52,11 @@ def _job(row: asyncpg.Record | None) -> Job | None:
     return Job(**{name: row[name] for name in _JOB_FIELDS})
 
 
+async def lock_manual_runs(conn: asyncpg.Connection, requested_by: uuid.UUID) -> None:
+    """Until the transaction ends, be the only one starting a run of ``requested_by``."""
+    await conn.execute(query("lock_manual_runs"), requested_by)
+
+
 async def create_manual_job(
     conn: Conn,
     scope: str,

@@ -9,6 +9,7 @@ identifiers filled in (quoted) once per definition and query.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -28,10 +29,38 @@ from ga4sync.store.privileges import revoke_api_role_grants
 logger = logging.getLogger(__name__)
 
 SCHEMA = "ga4sync_reports"
-# (first dimension's value as GA4 sends it, other dimensions' values, metric
-# values), values joined by SEPARATOR
+# (first dimension's value as GA4 sends it, the other dimensions' values as
+# ``staged_dimensions`` writes them, metric values joined by SEPARATOR)
 StagedRow = tuple[str, str, str]
 SEPARATOR = "\x1f"
+
+
+def staged_dimensions(values: Sequence[str]) -> str:
+    """A row's dimension values (all but the first) as staged and keyed.
+
+    Joined by SEPARATOR, unless a value holds SEPARATOR itself: then SEPARATOR once
+    per value followed by the values as a JSON array. A plain join of n values holds
+    exactly n - 1 separators, so it never starts with n of them: the two forms never
+    meet, each is one-to-one, and rows whose values differ only in where a separator
+    falls keep distinct keys (``dimension_values`` reads either form back).
+    """
+    joined = SEPARATOR.join(values)
+    if joined.count(SEPARATOR) == max(len(values) - 1, 0):
+        return joined
+    return SEPARATOR * len(values) + json.dumps(list(values), ensure_ascii=False)
+
+
+def _dimension_values(count: int) -> str:
+    """SQL: the staged ``dims`` of a row with ``count`` dimension values, as a text[]."""
+    joined = "string_to_array(dims, chr(31))"
+    if count == 0:
+        return joined
+    return (
+        f"case when left(dims, {count}) = repeat(chr(31), {count}) then array("
+        f"select e from jsonb_array_elements_text(substr(dims, {count + 1})::jsonb)"
+        f" with ordinality as j (e, i) order by i) else {joined} end"
+    )
+
 
 _PERIOD = {
     "day": "day::date",
@@ -84,6 +113,7 @@ def report_sql(spec: ReportSpec, name: str, options: str = "") -> str:
         stored_metrics=", ".join(f"r.{ident(c.name)}" for c in metrics),
         new_metrics=", ".join(f"excluded.{ident(c.name)}" for c in metrics),
         options=options,
+        dimension_values=_dimension_values(len(dimensions)),
     )
 
 

@@ -181,26 +181,21 @@ class SyncService:
         daily = await job_store.get_active_daily_job(self._pool)
         if daily is not None:
             raise await self._daily_run_active(daily, requested_by, scope, property_id)
-        existing = await job_store.get_active_manual_job(
-            self._pool, requested_by, scope, property_id
-        )
-        if existing is not None:
-            return StartedJob(existing, created=False)
-        await self._check_rate(requested_by)
         since_days = self._settings.sync_lookback_days
-        job = await job_store.create_manual_job(
-            self._pool, scope, requested_by, since_days, property_id
-        )
-        if job is None:  # a concurrent request created it first
-            existing = await job_store.get_active_manual_job(
-                self._pool, requested_by, scope, property_id
-            )
+        async with self._pool.acquire() as conn, conn.transaction():
+            # One request of this requester at a time from the check to the insert:
+            # requests arriving together each count the runs made before them.
+            await job_store.lock_manual_runs(conn, requested_by)
+            existing = await job_store.get_active_manual_job(conn, requested_by, scope, property_id)
             if existing is not None:
                 return StartedJob(existing, created=False)
+            await self._check_rate(conn, requested_by)
             job = await job_store.create_manual_job(
-                self._pool, scope, requested_by, since_days, property_id
+                conn, scope, requested_by, since_days, property_id
             )
-            assert job is not None
+        # The lock covers every manual run of the requester, so the same target
+        # cannot have been created in between.
+        assert job is not None
         await self._queue.enqueue_run(job.id)
         logger.info(
             "manual sync %s requested by %s", job.id, requested_by, extra={"action": "job_created"}
@@ -230,13 +225,13 @@ class SyncService:
             fresh_by=fresh_by(share, self._now()),
         )
 
-    async def _check_rate(self, requested_by: uuid.UUID) -> None:
+    async def _check_rate(self, conn: asyncpg.Connection, requested_by: uuid.UUID) -> None:
         limit = self._settings.run_rate_limit
         if limit <= 0:
             return
         window = timedelta(hours=1)
         runs, oldest = await job_store.manual_runs_since(
-            self._pool, requested_by, datetime.now(UTC) - window
+            conn, requested_by, datetime.now(UTC) - window
         )
         if runs >= limit and oldest is not None:
             retry_after = (oldest + window - datetime.now(UTC)).total_seconds()

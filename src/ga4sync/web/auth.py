@@ -2,10 +2,20 @@
 
 HS256 tokens are checked with ``SUPABASE_JWT_SECRET``; RS256/ES256 tokens with
 the project's JWKS (``SUPABASE_URL`` or ``SUPABASE_JWKS_URL``), fetched in a
-thread and cached. ``exp`` and the audience (``authenticated``) are required;
+thread and cached; a token naming a key the cached set lacks refetches it at
+most once per ``JWKS_REFETCH_COOLDOWN_S`` (PyJWT's cooldown, 2.14 and later), so
+made-up ``kid``s cannot flood the project's endpoint while a newly published key
+is still found within that time. ``exp`` and the audience (``authenticated``) are required;
 ``sub`` is the user id. Admins are listed in ``ADMIN_USER_IDS`` or
 ``ADMIN_EMAILS``, or carry ``app_metadata.role = "admin"`` (set by a service
 key, so users cannot grant it to themselves).
+
+``ADMIN_EMAILS`` trusts the token's ``email`` claim, but never that of an
+anonymous sign-in (``is_anonymous``: Supabase makes one for anyone holding the
+public anon key) nor one the token says is unconfirmed (``email_verified``
+false, at the top or in ``user_metadata``). Supabase's tokens carry no
+confirmation the user cannot edit, so the email is only as good as the
+project's "Confirm email" setting: ``ADMIN_USER_IDS`` does not depend on it.
 """
 
 from __future__ import annotations
@@ -28,6 +38,9 @@ _SYMMETRIC = ["HS256"]
 # A frontend polls with the same token; verifying it costs ~0.2 ms, a lookup ~0.
 _VERIFIED_CACHE_SIZE = 4096
 _ASYMMETRIC = ["RS256", "ES256"]
+# Supabase publishes a new signing key before it signs with it; refetching for an
+# unknown one at most this often bounds what forged tokens can make us fetch.
+JWKS_REFETCH_COOLDOWN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -48,7 +61,12 @@ class Authenticator:
         self._admin_ids = settings.admin_user_ids
         self._admin_emails = settings.admin_emails
         self._jwks = (
-            jwt.PyJWKClient(settings.supabase_jwks_url, cache_keys=True, lifespan=3600)
+            jwt.PyJWKClient(
+                settings.supabase_jwks_url,
+                cache_keys=True,
+                lifespan=3600,
+                cooldown_duration=JWKS_REFETCH_COOLDOWN_S,
+            )
             if settings.supabase_jwks_url
             else None
         )
@@ -133,10 +151,23 @@ class Authenticator:
     def _is_admin(self, user_id: uuid.UUID, email: str | None, claims: dict[str, Any]) -> bool:
         if str(user_id) in self._admin_ids:
             return True
-        if email and email.lower() in self._admin_emails:
+        if email and email.lower() in self._admin_emails and _email_vouched_for(claims):
             return True
         app_metadata = claims.get("app_metadata")
         return isinstance(app_metadata, dict) and app_metadata.get("role") == "admin"
+
+
+def _email_vouched_for(claims: dict[str, Any]) -> bool:
+    """Whether the token's email may name an admin: not an anonymous sign-in, and
+    not marked unconfirmed (a missing mark counts as confirmed, as Supabase confirms
+    addresses before it signs anyone in with them unless told otherwise)."""
+    if claims.get("is_anonymous", False) is not False:
+        return False
+    metadata = claims.get("user_metadata")
+    for source in (claims, metadata if isinstance(metadata, dict) else {}):
+        if "email_verified" in source and source["email_verified"] not in (True, "true"):
+            return False
+    return True
 
 
 def cron_token_matches(expected: str, given: str | None) -> bool:
