@@ -41,9 +41,12 @@ def test_references_resolve_and_errors_share_one_schema():
         assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas
     run = document["paths"]["/v1/sync/ga4/run"]["post"]["responses"]
     assert {"202", "400", "401", "403", "409", "413"} <= set(run)
-    assert run["409"]["content"]["application/json"]["schema"] == {
+    assert run["400"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"
     }
+    # an error with more to say is still an Error
+    conflict = run["409"]["content"]["application/json"]["schema"]
+    assert conflict["allOf"][0] == {"$ref": "#/components/schemas/Error"}
 
 
 def test_routes_that_call_google_document_its_failures():

@@ -115,21 +115,24 @@ _RUN = {
         "404": error("property_id is not one of the properties the run's scope covers"),
         "409": json_content(
             {
-                "type": "object",
-                "required": ["error", "message", "job_id", "your_properties", "fresh_by"],
-                "properties": {
-                    "error": {"const": "daily_run_active"},
-                    "message": {"type": "string"},
-                    "job_id": {"type": "string", "format": "uuid"},
-                    "your_properties": {
+                "allOf": [
+                    ref("Error"),
+                    {
                         "type": "object",
+                        "required": ["job_id", "your_properties", "fresh_by"],
                         "properties": {
-                            "pending": {"type": "integer", "minimum": 0},
-                            "done": {"type": "integer", "minimum": 0},
+                            "job_id": {"type": "string", "format": "uuid"},
+                            "your_properties": {
+                                "type": "object",
+                                "properties": {
+                                    "pending": {"type": "integer", "minimum": 0},
+                                    "done": {"type": "integer", "minimum": 0},
+                                },
+                            },
+                            "fresh_by": {"type": ["string", "null"], "format": "date-time"},
                         },
                     },
-                    "fresh_by": {"type": ["string", "null"], "format": "date-time"},
-                },
+                ]
             },
             "The daily run is active (job_id): the caller's properties of it that still"
             " wait were moved to its front; fresh_by estimates when they are synced"
