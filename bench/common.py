@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -52,6 +53,17 @@ async def scratch_database(
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')  # type: ignore[arg-type]
+
+
+def spawn_worker(env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A ``ga4sync worker`` process with ``env``, its output in ``log``."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ga4sync.cli", "worker"],
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 @asynccontextmanager

@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -34,7 +32,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bench.common import fake_google_process, scratch_database, server_url
+from bench.common import fake_google_process, scratch_database, server_url, spawn_worker
 from ga4sync.crypto import TokenCipher
 from ga4sync.db import open_pool
 from ga4sync.runtime import Runtime, open_runtime
@@ -46,16 +44,6 @@ CLICK_GAP_S = 1.0
 BIG = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
 SMALL = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
 SMALL_PROPERTY = "900000001"
-
-
-def _spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ga4sync.cli", "worker"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 async def _until_done(runtime: Runtime, job_id: uuid.UUID) -> str:
@@ -152,7 +140,7 @@ async def measure(server: str, big_properties: int, latency_s: float, workers: i
                 for n in range(big_properties):
                     await connect_property(pool, BIG, str(800_000_000 + n), time_zone="UTC")
                 await connect_property(pool, SMALL, SMALL_PROPERTY, time_zone="UTC")
-            procs = [_spawn_worker(env, Path(tmp) / f"worker{n}.log") for n in range(workers)]
+            procs = [spawn_worker(env, Path(tmp) / f"worker{n}.log") for n in range(workers)]
             try:
                 async with open_runtime(settings, db_url, periodic=False) as runtime:
                     await asyncio.sleep(2)

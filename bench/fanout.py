@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -26,7 +24,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bench.common import fake_google_process, scratch_database, server_url
+from bench.common import fake_google_process, scratch_database, server_url, spawn_worker
 from ga4sync.crypto import TokenCipher
 from ga4sync.db import open_pool
 from ga4sync.reports import BUILTIN_REPORTS
@@ -37,16 +35,6 @@ from ga4sync.sync.connections import connect_property, store_google_grant
 WORKERS = 2
 MAX_CONCURRENCY = 10  # GA4 requests in flight per worker process
 USERS = 50
-
-
-def _spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ga4sync.cli", "worker"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 async def _run_once(settings: Settings, db_url: str, admin: uuid.UUID) -> tuple[float, object]:
@@ -89,7 +77,7 @@ async def main(properties: int, cardinality: int, latency_s: float) -> None:
             settings = replace(Settings.from_env(env), database_url=db_url)
             workers = []
             try:
-                workers = [_spawn_worker(env, Path(tmp) / f"worker{n}.log") for n in range(WORKERS)]
+                workers = [spawn_worker(env, Path(tmp) / f"worker{n}.log") for n in range(WORKERS)]
                 await asyncio.sleep(3)  # up, and today's (empty) daily run done
                 async with open_pool(db_url) as pool:
                     cipher = TokenCipher(key)
