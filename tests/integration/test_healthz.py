@@ -1,0 +1,44 @@
+"""/healthz while the database cannot be reached: the probe, which anyone may call,
+says the database is unreachable and nothing more; the reason (hosts, ports, database
+names) goes to the log."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+import pytest
+
+from ga4sync.db import open_pool
+from ga4sync.web.app import create_app
+
+from ..conftest import with_database
+from ..unreachable import closed_port_url
+
+
+@pytest.mark.parametrize("where", ["nothing listens", "no such database"])
+async def test_healthz_tells_no_database_error_to_its_caller(
+    where, aiohttp_client, runtime, web_settings, pg_server_url, caplog
+):
+    caplog.set_level(logging.WARNING, logger="ga4sync.web.handlers")
+    if where == "nothing listens":
+        url = closed_port_url().replace("http://", "postgresql://postgres@") + "/postgres"
+        secret = urlsplit(url).port
+        reason = "Connect call failed"
+    else:
+        name = f"ga4sync_gone_{uuid.uuid4().hex[:12]}"
+        url, secret, reason = with_database(pg_server_url, name), name, "does not exist"
+    # The web app over a pool on a database it cannot reach (min_size=0: nothing is
+    # tried until a request needs a connection).
+    async with open_pool(url, min_size=0, max_size=1) as unreachable:
+        app = create_app(web_settings, runtime=replace(runtime, pool=unreachable))
+        client = await aiohttp_client(app)
+        response = await client.get("/healthz")
+        body = await response.text()
+    assert response.status == 503
+    assert body == '{"status": "unhealthy", "database": "unreachable"}'
+    assert str(secret) not in body
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert reason in logged and str(secret) in logged, logged
