@@ -71,13 +71,15 @@ def _bind(app: web.Application, runtime: Runtime) -> None:
     app[common.POOL] = runtime.pool
     # A CSV export holds a connection while its client reads: leave the other half
     # of the pool to every other request.
+    settings = app[common.SETTINGS]
     app[common.ROWS] = ReportRows(
         runtime.pool,
-        app[common.SETTINGS].reports,
+        settings.reports,
         max_exports=max(1, runtime.pool.get_max_size() // 2),
+        max_exports_per_user=settings.exports_per_user,
     )
     # The app's own settings: a web process may be configured beyond the runtime's.
-    app[connections.ACCOUNTS] = GoogleAccounts(runtime.pool, app[common.SETTINGS], now=runtime.now)
+    app[connections.ACCOUNTS] = GoogleAccounts(runtime.pool, settings, now=runtime.now)
 
 
 def _add_cors(
