@@ -97,5 +97,7 @@ order by {order}
 -- spreadsheet shows it as text (OWASP's advice against CSV injection). Dimension
 -- values are whatever a visitor sent (page paths, sources, campaigns); metrics
 -- are never written through this, so a negative number stays a number.
-case when left({column}, 1) in ('=', '+', '-', '@', E'\t', E'\r')
+-- ascii() reads the first character's code without copying it: = 61, + 43,
+-- - 45, @ 64, tab 9, carriage return 13 (an empty value is 0).
+case when ascii({column}) in (61, 43, 45, 64, 9, 13)
      then '''' || {column} else {column} end
