@@ -26,6 +26,7 @@ def create_app(
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[common.SETTINGS] = settings
     app[common.AUTH] = Authenticator(settings)
+    app[handlers.HEALTH_LOG] = handlers.HealthLog()
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if runtime is not None:

@@ -296,6 +296,29 @@ _STATUS_PAGE = Path(__file__).parent / "static" / "status.html"
 HEALTH_TIMEOUT_S = 5.0
 
 
+class HealthLog:
+    """Why ``/healthz`` found the database out of reach, logged once per reason: a
+    pinger probes every few seconds, and an outage is said once, not a line a probe."""
+
+    def __init__(self) -> None:
+        self._last: str | None = None
+
+    def failed(self, reason: str) -> None:
+        if reason != self._last:
+            self._last = reason
+            logger.warning(
+                "health check: the database cannot be reached (%s)",
+                reason,
+                extra={"action": "healthz_database_unreachable"},
+            )
+
+    def passed(self) -> None:
+        self._last = None
+
+
+HEALTH_LOG = web.AppKey("health_log", HealthLog)
+
+
 async def status_page(request: web.Request) -> web.Response:
     """GET / — the status page (plain HTML and a little JS; it calls the API above)."""
     return web.Response(
@@ -323,12 +346,9 @@ async def healthz(request: web.Request) -> web.Response:
             raise
         # The error's text names hosts, databases and roles: it is for the logs, and
         # the probe, which anyone may call, hears only that the database is down.
-        logger.warning(
-            "health check: database unreachable: %s",
-            describe(exc),
-            extra={"action": "healthz_database_unreachable"},
-        )
+        request.app[HEALTH_LOG].failed(describe(exc))
         return json_response({"status": "unhealthy", "database": "unreachable"}, status=503)
+    request.app[HEALTH_LOG].passed()
     worker_ok = heartbeat_age is not None and heartbeat_age <= 2 * settings.stalled_after_s
     last_age = (
         (datetime.now(UTC) - meta.last_sync_at).total_seconds() if meta.last_sync_at else None
