@@ -8,7 +8,9 @@ Each size is exported with ``GET /v1/reports/pages/rows?format=csv`` from a web
 process of its own (``ga4sync``'s real web app, started like bench.api's), read
 by an aiohttp client in this process, and the web process's peak RSS is read
 from ``/proc`` before and after: a flat peak for both sizes means the export
-streams instead of holding the rows.
+streams instead of holding the rows. Each size is also exported with
+``csv_escape=false`` (dimension values written exactly, no check for a leading
+formula character), so the cost of that check shows in the same run.
 
 The baseline is ``COPY (select ... from ga4_pages where property_id = ...)
 TO STDOUT (format csv)`` of the same rows read by asyncpg in this process,
@@ -117,6 +119,7 @@ async def copy(conn: asyncpg.Connection, sql: str, property_id: str) -> Run:
 class SizeResult:
     rows: int
     api: Run
+    exact: Run
     ordered: Run
     unordered: Run
     rss_before_mb: float
@@ -156,12 +159,14 @@ async def main(rows: int, small: int, repeat: int) -> None:
                             warm = await export(session, url + "&end_date=2026-01-01", headers)
                             assert warm.rows == count // DAYS, warm
                             rss_before, _ = rss_mb(process.pid)
-                            api_runs, ordered_runs, unordered_runs = [], [], []
+                            api_runs, exact_runs, ordered_runs, unordered_runs = [], [], [], []
                             cpu = []
                             for _ in range(repeat):
                                 cpu_before = process_cpu_s(process.pid) or 0.0
                                 api_runs.append(await export(session, url, headers))
                                 cpu.append((process_cpu_s(process.pid) or 0.0) - cpu_before)
+                                exact = url + "&csv_escape=false"
+                                exact_runs.append(await export(session, exact, headers))
                                 ordered_runs.append(await copy(conn, ORDERED, property_id))
                                 unordered_runs.append(await copy(conn, UNORDERED, property_id))
                             _, peak = rss_mb(process.pid)
@@ -173,6 +178,7 @@ async def main(rows: int, small: int, repeat: int) -> None:
                         SizeResult(
                             rows=count,
                             api=api,
+                            exact=median_run(exact_runs),
                             ordered=median_run(ordered_runs),
                             unordered=median_run(unordered_runs),
                             rss_before_mb=rss_before,
@@ -195,6 +201,7 @@ async def main(rows: int, small: int, repeat: int) -> None:
             ("COPY (select ... order by the API's order)", ordered),
             ("COPY (select ...), no order (floor)", unordered),
             ("GET /v1/reports/pages/rows?format=csv", api),
+            ("  the same with csv_escape=false", result.exact),
         ):
             memory = ""
             if run is api:

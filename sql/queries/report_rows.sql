@@ -78,7 +78,8 @@ set local extra_float_digits = 1;
 -- name: report_rows_csv
 -- Every row of property $1 (GA4 id $2) from date $3 to $4 (null: no bound),
 -- for COPY ... TO STDOUT (format csv, header) under export_settings: the
--- relation's columns, in the pages' order and written as they are.
+-- relation's columns, in the pages' order and written as they are (each
+-- dimension through csv_text_cell unless the caller opted out).
 select $2::text as property_id,
        t.date,
        {csv_columns}
@@ -88,3 +89,15 @@ where t.property_ref = $1
   and t.date >= coalesce($3::date, '-infinity')
   and t.date <= coalesce($4::date, 'infinity')
 order by {order}
+
+-- name: csv_text_cell
+-- A dimension column as the CSV export writes it by default: a value
+-- that starts with =, +, -, @, a tab or a carriage return (what Excel,
+-- LibreOffice and Google Sheets read as a formula) gets a leading ' so that a
+-- spreadsheet shows it as text (OWASP's advice against CSV injection). Dimension
+-- values are whatever a visitor sent (page paths, sources, campaigns); metrics
+-- are never written through this, so a negative number stays a number.
+-- ascii() reads the first character's code without copying it: = 61, + 43,
+-- - 45, @ 64, tab 9, carriage return 13 (an empty value is 0).
+case when ascii({column}) in (61, 43, 45, 64, 9, 13)
+     then '''' || {column} else {column} end

@@ -52,6 +52,23 @@ drop policy if exists ga4sync_user_reads on {table};
 create policy ga4sync_user_reads on {table}
     for select to authenticated using (ga4sync_reports.can_read(property_ref));
 
+-- name: set_security_invoker
+-- A view granted to signed-in users must run with each reader's rights, so
+-- that row level security on the tables behind it applies to the reader, not
+-- to the view's owner (who bypasses it). A view made before PostgreSQL 15 (and
+-- carried over by an upgrade) or by hand may lack it.
+alter view {view} set (security_invoker = true);
+
+-- name: view_is_security_invoker
+-- Whether the view $1 runs with its reader's rights (null: no such view).
+select coalesce(
+           (select o.option_value::boolean
+            from pg_options_to_table(c.reloptions) o
+            where o.option_name = 'security_invoker'),
+           false)
+from pg_class c
+where c.oid = to_regclass($1) and c.relkind = 'v';
+
 -- name: expose_report_view
 revoke all on {view} from anon;
 grant select on {view} to authenticated;

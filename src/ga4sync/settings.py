@@ -85,6 +85,10 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     run_rate_limit: int = 30
     metrics_token: str | None = field(default=None, repr=False)
+    # CSV exports of the rows API: how many one user streams at once (per web
+    # process), and how long a client may stop reading before its export is cut.
+    exports_per_user: int = 2
+    export_idle_timeout_s: float = 60.0
     retention_days: int = 30
     # alerts
     alert_webhook_url: str | None = field(default=None, repr=False)
@@ -153,6 +157,8 @@ class Settings:
             max_body_bytes=env.integer("MAX_BODY_BYTES", 64 * 1024, low=1024, high=1 << 24),
             run_rate_limit=env.integer("RUN_RATE_LIMIT", 30, low=0, high=100_000),
             metrics_token=env.text("METRICS_TOKEN"),
+            exports_per_user=env.integer("EXPORTS_PER_USER", 2, low=1, high=100),
+            export_idle_timeout_s=env.number("EXPORT_IDLE_TIMEOUT_S", 60.0, low=1.0, high=3600.0),
             retention_days=env.integer("RETENTION_DAYS", 30, low=1, high=3650),
             alert_webhook_url=env.optional_url("ALERT_WEBHOOK_URL"),
             alert_failure_threshold=env.integer("ALERT_FAILURE_THRESHOLD", 3, low=1, high=1000),

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from dataclasses import replace
 
+import pytest
+from aiohttp.test_utils import make_mocked_request
 from prometheus_client.parser import text_string_to_metric_families
 
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
 from ga4sync.web.app import create_app
+from ga4sync.web.metrics import is_loopback_request
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -58,3 +63,71 @@ async def test_metrics_token(aiohttp_client, runtime, web_settings):
     assert wrong.status == 401
     ok = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
     assert ok.status == 200 and "ga4sync_workers" in await ok.text()
+
+
+def _address_of_this_machine() -> str | None:
+    """An IPv4 address of this machine's that is not loopback (None when it has none):
+    a UDP socket 'connected' towards a non-local address picks it, sending nothing."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.200", 9))
+        except OSError:
+            return None
+        address = sock.getsockname()[0]
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+async def test_without_a_token_metrics_answer_only_loopback_clients(client):
+    local = await client.get("/metrics")
+    assert local.status == 200 and "ga4sync_workers" in await local.text()
+    # A proxy on this machine (or Render's in front of it) relays remote clients and
+    # says so: such a request is not local, whatever its peer address.
+    for header, value in [
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("X-Forwarded-For", "127.0.0.1"),
+        ("Forwarded", "for=203.0.113.9;proto=https"),
+        ("X-Real-IP", "203.0.113.9"),
+    ]:
+        relayed = await client.get("/metrics", headers={header: value})
+        assert relayed.status == 403, header
+        body = await relayed.json()
+        assert body["error"] == "forbidden" and "METRICS_TOKEN" in body["message"]
+
+
+async def test_without_a_token_a_client_elsewhere_is_refused(aiohttp_client, runtime, web_settings):
+    address = _address_of_this_machine()
+    if address is None:
+        pytest.skip("this machine has no address but loopback")
+    # Served on the machine's own network address: the client's peer is not loopback.
+    remote = await aiohttp_client(
+        create_app(web_settings, runtime=runtime), server_kwargs={"host": address}
+    )
+    refused = await remote.get("/metrics")
+    assert refused.status == 403
+    assert (await refused.json())["error"] == "forbidden"
+    assert "ga4sync" not in await refused.text()
+    # With METRICS_TOKEN set, the token opens it from anywhere, as before.
+    scraped = await aiohttp_client(
+        create_app(replace(web_settings, metrics_token="scrape-me"), runtime=runtime),
+        server_kwargs={"host": address},
+    )
+    assert (await scraped.get("/metrics")).status == 401
+    ok = await scraped.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert ok.status == 200 and "ga4sync_workers" in await ok.text()
+
+
+def test_loopback_means_this_machine_only():
+    cases = {
+        "127.0.0.1": True,
+        "127.8.9.10": True,
+        "::1": True,
+        "::ffff:127.0.0.1": True,
+        "192.0.2.2": False,
+        "::ffff:192.0.2.2": False,
+        "fd00::2": False,
+        "": False,
+        None: False,
+    }
+    for remote, local in cases.items():
+        request = make_mocked_request("GET", "/metrics")
+        assert is_loopback_request(request.clone(remote=remote)) is local, remote

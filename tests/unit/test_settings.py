@@ -101,3 +101,16 @@ def test_supabase_expose_reports_is_a_flag():
         assert Settings.from_env({"SUPABASE_EXPOSE_REPORTS": raw}).supabase_expose_reports is value
     with pytest.raises(ConfigError, match="SUPABASE_EXPOSE_REPORTS must be true or false"):
         Settings.from_env({"SUPABASE_EXPOSE_REPORTS": "sometimes"})
+
+
+def test_csv_export_limits():
+    defaults = Settings.from_env({})
+    assert (defaults.exports_per_user, defaults.export_idle_timeout_s) == (2, 60.0)
+    set_ = Settings.from_env({"EXPORTS_PER_USER": "5", "EXPORT_IDLE_TIMEOUT_S": "12.5"})
+    assert (set_.exports_per_user, set_.export_idle_timeout_s) == (5, 12.5)
+    with pytest.raises(ConfigError, match="EXPORTS_PER_USER must be between 1 and 100"):
+        Settings.from_env({"EXPORTS_PER_USER": "0"})
+    with pytest.raises(
+        ConfigError, match=r"EXPORT_IDLE_TIMEOUT_S must be between 1\.0 and 3600\.0"
+    ):
+        Settings.from_env({"EXPORT_IDLE_TIMEOUT_S": "0.5"})

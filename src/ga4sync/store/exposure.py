@@ -8,6 +8,11 @@ signed-in user (role ``authenticated``) reads the ``ga4_<report>`` views and
 (``auth.uid()`` in ``ga4_property_access``), through row level security on the
 tables behind them. ``anon`` still reads nothing; tokens, runs and jobs stay
 invisible to both. Turning it off again revokes all of it.
+
+A view is granted only once it is ``security_invoker`` (set, then read back from
+``pg_class.reloptions``): one made before PostgreSQL 15 or by hand would run with
+its owner's rights and show every tenant's rows. When that cannot be made so,
+exposure refuses and grants nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from ga4sync.queries import query
 logger = logging.getLogger(__name__)
 
 MIN_SERVER_VERSION = 150000  # security_invoker views
+MY_PROPERTIES = "public.ga4_my_properties"
 
 
 def check_exposure_supported(
@@ -78,12 +84,43 @@ async def apply_exposure(
         has_anon=ready["has_anon"],
         has_auth_uid=ready["has_auth_uid"],
     )
+    # Every view first, before anything is granted.
+    for view in views:
+        await require_security_invoker(conn, view)
+    if await conn.fetchval(query("relation_oid"), MY_PROPERTIES) is not None:
+        await require_security_invoker(conn, MY_PROPERTIES)
     if await conn.fetchval(query("relation_oid"), "public.ga4_properties") not in exposed:
         await conn.execute(query("create_can_read"))
         await conn.execute(query("expose_properties"))
+        # made security_invoker just now; checked all the same (the caller's
+        # transaction undoes the grants above if it is not)
+        await require_security_invoker(conn, MY_PROPERTIES)
     await conn.execute(query("grant_property_columns"))
     for table in tables:
         if await conn.fetchval(query("relation_oid"), table) not in exposed:
             await conn.execute(query("expose_report_table").format(table=table))
     for view in views:
         await conn.execute(query("expose_report_view").format(view=view))
+
+
+async def require_security_invoker(conn: asyncpg.Connection, view: str) -> None:
+    """Make the view ``view`` (a quoted, qualified name) run with its reader's rights
+    and check in ``pg_class`` that it does; ``ConfigError`` when it cannot be made so."""
+    refusal = (
+        f"SUPABASE_EXPOSE_REPORTS: the view {view} must be security_invoker, so that each"
+        " signed-in user's own rights and row level security apply to the rows behind it;"
+        " without it the view shows every user's rows. Nothing was granted."
+    )
+    try:
+        async with conn.transaction():  # a savepoint: the caller's transaction goes on
+            await conn.execute(query("set_security_invoker").format(view=view))
+    except asyncpg.PostgresError as exc:
+        raise ConfigError(
+            f"{refusal} Setting it failed: {exc}. Make the view as ga4sync's database role"
+            f" (or run: alter view {view} set (security_invoker = true))."
+        ) from exc
+    if not await conn.fetchval(query("view_is_security_invoker"), view):
+        raise ConfigError(
+            f"{refusal} It was set, yet pg_class.reloptions does not show it; check for an"
+            " event trigger or extension that changes views."
+        )

@@ -5,7 +5,10 @@ The SQL is in ``sql/queries/report_rows.sql``, with the definition's identifiers
 filled in (quoted) once per definition and query. Rows are ordered by date,
 then each dimension column compared byte by byte (``collate "C"``: the same
 order on every server, whatever its locale), then ``dimension_key``, which
-makes the order total, so a position in it is exact.
+makes the order total, so a position in it is exact. The CSV export writes a
+dimension value that a spreadsheet would run as a formula with a leading ``'``
+(``csv_text_cell``), unless the caller opts out; JSON pages keep every value
+exactly.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import date
 import asyncpg
 
 from ga4sync.queries import query
-from ga4sync.reports import ReportSpec
+from ga4sync.reports import Column, ReportSpec
 from ga4sync.store.report_tables import ident, literal, table_name
 
 # A row's synced_at as ISO 8601 in UTC, the same in JSON and CSV.
@@ -41,9 +44,24 @@ class RowsPage:
     last: Position | None  # the position of the page's last row when more follow
 
 
+def _csv_column(column: Column, *, escape: bool) -> str:
+    """A column of the CSV export's select list, under its own name."""
+    name = f"t.{ident(column.name)}"
+    if not escape or column.kind != "dimension":
+        return name
+    # The fragment's comments go: it is inlined into one line of a select list.
+    fragment = " ".join(
+        line.strip()
+        for line in query("csv_text_cell").splitlines()
+        if not line.lstrip().startswith("--")
+    )
+    return f"{fragment.format(column=name)} as {ident(column.name)}"
+
+
 @functools.lru_cache(maxsize=512)
-def rows_sql(spec: ReportSpec, name: str) -> str:
-    """Query ``name`` of ``report_rows.sql`` for the definition ``spec``."""
+def rows_sql(spec: ReportSpec, name: str, *, escape_csv: bool = True) -> str:
+    """Query ``name`` of ``report_rows.sql`` for the definition ``spec``; ``escape_csv``:
+    the CSV export's dimension values are neutralised for spreadsheets."""
     dimensions = [c for c in spec.columns if c.kind == "dimension"]
     order = ["t.date", *(f't.{ident(c.name)} collate "C"' for c in dimensions), "t.dimension_key"]
     after = ["a.date", *(f"a.dimensions[{n}]" for n in range(1, len(dimensions) + 1))]
@@ -54,7 +72,7 @@ def rows_sql(spec: ReportSpec, name: str) -> str:
         order=", ".join(order),
         after=", ".join(after),
         json_fields="".join(f"{literal(c.name)}, t.{ident(c.name)}, " for c in spec.columns),
-        csv_columns="".join(f"t.{ident(c.name)}, " for c in spec.columns),
+        csv_columns="".join(f"{_csv_column(c, escape=escape_csv)}, " for c in spec.columns),
         dimension_array=f"array[{dimension_array}]::text[]",
         synced_at=_SYNCED_AT,
     )
@@ -120,15 +138,18 @@ async def copy_rows_csv(
     start: date | None,
     end: date | None,
     output: Callable[[bytes], Awaitable[None]],
+    escape: bool = True,
 ) -> int:
     """Every row from ``start`` to ``end`` as CSV with a header row, handed to
     ``output`` in the chunks Postgres sends, each awaited before the next is read
     (so a slow reader slows the query instead of filling memory). The first chunk
-    leaves as soon as the first date's rows are sorted. Returns the rows."""
+    leaves as soon as the first date's rows are sorted. ``escape``: a dimension
+    value a spreadsheet would run as a formula gets a leading ``'``. Returns the
+    rows."""
     async with conn.transaction(readonly=True):
         await conn.execute(query("export_settings"))
         status = await conn.copy_from_query(
-            rows_sql(spec, "report_rows_csv"),
+            rows_sql(spec, "report_rows_csv", escape_csv=escape),
             property_ref,
             property_id,
             start,

@@ -62,6 +62,10 @@ class ExportsBusy(Ga4SyncError):
     """As many CSV exports are streaming as this process allows at once."""
 
 
+class UserExportsBusy(Ga4SyncError):
+    """The caller already streams as many CSV exports as one user may at once."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A report and one property the caller can read it for."""
@@ -136,16 +140,25 @@ class ReportRows:
 
     At most ``max_exports`` CSV exports stream at once (each holds a database
     connection for as long as its client reads); one more is ``ExportsBusy``.
+    One user streams at most ``max_exports_per_user`` of them, so that a user
+    with slow downloads cannot hold every slot; one more is ``UserExportsBusy``.
     """
 
     def __init__(
-        self, pool: asyncpg.Pool, reports: Sequence[ReportSpec], *, max_exports: int
+        self,
+        pool: asyncpg.Pool,
+        reports: Sequence[ReportSpec],
+        *,
+        max_exports: int,
+        max_exports_per_user: int,
     ) -> None:
         self._pool = pool
         self._reports = {spec.name: spec for spec in reports}
         self._codec: CursorCodec | None = None
         self._codec_lock = asyncio.Lock()
         self._exports = max_exports
+        self._per_user = max_exports_per_user
+        self._exporting: dict[uuid.UUID, int] = {}  # user -> exports streaming
 
     async def target(self, report: str, property_id: str, *, user_id: uuid.UUID | None) -> Target:
         """The report ``report`` on GA4 property ``property_id``, which ``user_id`` (None:
@@ -199,15 +212,26 @@ class ReportRows:
         self,
         target: Target,
         *,
+        user_id: uuid.UUID,
         start: date | None,
         end: date | None,
         output: Callable[[bytes], Awaitable[None]],
+        escape: bool = True,
     ) -> int:
         """Every row from ``start`` to ``end`` as CSV, header first, handed to ``output``
-        chunk by chunk as Postgres sends it; returns the rows written."""
+        chunk by chunk as Postgres sends it, for ``user_id``; returns the rows written.
+        ``escape``: dimension values a spreadsheet would run as formulas get a leading
+        ``'``. The export's slot is freed however it ends, ``output`` raising included."""
+        running = self._exporting.get(user_id, 0)
+        if running >= self._per_user:
+            raise UserExportsBusy(
+                f"You are already downloading {running} CSV export(s); at most"
+                f" {self._per_user} at once per user."
+            )
         if self._exports <= 0:
             raise ExportsBusy("As many CSV exports are running as this server allows.")
         self._exports -= 1
+        self._exporting[user_id] = running + 1
         try:
             async with self._pool.acquire() as conn:
                 return await copy_rows_csv(
@@ -218,6 +242,18 @@ class ReportRows:
                     start=start,
                     end=end,
                     output=output,
+                    escape=escape,
                 )
         finally:
             self._exports += 1
+            left = self._exporting[user_id] - 1
+            if left:
+                self._exporting[user_id] = left
+            else:
+                del self._exporting[user_id]
+
+    def exports_running(self, user_id: uuid.UUID | None = None) -> int:
+        """CSV exports streaming now: ``user_id``'s, or everyone's (None)."""
+        if user_id is not None:
+            return self._exporting.get(user_id, 0)
+        return sum(self._exporting.values())

@@ -27,6 +27,7 @@ def create_app(
     app[common.SETTINGS] = settings
     app[common.AUTH] = Authenticator(settings)
     app[status_page.PAGE] = status_page.render(settings)
+    app[handlers.HEALTH_LOG] = handlers.HealthLog()
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if runtime is not None:
@@ -73,13 +74,15 @@ def _bind(app: web.Application, runtime: Runtime) -> None:
     app[common.POOL] = runtime.pool
     # A CSV export holds a connection while its client reads: leave the other half
     # of the pool to every other request.
+    settings = app[common.SETTINGS]
     app[common.ROWS] = ReportRows(
         runtime.pool,
-        app[common.SETTINGS].reports,
+        settings.reports,
         max_exports=max(1, runtime.pool.get_max_size() // 2),
+        max_exports_per_user=settings.exports_per_user,
     )
     # The app's own settings: a web process may be configured beyond the runtime's.
-    app[connections.ACCOUNTS] = GoogleAccounts(runtime.pool, app[common.SETTINGS], now=runtime.now)
+    app[connections.ACCOUNTS] = GoogleAccounts(runtime.pool, settings, now=runtime.now)
 
 
 def _add_cors(

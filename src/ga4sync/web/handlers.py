@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +46,8 @@ from ga4sync.web.params import (
     property_ref,
     uuid_param,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -312,6 +315,29 @@ async def openapi(request: web.Request) -> web.Response:
 HEALTH_TIMEOUT_S = 5.0
 
 
+class HealthLog:
+    """Why ``/healthz`` found the database out of reach, logged once per reason: a
+    pinger probes every few seconds, and an outage is said once, not a line a probe."""
+
+    def __init__(self) -> None:
+        self._last: str | None = None
+
+    def failed(self, reason: str) -> None:
+        if reason != self._last:
+            self._last = reason
+            logger.warning(
+                "health check: the database cannot be reached (%s)",
+                reason,
+                extra={"action": "healthz_database_unreachable"},
+            )
+
+    def passed(self) -> None:
+        self._last = None
+
+
+HEALTH_LOG = web.AppKey("health_log", HealthLog)
+
+
 async def healthz(request: web.Request) -> web.Response:
     """GET /healthz — database, worker heartbeat, age of the last successful sync."""
     settings = request.app[SETTINGS]
@@ -327,8 +353,11 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception as exc:
         if not (is_database_unavailable(exc) or isinstance(exc, asyncpg.PostgresError)):
             raise
-        reason = f"unreachable: {describe(exc)}"
-        return json_response({"status": "unhealthy", "database": reason}, status=503)
+        # The error's text names hosts, databases and roles: it is for the logs, and
+        # the probe, which anyone may call, hears only that the database is down.
+        request.app[HEALTH_LOG].failed(describe(exc))
+        return json_response({"status": "unhealthy", "database": "unreachable"}, status=503)
+    request.app[HEALTH_LOG].passed()
     worker_ok = heartbeat_age is not None and heartbeat_age <= 2 * settings.stalled_after_s
     last_age = (
         (datetime.now(UTC) - meta.last_sync_at).total_seconds() if meta.last_sync_at else None

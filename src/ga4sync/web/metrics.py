@@ -1,7 +1,13 @@
-"""GET /metrics: Prometheus text format, built from a database snapshot per scrape."""
+"""GET /metrics: Prometheus text format, built from a database snapshot per scrape.
+
+The metrics name every tenant's GA4 properties, so they are never public: with
+``METRICS_TOKEN`` set a scrape sends it as a bearer token; without it only a
+client on this machine (a loopback peer, and no proxy header) is answered.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -123,13 +129,41 @@ class _SnapshotCollector(Collector):
         yield percent
 
 
+# A proxy in front of the app forwards a remote client's request from its own address
+# (loopback when it runs on this machine) and says so in one of these.
+_PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def is_loopback_request(request: web.Request) -> bool:
+    """Whether the request comes from this machine itself: its peer is a loopback
+    address (127.0.0.0/8, ::1, or 127.x mapped into IPv6) and it carries no proxy
+    header, which would mean it was relayed for a client elsewhere."""
+    if any(name in request.headers for name in _PROXY_HEADERS):
+        return False
+    try:
+        peer = ipaddress.ip_address(request.remote or "")
+    except ValueError:  # no peer address (a Unix socket): not known to be loopback
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        return peer.ipv4_mapped.is_loopback
+    return peer.is_loopback
+
+
 async def metrics(request: web.Request) -> web.Response:
-    """GET /metrics — protected by ``Authorization: Bearer METRICS_TOKEN`` when set."""
+    """GET /metrics — with ``METRICS_TOKEN`` set, for ``Authorization: Bearer
+    METRICS_TOKEN``; without it, for loopback clients only (403 otherwise)."""
     token = request.app[SETTINGS].metrics_token
     if token:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not cron_token_matches(token, given.strip()):
             raise ApiError(401, "unauthorized", "Send 'Authorization: Bearer <METRICS_TOKEN>'.")
+    elif not is_loopback_request(request):
+        raise ApiError(
+            403,
+            "forbidden",
+            "/metrics answers only on this machine while METRICS_TOKEN is unset; set"
+            " METRICS_TOKEN and scrape with 'Authorization: Bearer <METRICS_TOKEN>'.",
+        )
     snapshot = await metrics_snapshot(request.app[POOL])
     service = request.app[SERVICE]
     meta = await service.get_meta()

@@ -306,8 +306,13 @@ _ROWS = {
     "decimal to keep them). Dates are YYYY-MM-DD, synced_at ISO 8601 in UTC. "
     "With Accept: text/csv (preferred to application/json) or format=csv, every row of "
     "the range is streamed as CSV (header row, the same columns and order, UTF-8; limit "
-    "and after do not apply). A property that does not exist and one the caller cannot "
-    "access get the same 404.",
+    "and after do not apply). In CSV, a dimension value that starts with =, +, -, @, a tab "
+    "or a carriage return (a formula to a spreadsheet) is written with a leading ' unless "
+    "csv_escape=false; metrics, dates and JSON rows are never changed. One user streams at "
+    "most EXPORTS_PER_USER exports at once (per web process), and an export whose client "
+    "reads nothing for EXPORT_IDLE_TIMEOUT_S seconds is cut (the connection closes "
+    "mid-body). A property that does not exist and one the caller cannot access get the "
+    "same 404.",
     "security": _BEARER,
     "parameters": [
         _path(
@@ -335,6 +340,13 @@ _ROWS = {
             {"enum": list(ROW_FORMATS)},
             description="csv: the same as Accept: text/csv; default: from Accept, else json",
         ),
+        _query(
+            "csv_escape",
+            {"type": "boolean", "default": True},
+            description="CSV only: false writes every dimension value exactly as stored, "
+            "for programs that read the file (a spreadsheet would run a value like "
+            "=HYPERLINK(...) as a formula)",
+        ),
     ],
     "responses": {
         "200": {
@@ -347,10 +359,14 @@ _ROWS = {
         },
         "400": error(
             "Bad report name, property_id, dates (invalid_start_date, invalid_end_date, "
-            "invalid_date_range), limit, after or format"
+            "invalid_date_range), limit, after, format or csv_escape"
         ),
         "401": _UNAUTHORIZED,
         "404": error("No such report, or no such property of the caller"),
+        "429": error(
+            "too_many_exports: the caller already streams EXPORTS_PER_USER CSV exports; "
+            "see Retry-After"
+        ),
         "503": error(
             "exports_busy: as many CSV exports are streaming as this server allows; see Retry-After"
         ),
@@ -514,16 +530,26 @@ _PATHS: dict[str, Any] = {
             "summary": "Database, worker heartbeat and last sync",
             "responses": {
                 "200": json_content({"type": "object"}, "Healthy"),
-                "503": json_content({"type": "object"}, "Database or worker missing"),
+                "503": json_content(
+                    {"type": "object"},
+                    "Database or worker missing; an unreachable database is "
+                    "database: 'unreachable' (the reason is logged, never answered)",
+                ),
             },
         }
     },
     "/metrics": {
         "get": {
-            "summary": "Prometheus metrics (Bearer METRICS_TOKEN when set)",
+            "summary": "Prometheus metrics (Bearer METRICS_TOKEN when set; else loopback only)",
+            "description": "The metrics name every tenant's properties. With METRICS_TOKEN "
+            "set, a scrape sends it as a bearer token. Without it, only a client on the "
+            "server's own machine is answered: a loopback peer whose request carries no "
+            "Forwarded, X-Forwarded-For or X-Real-IP header (a proxy relaying a remote "
+            "client); anyone else gets 403.",
             "responses": {
                 "200": {"description": "Prometheus text exposition format"},
                 "401": error("METRICS_TOKEN is set and was not sent"),
+                "403": error("METRICS_TOKEN is unset and the client is not on this machine"),
             },
         }
     },

@@ -231,6 +231,18 @@ def row_format(query: Any, accept: str | None) -> str:
     return "csv" if csv > 0 and csv > weights.get("application/json", 0.0) else "json"
 
 
+def csv_escape(query: Any) -> bool:
+    """The ``csv_escape`` query parameter (default true): whether a CSV export writes
+    dimension values a spreadsheet would run as formulas with a leading ``'``."""
+    raw = query.get("csv_escape")
+    if raw is None:
+        return True
+    value = BOOLEANS.get(raw)
+    if value is None:
+        raise ApiError(400, "invalid_csv_escape", "csv_escape must be true or false.")
+    return value
+
+
 def _accept_weights(accept: str) -> dict[str, float]:
     """Media type -> quality of an Accept header's explicit entries (a malformed
     quality counts as 0, as if the type were not acceptable)."""

@@ -1,10 +1,17 @@
 """GET /v1/reports/{report}/rows: one property's typed rows of a report, as JSON pages
-or, with ``Accept: text/csv`` or ``format=csv``, the whole range streamed as CSV."""
+or, with ``Accept: text/csv`` or ``format=csv``, the whole range streamed as CSV.
+
+A CSV export holds a database connection while its client reads, so one user streams
+at most ``EXPORTS_PER_USER`` at once, and a client that stops reading for
+``EXPORT_IDLE_TIMEOUT_S`` has its export cut and its slot freed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import uuid
+from dataclasses import dataclass
 from datetime import date
 
 from aiohttp import web
@@ -16,10 +23,12 @@ from ga4sync.sync.report_rows import (
     ReportRows,
     Target,
     UnknownReport,
+    UserExportsBusy,
 )
-from ga4sync.web.common import ROWS, principal_of
+from ga4sync.web.common import ROWS, SETTINGS, principal_of
 from ga4sync.web.errors import ApiError, error_response
 from ga4sync.web.params import (
+    csv_escape,
     cursor_query,
     date_range,
     report_name,
@@ -44,6 +53,7 @@ async def report_rows(request: web.Request) -> web.StreamResponse:
     limit = rows_limit(query)
     after = cursor_query(query, "after")
     as_csv = row_format(query, request.headers.get("Accept")) == "csv"
+    escape = csv_escape(query)
     rows = request.app[ROWS]
     try:
         target = await rows.target(
@@ -58,7 +68,8 @@ async def report_rows(request: web.Request) -> web.StreamResponse:
         if as_csv:
             if after is not None:
                 await rows.check_cursor(target, after)  # refused as on a JSON page, then unused
-            return await _stream_csv(request, rows, target, start, end)
+            export = _Export(target, start, end, user_id=principal.user_id, escape=escape)
+            return await _stream_csv(request, rows, export)
         page = await rows.page(target, start=start, end=end, after=after, limit=limit)
     except BadCursor:
         raise ApiError(400, "invalid_after", _BAD_CURSOR) from None
@@ -85,34 +96,62 @@ def csv_filename(target: Target, start: date | None, end: date | None) -> str:
     return f"{name}.csv"
 
 
+class _ClientStalled(Exception):
+    """The client accepted nothing of a chunk for the export's idle timeout."""
+
+
+@dataclass(frozen=True)
+class _Export:
+    target: Target
+    start: date | None
+    end: date | None
+    user_id: uuid.UUID
+    escape: bool
+
+
 async def _stream_csv(
-    request: web.Request,
-    rows: ReportRows,
-    target: Target,
-    start: date | None,
-    end: date | None,
+    request: web.Request, rows: ReportRows, export: _Export
 ) -> web.StreamResponse:
     """The rows as CSV in the chunks Postgres sends: each is written (and drained to the
-    client) before the next is read, so memory holds a chunk, never the export."""
+    client) before the next is read, so memory holds a chunk, never the export. A chunk
+    the client does not take within the idle timeout ends the export."""
+    target = export.target
+    filename = csv_filename(target, export.start, export.end)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{csv_filename(target, start, end)}"',
+            "Content-Disposition": f'attachment; filename="{filename}"',
             "Vary": "Accept",
         }
     )
     if request.method == "HEAD":
         await response.prepare(request)
         return response
+    idle_s = request.app[SETTINGS].export_idle_timeout_s
 
     async def write(chunk: bytes) -> None:
         # Headers go out with the first chunk: a failure before it is still a JSON error.
-        if not response.prepared:
-            await response.prepare(request)
-        await response.write(chunk)
+        try:
+            async with asyncio.timeout(idle_s):
+                if not response.prepared:
+                    await response.prepare(request)
+                await response.write(chunk)
+        except TimeoutError:
+            raise _ClientStalled from None
 
     try:
-        await rows.export_csv(target, start=start, end=end, output=write)
+        await rows.export_csv(
+            target,
+            user_id=export.user_id,
+            start=export.start,
+            end=export.end,
+            output=write,
+            escape=export.escape,
+        )
+    except UserExportsBusy as exc:
+        busy = error_response(429, "too_many_exports", f"{exc} Try again when one has finished.")
+        busy.headers["Retry-After"] = str(EXPORTS_RETRY_AFTER_S)
+        return busy
     except ExportsBusy as exc:
         busy = error_response(503, "exports_busy", f"{exc} Try again in a few seconds.")
         busy.headers["Retry-After"] = str(EXPORTS_RETRY_AFTER_S)
@@ -122,7 +161,15 @@ async def _stream_csv(
             raise
         # Part of the CSV is out and the status cannot change: close the connection
         # so the client sees an unfinished transfer, not a CSV that looks complete.
-        if isinstance(exc, ConnectionError):
+        if isinstance(exc, _ClientStalled):
+            logger.info(
+                "CSV export of %s for %s cut: the client read nothing for %.0f s",
+                target.spec.relation,
+                target.property_id,
+                idle_s,
+                extra={"action": "rows_export_idle"},
+            )
+        elif isinstance(exc, ConnectionError):
             logger.info(
                 "CSV export of %s for %s ended: the client went away",
                 target.spec.relation,
@@ -138,7 +185,11 @@ async def _stream_csv(
                 extra={"action": "rows_export_failed"},
             )
         if request.transport is not None:
-            request.transport.close()
+            if isinstance(exc, _ClientStalled):
+                # close() would wait for the stalled client to take what is buffered.
+                request.transport.abort()
+            else:
+                request.transport.close()
         return response
     if not response.prepared:
         await response.prepare(request)
