@@ -54,3 +54,14 @@ begin
         execute format('alter type public.%I set schema ga4sync_queue', obj.typname);
     end loop;
 end $$;
+
+-- A worker row whose heartbeat is in the future was written by no worker (they
+-- write now()): while the queue was open, anyone could insert one to make the
+-- service look healthy with no worker running. Such rows go.
+do $$
+begin
+    if to_regclass('ga4sync_queue.procrastinate_workers') is not null then
+        delete from ga4sync_queue.procrastinate_workers
+        where last_heartbeat > now() + interval '1 minute';
+    end if;
+end $$;

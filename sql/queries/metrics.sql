@@ -8,9 +8,11 @@ where status in ('todo', 'doing')
 group by task_name, status;
 
 -- name: metrics_workers
+-- (a heartbeat from the future is no worker's: see health_check)
 select count(*) as workers,
        extract(epoch from now() - max(last_heartbeat))::float8 as heartbeat_age_s
-from ga4sync_queue.procrastinate_workers;
+from ga4sync_queue.procrastinate_workers
+where last_heartbeat <= now() + interval '1 minute';
 
 -- name: metrics_runs_24h
 select status,

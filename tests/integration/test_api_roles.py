@@ -116,6 +116,13 @@ async def install_previous_version(url: str) -> int:
         async with conn.transaction():
             await conn.execute(SchemaManager.get_schema())
             await conn.execute(query("record_migration"), "procrastinate-3.10.0")
+        # The hole this closes: anyone with the anon key could fake a worker's heartbeat.
+        async with conn.transaction():
+            await conn.execute("set local role anon")
+            await conn.execute(
+                "insert into procrastinate_workers (last_heartbeat)"
+                " values (now() + interval '1 year')"
+            )
     previous = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
     previous.task(name="ga4sync.run_job")(lambda job_id: None)
     async with previous.open_async():
@@ -154,6 +161,11 @@ async def test_api_roles_reach_only_what_exposure_grants(empty_database_url, ins
         assert in_public == 0
 
     if kept_job is not None:
+        async with connect(url) as conn:
+            # the forged heartbeat is gone with the hole
+            assert (
+                await conn.fetchval("select count(*) from ga4sync_queue.procrastinate_workers") == 0
+            )
         # The queued task moved with the queue, and the new queue runs it.
         app = create_queue_app(url, periodic=False)
         async with app.open_async():

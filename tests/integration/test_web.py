@@ -327,6 +327,17 @@ async def test_healthz_without_a_worker_is_503(client):
     assert (await response.json())["worker"] == "no recent heartbeat"
 
 
+async def test_healthz_counts_no_heartbeat_from_the_future(client, runtime):
+    # What a forged worker row looks like: no worker writes a heartbeat ahead of now.
+    await runtime.pool.execute(
+        "insert into ga4sync_queue.procrastinate_workers (last_heartbeat)"
+        " values (now() + interval '1 year')"
+    )
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert (await response.json())["worker"] == "no recent heartbeat"
+
+
 async def test_auth_not_configured_is_a_clear_401(aiohttp_client, runtime):
     client = await aiohttp_client(create_app(runtime.settings, runtime=runtime))
     response = await client.post("/v1/sync/ga4/run", headers=bearer(uuid.uuid4()))
