@@ -49,3 +49,39 @@ from ga4_property_runs r
 join ga4_properties p on p.id = r.property_ref
 where r.quota is not null and r.status <> 'running'
 order by r.property_ref, r.started_at desc;
+
+-- name: metrics_sync_now_waits
+-- Per user, how long their Sync now runs of the last 24 h took from the click to
+-- fresh data (created to finished): median and 95th percentile, and how many.
+select j.requested_by::text as user_id,
+       count(*)::int as runs,
+       percentile_cont(0.5) within group (
+           order by extract(epoch from j.finished_at - j.created_at)) as p50_s,
+       percentile_cont(0.95) within group (
+           order by extract(epoch from j.finished_at - j.created_at)) as p95_s
+from ga4_sync_jobs j
+where j.kind = 'manual'
+  and j.requested_by is not null
+  and j.finished_at > now() - interval '24 hours'
+group by j.requested_by
+order by 1;
+
+-- name: metrics_waiting_per_user
+-- Properties of active runs still waiting, per user and kind of run: a Sync now
+-- counts for the user who clicked, the daily run for each property's tenant (the
+-- first user, by id, with access to it: see fair_order.sql).
+with tenants as (
+    select a.property_ref, min(a.user_id::text) as tenant
+    from ga4_property_access a
+    group by a.property_ref
+)
+select case when j.kind = 'manual' then j.requested_by::text
+            else coalesce(t.tenant, '') end as user_id,
+       j.kind,
+       count(*)::int as n
+from ga4_sync_job_properties jp
+join ga4_sync_jobs j on j.id = jp.job_id
+left join tenants t on t.property_ref = jp.property_ref
+where jp.status = 'pending' and j.status in ('pending', 'running')
+group by 1, 2
+order by 1, 2;

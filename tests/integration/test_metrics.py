@@ -54,6 +54,36 @@ async def test_metrics_report_jobs_runs_rows_tokens_and_quota(
     assert samples[("ga4sync_backfill_percent", (("property_id", "9201"),))] == 100
 
 
+async def test_metrics_say_per_user_how_long_sync_now_took_and_what_waits(
+    client, runtime, connect_user
+):
+    waiting_user = await connect_user({"9301": "UTC", "9302": "UTC"})
+    served_user = await connect_user({"9303": "UTC"})
+    # Two Sync now runs of one user, done 2 s and 10 s after the click.
+    for seconds in (2, 10):
+        await runtime.pool.execute(
+            "insert into ga4_sync_jobs (kind, scope, requested_by, status, created_at,"
+            " started_at, finished_at) values ('manual', $1, $2, 'success',"
+            " now() - make_interval(secs => $3), now() - make_interval(secs => $3), now())",
+            f"run-{seconds}",
+            served_user,
+            seconds,
+        )
+    # The other user's run is fanned out, no worker takes it: both properties wait.
+    started = await runtime.sync.start_job(waiting_user, str(waiting_user))
+    await runtime.sync.run_job(started.job.id)
+
+    samples = _samples(await (await client.get("/metrics")).text())
+    served, waiting = str(served_user), str(waiting_user)
+    wait = "ga4sync_sync_now_wait_seconds"
+    assert samples[(wait, (("quantile", "0.5"), ("user_id", served)))] == pytest.approx(6, 0.01)
+    assert samples[(wait, (("quantile", "0.95"), ("user_id", served)))] == pytest.approx(9.6, 0.01)
+    assert samples[("ga4sync_sync_now_runs_24h", (("user_id", served),))] == 2
+    key = ("ga4sync_properties_waiting", (("kind", "manual"), ("user_id", waiting)))
+    assert samples[key] == 2
+    assert not any(name == wait and ("user_id", waiting) in labels for name, labels in samples)
+
+
 async def test_metrics_token(aiohttp_client, runtime, web_settings):
     client = await aiohttp_client(
         create_app(replace(web_settings, metrics_token="scrape-me"), runtime=runtime)

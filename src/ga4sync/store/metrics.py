@@ -18,6 +18,8 @@ class Snapshot:
     runs_24h: list[dict[str, Any]]
     properties: dict[str, Any]
     quota: list[dict[str, Any]]
+    sync_now_waits: list[dict[str, Any]]
+    waiting_per_user: list[dict[str, Any]]
 
 
 async def metrics_snapshot(pool: asyncpg.Pool) -> Snapshot:
@@ -29,4 +31,6 @@ async def metrics_snapshot(pool: asyncpg.Pool) -> Snapshot:
             runs_24h=[dict(r) for r in await conn.fetch(query("metrics_runs_24h"))],
             properties=dict(await conn.fetchrow(query("metrics_properties")) or {}),
             quota=[dict(r) for r in await conn.fetch(query("metrics_quota"))],
+            sync_now_waits=[dict(r) for r in await conn.fetch(query("metrics_sync_now_waits"))],
+            waiting_per_user=[dict(r) for r in await conn.fetch(query("metrics_waiting_per_user"))],
         )

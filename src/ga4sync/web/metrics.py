@@ -127,6 +127,31 @@ class _SnapshotCollector(Collector):
             percent.add_metric([row["property_id"]], row["coverage"].get("backfill_percent", 0))
         yield missing
         yield percent
+        waited = GaugeMetricFamily(
+            "ga4sync_sync_now_wait_seconds",
+            "How long a user's Sync now runs of the last 24 h took from click to fresh data",
+            labels=["user_id", "quantile"],
+        )
+        runs = GaugeMetricFamily(
+            "ga4sync_sync_now_runs_24h",
+            "A user's Sync now runs finished in the last 24 h",
+            labels=["user_id"],
+        )
+        for row in s.sync_now_waits:
+            waited.add_metric([row["user_id"], "0.5"], row["p50_s"])
+            waited.add_metric([row["user_id"], "0.95"], row["p95_s"])
+            runs.add_metric([row["user_id"]], row["runs"])
+        yield waited
+        yield runs
+        waiting = GaugeMetricFamily(
+            "ga4sync_properties_waiting",
+            "Properties of active runs still waiting, per user (daily run: the property's"
+            " first user) and kind of run",
+            labels=["user_id", "kind"],
+        )
+        for row in s.waiting_per_user:
+            waiting.add_metric([row["user_id"], row["kind"]], row["n"])
+        yield waiting
 
 
 # A proxy in front of the app forwards a remote client's request from its own address
