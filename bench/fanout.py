@@ -1,14 +1,17 @@
-"""Fan-out benchmark: many properties through the queue with two worker processes.
+"""Fan-out benchmark: many properties through the queue with worker processes.
 
     python -m bench.fanout [--properties 500] [--cardinality 25] [--latency 0.05]
+                           [--workers 2 ...] [--max-concurrency 10] [--worker-concurrency 10]
 
 Each property's three built-in reports come from the fake Google (its own
 process) with a fixed latency per request; cardinality 25 gives 1,953 rows per
-property. Two `ga4sync worker` processes share one manual run of everything.
-The ideal, computed in the same run, is the total request latency divided by
-the total request concurrency (workers x GA4_MAX_CONCURRENCY): what the run
-would take if the database and the CPUs cost nothing. Target: within 1.5x of
-ideal, 0 duplicate rows, 0 rows rewritten by an unchanged re-run.
+property. `--workers` `ga4sync worker` processes share one manual run of
+everything; given several counts, each runs on a database of its own and the
+table compares them with the first. The ideal, computed in the same run, is
+the total request latency divided by the total request concurrency (workers x
+GA4_MAX_CONCURRENCY): what the run would take if the database and the CPUs
+cost nothing. Target: within 1.5x of ideal, 0 duplicate rows, 0 rows
+rewritten by an unchanged re-run.
 """
 
 from __future__ import annotations
@@ -32,8 +35,6 @@ from ga4sync.runtime import open_runtime
 from ga4sync.settings import Settings
 from ga4sync.sync.connections import connect_property, store_google_grant
 
-WORKERS = 2
-MAX_CONCURRENCY = 10  # GA4 requests in flight per worker process
 USERS = 50
 
 
@@ -47,10 +48,19 @@ async def _run_once(settings: Settings, db_url: str, admin: uuid.UUID) -> tuple[
         return time.perf_counter() - started, job
 
 
-async def main(properties: int, cardinality: int, latency_s: float) -> None:
+async def measure(
+    server: str,
+    properties: int,
+    cardinality: int,
+    latency_s: float,
+    workers_n: int,
+    max_concurrency: int,
+    worker_concurrency: int,
+) -> tuple[float, float, float]:
+    """(first load s, unchanged re-run s, ideal s) of ``workers_n`` worker processes."""
     tokens = [f"rt-fanout-{n}" for n in range(USERS)]
     rows_per_property = sum(3 * cardinality ** (len(s.dimensions) - 1) for s in BUILTIN_REPORTS)
-    with server_url() as server, tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         async with (
             scratch_database(server) as db_url,
             fake_google_process(
@@ -66,8 +76,8 @@ async def main(properties: int, cardinality: int, latency_s: float) -> None:
                 "GOOGLE_CLIENT_SECRET": "bench",
                 "GOOGLE_TOKEN_URI": f"{base_url}/token",
                 "GA4_API_BASE_URL": base_url,
-                "GA4_MAX_CONCURRENCY": str(MAX_CONCURRENCY),
-                "WORKER_CONCURRENCY": "10",
+                "GA4_MAX_CONCURRENCY": str(max_concurrency),
+                "WORKER_CONCURRENCY": str(worker_concurrency),
                 "SYNC_TIMEZONE": "UTC",
                 # The recent three days of every property, no history: the fan-out
                 # of one run is what is measured.
@@ -77,7 +87,9 @@ async def main(properties: int, cardinality: int, latency_s: float) -> None:
             settings = replace(Settings.from_env(env), database_url=db_url)
             workers = []
             try:
-                workers = [spawn_worker(env, Path(tmp) / f"worker{n}.log") for n in range(WORKERS)]
+                workers = [
+                    spawn_worker(env, Path(tmp) / f"worker{n}.log") for n in range(workers_n)
+                ]
                 await asyncio.sleep(3)  # up, and today's (empty) daily run done
                 async with open_pool(db_url) as pool:
                     cipher = TokenCipher(key)
@@ -100,10 +112,10 @@ async def main(properties: int, cardinality: int, latency_s: float) -> None:
                 for worker in workers:
                     worker.wait(timeout=60)
     requests = properties * len(BUILTIN_REPORTS)  # one page each at these sizes
-    ideal = requests * latency_s / (WORKERS * MAX_CONCURRENCY)
+    ideal = requests * latency_s / (workers_n * max_concurrency)
     print(
         f"\n{properties} properties x {rows_per_property:,} rows, {latency_s * 1000:.0f} ms per"
-        f" request, {WORKERS} workers x {MAX_CONCURRENCY} requests in flight\n"
+        f" request, {workers_n} workers x {max_concurrency} requests in flight\n"
     )
     print(f"ideal (request latency / concurrency): {ideal:.2f} s")
     for label, seconds, job in (
@@ -116,6 +128,31 @@ async def main(properties: int, cardinality: int, latency_s: float) -> None:
             f"  rows fetched {job.rows_fetched:,}  written {job.rows_written:,}"
         )
     print(f"rows stored {stored:,} (expected {properties * rows_per_property:,})")
+    return first_s, second_s, ideal
+
+
+async def main(args: argparse.Namespace) -> None:
+    results = []
+    with server_url() as server:
+        for workers_n in args.workers:
+            results.append(
+                await measure(
+                    server,
+                    args.properties,
+                    args.cardinality,
+                    args.latency,
+                    workers_n,
+                    args.max_concurrency,
+                    args.worker_concurrency,
+                )
+            )
+    if len(results) > 1:
+        base = results[0][0]
+        print(f"\n| workers | first load s | x ideal | speed-up over {args.workers[0]} |")
+        print("|---:|---:|---:|---:|")
+        for workers_n, (first_s, _, ideal) in zip(args.workers, results, strict=True):
+            ratio = f"{first_s / ideal:.2f}" if ideal else "-"
+            print(f"| {workers_n} | {first_s:.2f} | {ratio} | {base / first_s:.2f}x |")
 
 
 if __name__ == "__main__":
@@ -123,5 +160,7 @@ if __name__ == "__main__":
     parser.add_argument("--properties", type=int, default=500)
     parser.add_argument("--cardinality", type=int, default=25)
     parser.add_argument("--latency", type=float, default=0.05)
-    args = parser.parse_args()
-    asyncio.run(main(args.properties, args.cardinality, args.latency))
+    parser.add_argument("--workers", type=int, nargs="+", default=[2])
+    parser.add_argument("--max-concurrency", type=int, default=10, help="GA4_MAX_CONCURRENCY")
+    parser.add_argument("--worker-concurrency", type=int, default=10, help="WORKER_CONCURRENCY")
+    asyncio.run(main(parser.parse_args()))
