@@ -19,10 +19,11 @@ from procrastinate.schema import SchemaManager
 from ga4sync.db import connect, open_pool
 from ga4sync.migrate import migrate
 from ga4sync.queries import migration_files, query
-from ga4sync.queue import create_queue_app
+from ga4sync.queue import create_queue_app, priority
 from ga4sync.reports import BUILTIN_REPORTS
 from ga4sync.store.privileges import api_role_grants
 from ga4sync.store.properties import upsert_property
+from ga4sync.sync.fair_order import Lane
 from tests.supabase import as_role, prepare_supabase
 
 SCHEMAS = ("public", "ga4sync_queue", "ga4sync_reports")
@@ -125,7 +126,12 @@ async def install_previous_version(url: str) -> int:
             )
     previous = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
     previous.task(name="ga4sync.run_job")(lambda job_id: None)
+    previous.task(name="ga4sync.continue_property")(lambda property_ref, recent: None)
     async with previous.open_async():
+        # a history step at the priority of the order before lanes (-10)
+        await previous.configure_task("ga4sync.continue_property", priority=-10).defer_async(
+            property_ref=1, recent=False
+        )
         return await previous.configure_task("ga4sync.run_job").defer_async(job_id="kept")
 
 
@@ -175,6 +181,9 @@ async def test_api_roles_reach_only_what_exposure_grants(empty_database_url, ins
             ]
             newer = await app.configure_task("ga4sync.cleanup").defer_async(timestamp=0)
             assert newer > kept_job
+            # the history step queued before lanes went to the top of the history lane
+            (step,) = await app.job_manager.list_jobs_async(task="ga4sync.continue_property")
+            assert step.priority == priority(Lane.HISTORY, 0)
 
 
 async def test_anon_and_signed_in_users_cannot_touch_the_queue(empty_database_url):
