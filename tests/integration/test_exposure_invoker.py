@@ -12,32 +12,14 @@ from __future__ import annotations
 import uuid
 from contextlib import asynccontextmanager
 
-import asyncpg
 import pytest
 
 from ga4sync.errors import ConfigError
 from ga4sync.reports import BUILTIN_REPORTS
 from ga4sync.store.properties import upsert_property
 from ga4sync.store.report_tables import ensure_report_tables, upsert_report_rows
+from tests.supabase import prepare_supabase
 
-# What Supabase has that exposure needs: its API roles, auth.uid() reading the
-# request's JWT claims, and default grants on public to both roles.
-SUPABASE = """
-do $$ begin
-    create role anon nologin;
-exception when duplicate_object then null;
-end $$;
-do $$ begin
-    create role authenticated nologin;
-exception when duplicate_object then null;
-end $$;
-create schema if not exists auth;
-create or replace function auth.uid() returns uuid language sql stable as $f$
-    select nullif(current_setting('request.jwt.claim.sub', true), '')::uuid
-$f$;
-grant usage on schema auth to anon, authenticated;
-grant usage on schema public to anon, authenticated;
-"""
 DAILY = BUILTIN_REPORTS[0]
 VIEW = f"public.{DAILY.relation}"
 ROW = "\x1f".join(["5"] * 7 + ["12.5", "0.25"])
@@ -45,10 +27,8 @@ ROW = "\x1f".join(["5"] * 7 + ["12.5", "0.25"])
 
 @pytest.fixture
 async def supabase(pool):
-    try:
-        await pool.execute(SUPABASE)
-    except asyncpg.UniqueViolationError:  # another test made the roles at this instant
-        await pool.execute(SUPABASE)
+    async with pool.acquire() as conn:
+        await prepare_supabase(conn)
     alice, bob = uuid.uuid4(), uuid.uuid4()
     for user, property_id in ((alice, "111"), (bob, "222")):
         ref = await upsert_property(pool, user, property_id)
