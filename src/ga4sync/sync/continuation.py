@@ -19,6 +19,7 @@ deploy or a quota never reads a finished chunk again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -26,7 +27,7 @@ import asyncpg
 
 from ga4sync.clock import Clock, utcnow
 from ga4sync.store.properties import get_property_to_sync
-from ga4sync.sync.fair_order import tenant_rank
+from ga4sync.sync.fair_order import tenant_ranks
 from ga4sync.sync.ingest import Ingestion, sync_property
 from ga4sync.sync.summary import PropertyResult
 
@@ -53,26 +54,40 @@ class Continuation:
     async def after(self, result: PropertyResult, *, history: bool = True) -> None:
         """Queue what ``result`` left to do for its property (its history too unless
         ``history`` is False: a job queues its properties' history once it is done)."""
-        ref = result.property_ref
-        if result.status == "quota_deferred" and result.retry_after_s is not None:
-            at = self._now() + timedelta(seconds=result.retry_after_s)
-            rank = await tenant_rank(self._pool, ref)
-            await self._queue.enqueue_continuation(ref, recent=True, at=at, rank=rank)
-            logger.info(
-                "property %s resumes at %s",
-                result.property_id,
-                at.isoformat(),
-                extra={"action": "resume_scheduled"},
+        await self.after_all([result], history=history)
+
+    async def after_all(self, results: Sequence[PropertyResult], *, history: bool = True) -> None:
+        """``after`` for each of ``results``, their ranks in the fair order read at once."""
+        steps = [(r, step) for r in results if (step := self._next_step(r, history)) is not None]
+        if not steps:
+            return
+        ranks = await tenant_ranks(self._pool, [result.property_ref for result, _ in steps])
+        for (result, (recent, at)), rank in zip(steps, ranks, strict=True):
+            await self._queue.enqueue_continuation(
+                result.property_ref, recent=recent, at=at, rank=rank
             )
-            return
+            if recent:
+                assert at is not None
+                logger.info(
+                    "property %s resumes at %s",
+                    result.property_id,
+                    at.isoformat(),
+                    extra={"action": "resume_scheduled"},
+                )
+
+    def _next_step(
+        self, result: PropertyResult, history: bool
+    ) -> tuple[bool, datetime | None] | None:
+        """What comes after ``result``, as (recent, when): a resumed sync of the
+        recent days when the quota returns, the next history step (now, or when the
+        quota reserve returns), or nothing."""
+        if result.status == "quota_deferred" and result.retry_after_s is not None:
+            return True, self._now() + timedelta(seconds=result.retry_after_s)
         if not history or result.status != "success" or not result.history_days_left:
-            return
-        rank = await tenant_rank(self._pool, ref)
+            return None
         if result.history_paused is not None:
-            at = self._now() + timedelta(seconds=result.history_paused.retry_after_s)
-            await self._queue.enqueue_continuation(ref, recent=False, at=at, rank=rank)
-        else:
-            await self._queue.enqueue_continuation(ref, recent=False, rank=rank)
+            return False, self._now() + timedelta(seconds=result.history_paused.retry_after_s)
+        return False, None
 
     async def run(self, ingestion: Ingestion, property_ref: int, *, recent: bool) -> None:
         """One step: the recent days (a sync deferred by its quota, resumed) or the

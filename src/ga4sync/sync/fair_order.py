@@ -56,10 +56,6 @@ async def tenant_ranks(pool: asyncpg.Pool, refs: Sequence[int]) -> list[int]:
     return [ranks.get(ref, 0) for ref in refs]
 
 
-async def tenant_rank(pool: asyncpg.Pool, ref: int) -> int:
-    return (await tenant_ranks(pool, [ref]))[0]
-
-
 def fresh_by(share: DailyShare, now: datetime) -> datetime | None:
     """When a user's properties of a running daily run, moved to the front, should
     all be synced: their count at the run's pace so far (properties a second, all

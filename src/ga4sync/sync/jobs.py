@@ -508,5 +508,4 @@ class SyncService:
         )
         # History only once every property of the run has its recent days: the
         # background steps never compete with the run users are waiting for.
-        for result in summary.results:
-            await self._continuation.after(result, history=True)
+        await self._continuation.after_all(summary.results, history=True)
