@@ -18,12 +18,13 @@ from procrastinate.schema import SchemaManager
 
 from ga4sync.db import connect, open_pool
 from ga4sync.migrate import migrate
-from ga4sync.queries import migration_files, query
+from ga4sync.queries import query
 from ga4sync.queue import create_queue_app, priority
 from ga4sync.reports import BUILTIN_REPORTS
 from ga4sync.store.privileges import api_role_grants
 from ga4sync.store.properties import upsert_property
 from ga4sync.sync.fair_order import Lane
+from tests.migrations import migrate_until
 from tests.supabase import as_role, prepare_supabase
 
 SCHEMAS = ("public", "ga4sync_queue", "ga4sync_reports")
@@ -107,13 +108,7 @@ async def install_previous_version(url: str) -> int:
     migration up to 0012, procrastinate's schema in public) and queue a task
     there; return its id."""
     async with connect(url) as conn:
-        await conn.execute(query("create_schema_migrations"))
-        for version, path in migration_files():
-            if version > "0012":
-                break
-            async with conn.transaction():
-                await conn.execute(path.read_text(encoding="utf-8"))
-                await conn.execute(query("record_migration"), version)
+        await migrate_until(conn, "0012")
         async with conn.transaction():
             await conn.execute(SchemaManager.get_schema())
             await conn.execute(query("record_migration"), "procrastinate-3.10.0")

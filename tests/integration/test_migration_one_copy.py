@@ -12,29 +12,16 @@ from datetime import date
 
 from ga4sync.db import connect
 from ga4sync.migrate import migrate
-from ga4sync.queries import migration_files
 from ga4sync.reports import reports_by_name
 from ga4sync.store.report_tables import table_name
+from tests.migrations import migrate_until
 
 ALICE, BOB, CAROL = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
 
-async def _apply_until(conn, last: str) -> None:
-    for version, path in migration_files():
-        if version[:4] > last:
-            break
-        async with conn.transaction():
-            await conn.execute(path.read_text(encoding="utf-8"))
-
-
 async def test_two_users_copies_of_a_property_become_one(empty_database_url):
     async with connect(empty_database_url) as conn:
-        await conn.execute("create table schema_migrations (version text primary key)")
-        await _apply_until(conn, "0007")
-        await conn.execute(
-            "insert into schema_migrations select v from unnest($1::text[]) v",
-            [v for v, _ in migration_files() if v[:4] <= "0007"],
-        )
+        await migrate_until(conn, "0007")
         ids = {}
         for user, prop, enabled, frequency in [
             (ALICE, "111", True, "daily"),

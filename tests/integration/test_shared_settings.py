@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from ga4sync.db import connect
 from ga4sync.migrate import migrate
-from ga4sync.queries import migration_files
+from tests.migrations import migrate_until
 
 from ..webtools import ADMIN, bearer
 
@@ -144,20 +144,10 @@ async def test_nobody_changes_another_users_setting_an_admin_changes_everyones(
     assert (await _listed(client, bob))["enabled"] is False
 
 
-async def _apply_until(conn, last: str) -> None:
-    for version, path in migration_files():
-        if version[:4] > last:
-            break
-        async with conn.transaction():
-            await conn.execute(path.read_text(encoding="utf-8"))
-            await conn.execute("insert into schema_migrations values ($1)", version)
-
-
 async def test_upgrading_gives_every_user_the_settings_of_today(empty_database_url):
     alice, bob, carol = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     async with connect(empty_database_url) as conn:
-        await conn.execute("create table schema_migrations (version text primary key)")
-        await _apply_until(conn, "0013")
+        await migrate_until(conn, "0013")
         refs = {}
         for property_id, enabled, frequency in [("1", False, "hourly"), ("2", True, "manual")]:
             refs[property_id] = await conn.fetchval(
