@@ -71,6 +71,11 @@ class JobQueue(Protocol):
     async def promote_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> int: ...
 
 
+def scope_user(scope: str) -> uuid.UUID | None:
+    """The user whose properties a run's ``scope`` covers (None: "all", everyone's)."""
+    return None if scope == "all" else uuid.UUID(scope)
+
+
 class DailyRunActive(Ga4SyncError):
     """A manual run was asked for while the daily run is pending or running. The
     caller's own properties of it that still wait were moved to the front."""
@@ -175,7 +180,7 @@ class SyncService:
         ``RateLimited`` past RUN_RATE_LIMIT new runs an hour for the requester.
         """
         if property_id is not None and not await job_store.run_target_exists(
-            self._pool, None if scope == "all" else uuid.UUID(scope), property_id
+            self._pool, scope_user(scope), property_id
         ):
             raise RunTargetNotFound(property_id)
         daily = await job_store.get_active_daily_job(self._pool)
@@ -207,7 +212,7 @@ class SyncService:
     ) -> DailyRunActive:
         """The refusal of a Sync now during the daily run, having moved the caller's
         waiting properties of it to the front (a run of everything moves nothing)."""
-        user_id = None if scope == "all" else uuid.UUID(scope)
+        user_id = scope_user(scope)
         share = await daily_share(self._pool, daily.id, user_id, property_id)
         if share.pending_refs and user_id is not None:
             moved = await self._queue.promote_properties(daily.id, share.pending_refs)
@@ -375,7 +380,7 @@ class SyncService:
         job = await job_store.mark_job_running(self._pool, job_id)
         if job is None:
             return  # finished already: a late retry
-        user_id = None if job.scope == "all" else uuid.UUID(job.scope)
+        user_id = scope_user(job.scope)
         # The daily run covers every property but those set to sync only on demand.
         total = await job_store.plan_job_properties(
             self._pool,
