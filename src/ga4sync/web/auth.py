@@ -49,6 +49,11 @@ class Principal:
     email: str | None
     is_admin: bool
 
+    @property
+    def scope_user(self) -> uuid.UUID | None:
+        """Whose properties this caller reads: their own, or everyone's (None) for an admin."""
+        return None if self.is_admin else self.user_id
+
 
 def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message)

@@ -135,9 +135,7 @@ async def get_job(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     job_id = uuid_param(request.match_info["job_id"], "job_id")
     try:
-        job = await request.app[SERVICE].view_job(
-            job_id, user_id=None if principal.is_admin else principal.user_id
-        )
+        job = await request.app[SERVICE].view_job(job_id, user_id=principal.scope_user)
     except JobNotFound:
         raise ApiError(404, "not_found", f"No sync job {job_id}.") from None
     return json_response(job_json(job))
@@ -154,7 +152,7 @@ async def list_history(request: web.Request) -> web.Response:
     if include is not None and include not in INCLUDES:
         raise ApiError(400, "invalid_include", 'include may only be "properties".')
     service = request.app[SERVICE]
-    viewer = None if principal.is_admin else principal.user_id
+    viewer = principal.scope_user
     jobs = await service.list_jobs(user_id=viewer, before=before, limit=limit)
     rendered = [job_json(job) for job in jobs]
     if include == "properties":
@@ -194,7 +192,7 @@ async def get_property_chart(request: web.Request) -> web.Response:
     days = int_query(request.query, "days", CHART_DAYS)
     chart = await request.app[SERVICE].property_chart(
         ref,
-        user_id=None if principal.is_admin else principal.user_id,
+        user_id=principal.scope_user,
         days=DEFAULT_CHART_DAYS if days is None else days,
     )
     if chart is None:
@@ -230,9 +228,7 @@ async def list_reports(request: web.Request) -> web.Response:
     """GET /v1/reports — the reports synced, and their state on my properties."""
     principal = await principal_of(request)
     service = request.app[SERVICE]
-    reports = await service.describe_reports(
-        user_id=None if principal.is_admin else principal.user_id
-    )
+    reports = await service.describe_reports(user_id=principal.scope_user)
     return json_response({"reports": reports})
 
 
@@ -241,9 +237,7 @@ async def list_properties(request: web.Request) -> web.Response:
     with my own settings of each, and the properties I lost access to."""
     principal = await principal_of(request)
     service = request.app[SERVICE]
-    rows = await service.list_properties(
-        user_id=None if principal.is_admin else principal.user_id, viewer=principal.user_id
-    )
+    rows = await service.list_properties(user_id=principal.scope_user, viewer=principal.user_id)
     daily_at = (await service.get_meta()).next_scheduled_at
     lost = await request.app[ACCOUNTS].lost_access(principal.user_id)
 

@@ -56,9 +56,7 @@ async def report_rows(request: web.Request) -> web.StreamResponse:
     escape = csv_escape(query)
     rows = request.app[ROWS]
     try:
-        target = await rows.target(
-            name, property_id, user_id=None if principal.is_admin else principal.user_id
-        )
+        target = await rows.target(name, property_id, user_id=principal.scope_user)
     except UnknownReport:
         raise ApiError(404, "not_found", f"No report {name} is synced here.") from None
     except PropertyNotReadable:
