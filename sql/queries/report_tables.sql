@@ -80,12 +80,14 @@ revoke all on {view} from public;
 revoke all on {view} from {role};
 
 -- name: create_report_rows_staging
--- Lives for one transaction: one page of one report.
-create temp table ga4_report_rows_staging (
+-- One page of one report. Created once per connection and emptied by every
+-- commit: creating and dropping a table for each page cost more Postgres CPU
+-- than the page itself when a report fits in a few rows (bench.fanout).
+create temp table if not exists ga4_report_rows_staging (
     day text not null,
     dims text not null,
     vals text not null
-) on commit drop;
+) on commit delete rows;
 
 -- name: upsert_report_rows
 -- $1 property_ref, $2 run id and $3 read number of the read the page belongs
@@ -130,8 +132,9 @@ from written;
 -- each has), and the read's keys go. $1 property_ref, $4 run id, $5 read
 -- number, $7 the definition's key. $2 may fall inside its period (a chunk
 -- never starts before GA4's first date): the period's first day counts.
+-- "seen" is what the read returned: seen_read_keys or seen_page_keys.
 with seen as (
-    select date, dimension_key from ga4_read_keys where run_id = $4 and read_no = $5
+    {seen}
 ),
 vanished as (
     delete from {table} r
@@ -158,6 +161,14 @@ cleared as (
     delete from ga4_read_keys where run_id = $4 and read_no = $5
 )
 select count(*) as deleted from vanished;
+
+-- name: seen_read_keys
+-- The keys a read of several pages kept, page by page.
+select date, dimension_key from ga4_read_keys where run_id = $4 and read_no = $5
+
+-- name: seen_page_keys
+-- The keys of a read GA4 answered in one page: the page itself, still staged.
+select {period} as date, md5(dims)::uuid as dimension_key from ga4_report_rows_staging
 
 -- name: adopt_legacy_rows
 -- Rows of a built-in report kept before reports had tables of their own

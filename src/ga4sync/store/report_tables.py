@@ -90,8 +90,9 @@ def table_name(key: str) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def report_sql(spec: ReportSpec, name: str, options: str = "") -> str:
-    """Query ``name`` of ``report_tables.sql`` for the definition ``spec``."""
+def report_sql(spec: ReportSpec, name: str, options: str = "", seen: str = "seen_read_keys") -> str:
+    """Query ``name`` of ``report_tables.sql`` for the definition ``spec`` (``seen``:
+    where ``finish_read`` finds the keys the read returned)."""
     dimensions = [c for c in spec.columns if c.kind == "dimension"]
     metrics = [c for c in spec.columns if c.kind == "metric"]
     values = [f"coalesce(d[{n}], '')" for n in range(1, len(dimensions) + 1)]
@@ -99,6 +100,7 @@ def report_sql(spec: ReportSpec, name: str, options: str = "") -> str:
     legacy = [f"coalesce(dimensions->>{literal(c.field)}, '')" for c in dimensions]
     legacy += [f"(metrics->>{literal(c.field)})::{c.sql_type}" for c in metrics]
     return query(name).format(
+        seen=report_sql(spec, seen) if name == "finish_read" else "",
         table=table_name(spec.key),
         view=f"public.{ident(spec.relation)}",
         key=literal(spec.key),
@@ -146,16 +148,59 @@ async def upsert_report_rows(
     if not rows:
         return UpsertCounts(0, 0, 0)
     async with conn.transaction():
-        await conn.execute(query("create_report_rows_staging"))
-        await conn.copy_records_to_table("ga4_report_rows_staging", records=rows)
-        row = await conn.fetchrow(
-            report_sql(spec, "upsert_report_rows"),
-            property_ref,
-            read[0] if read else None,
-            read[1] if read else None,
-        )
+        return await _stage_and_upsert(conn, spec, property_ref, rows, read)
+
+
+async def _stage_and_upsert(
+    conn: asyncpg.Connection,
+    spec: ReportSpec,
+    property_ref: int,
+    rows: Sequence[StagedRow],
+    read: tuple[int, int] | None,
+) -> UpsertCounts:
+    await conn.execute(query("create_report_rows_staging"))
+    if not rows:
+        return UpsertCounts(0, 0, 0)
+    await conn.copy_records_to_table("ga4_report_rows_staging", records=rows)
+    row = await conn.fetchrow(
+        report_sql(spec, "upsert_report_rows"),
+        property_ref,
+        read[0] if read else None,
+        read[1] if read else None,
+    )
     assert row is not None
     return UpsertCounts(len(rows), row["inserted"], row["updated"])
+
+
+async def store_whole_read(
+    conn: asyncpg.Connection,
+    spec: ReportSpec,
+    rows: Sequence[StagedRow],
+    *,
+    property_ref: int,
+    start_date: date,
+    end_date: date,
+    run_id: int,
+    read_no: int,
+    read_at: datetime,
+) -> tuple[UpsertCounts, int]:
+    """Store a read GA4 answered in one page and record it complete, in one
+    transaction: the page is the read's every key, so none is kept. Returns the
+    page's counts and the rows deleted (those GA4 no longer returned)."""
+    async with conn.transaction():
+        counts = await _stage_and_upsert(conn, spec, property_ref, rows, None)
+        await conn.execute(query("plan_without_nested_loops"))
+        deleted: int = await conn.fetchval(
+            report_sql(spec, "finish_read", seen="seen_page_keys"),
+            property_ref,
+            start_date,
+            end_date,
+            run_id,
+            read_no,
+            read_at,
+            spec.key,
+        )
+    return counts, deleted
 
 
 async def finish_read(

@@ -21,7 +21,7 @@ from ga4sync.ga4.wire import ReportPage
 from ga4sync.outage import DATABASE_UNAVAILABLE
 from ga4sync.reports import ReportSpec
 from ga4sync.store.coverage import abandon_read
-from ga4sync.store.report_tables import finish_read, upsert_report_rows
+from ga4sync.store.report_tables import finish_read, store_whole_read, upsert_report_rows
 from ga4sync.sync.plan import Chunk
 from ga4sync.sync.summary import PropertyResult
 
@@ -101,6 +101,7 @@ async def read_chunk(
 
     async def consume() -> None:
         nonlocal fetched, row_count
+        first_page = True
         while (page := await pages.get()) is not None:
             progress.pages += 1
             row_count = page.row_count
@@ -116,17 +117,35 @@ async def read_chunk(
             result.currency_code = page.currency_code or result.currency_code
             _check_headers(read.spec, page)
             async with ingestion.pool.acquire() as conn:
-                counts = await upsert_report_rows(
-                    conn,
-                    read.spec,
-                    read.property_ref,
-                    page.rows,
-                    read=(read.run_id, read.read_no),
-                )
+                if first_page and page.rows_read >= page.row_count:
+                    # The whole read in one page (most recent-days reads): stored
+                    # and recorded complete in one transaction, no key kept.
+                    counts, whole_read_deleted = await store_whole_read(
+                        conn,
+                        read.spec,
+                        page.rows,
+                        property_ref=read.property_ref,
+                        start_date=chunk.start_date,
+                        end_date=chunk.end_date,
+                        run_id=read.run_id,
+                        read_no=read.read_no,
+                        read_at=read_at,
+                    )
+                    finished.append(whole_read_deleted)
+                else:
+                    counts = await upsert_report_rows(
+                        conn,
+                        read.spec,
+                        read.property_ref,
+                        page.rows,
+                        read=(read.run_id, read.read_no),
+                    )
+            first_page = False
             result.rows_inserted += counts.inserted
             result.rows_updated += counts.updated
             result.rows_unchanged += counts.unchanged
 
+    finished: list[int] = []  # rows deleted, once a whole read in one page is recorded
     progress.chunks += 1
     try:
         async with asyncio.TaskGroup() as group:
@@ -139,6 +158,9 @@ async def read_chunk(
             await asyncio.shield(abandon_read(ingestion.pool, read.run_id, read.read_no))
         raise
     progress.row_count += row_count
+    if finished:
+        result.rows_deleted += finished[0]
+        return True
     if fetched < row_count:
         # GA4 said there were more rows than it gave: keep what came, delete nothing.
         progress.incomplete_chunks += 1
