@@ -16,3 +16,10 @@ from (
 ) as r
 where j.id = r.id and j.priority < %(top)s - r.n
 returning j.id;
+
+-- name: analyze_queue
+-- Fresh statistics after a fan-out: procrastinate's plan for taking a task,
+-- cached by each worker connection, was made from the queue's statistics; made
+-- when it was nearly empty, it read every waiting task on every take. New
+-- statistics make every connection plan again.
+analyze procrastinate_jobs;

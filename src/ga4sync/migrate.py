@@ -54,6 +54,7 @@ async def migrate(
             logger.info("applied procrastinate schema", extra={"action": "migrate"})
             done.append(version)
         await conn.execute(query("pin_queue_search_path"))
+        await conn.execute(query("index_queue_locks"))
         await ensure_report_tables(conn, reports, expose=expose)
         return done
     finally:

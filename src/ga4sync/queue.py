@@ -229,6 +229,11 @@ async def _give_up(job: procrastinate.jobs.Job, sync: SyncService) -> None:
         await sync.fail_job(uuid.UUID(str(args["job_id"])), f"the sync could not start: {reason}")
 
 
+# A fan-out this large refreshes the queue's statistics (analyze_queue in
+# sql/queries/queue_tasks.sql); a smaller one cannot make a plan go wrong.
+ANALYZE_AFTER_FAN_OUT = 100
+
+
 class ProcrastinateQueue:
     """``JobQueue`` for the sync service, on a procrastinate app."""
 
@@ -308,6 +313,19 @@ class ProcrastinateQueue:
                     await deferrer.defer_async(job_id=str(job_id), property_ref=ref)
                 except AlreadyEnqueued:
                     pass
+        if len(jobs) >= ANALYZE_AFTER_FAN_OUT:
+            await self._analyze()
+
+    async def _analyze(self) -> None:
+        try:
+            await self._app.connector.execute_query_async(query("analyze_queue"))
+        except psycopg.errors.InsufficientPrivilege:
+            # Another role owns the queue (migrated by someone else): the
+            # statistics come with autovacuum, later.
+            logger.warning(
+                "cannot analyze the queue's table: the database role does not own it",
+                extra={"action": "analyze_queue"},
+            )
 
     async def promote_properties(self, job_id: uuid.UUID, property_refs: Sequence[int]) -> int:
         """Move a job's waiting tasks of ``property_refs`` to the front of the
