@@ -12,6 +12,12 @@ the total request latency divided by the total request concurrency (workers x
 GA4_MAX_CONCURRENCY): what the run would take if the database and the CPUs
 cost nothing. Target: within 1.5x of ideal, 0 duplicate rows, 0 rows
 rewritten by an unchanged re-run.
+
+Also printed: the CPU seconds the workers and the database's backends spent on
+the first load, per property and per request, and the workers' peak memory.
+``BENCH_LOG_STATEMENTS=1`` (with ``TEST_DATABASE_URL`` pointing at a server whose
+log you can read) logs every statement of the run with its duration, to see
+what the database's time goes to.
 """
 
 from __future__ import annotations
@@ -22,12 +28,18 @@ import os
 import tempfile
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bench.common import fake_google_process, scratch_database, server_url, spawn_worker
+from bench.common import (
+    fake_google_process,
+    process_cpu_s,
+    scratch_database,
+    server_url,
+    spawn_worker,
+)
 from ga4sync.crypto import TokenCipher
 from ga4sync.db import open_pool
 from ga4sync.reports import BUILTIN_REPORTS
@@ -36,6 +48,37 @@ from ga4sync.settings import Settings
 from ga4sync.sync.connections import connect_property, store_google_grant
 
 USERS = 50
+
+
+@dataclass
+class Fanout:
+    """One worker count's figures: seconds, CPU seconds and the workers' peak memory."""
+
+    workers: int
+    first_s: float
+    second_s: float
+    ideal_s: float
+    worker_cpu_s: float
+    db_cpu_s: float
+    peak_rss_mb: float
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The most resident memory a process on this machine has held (Linux's VmHWM)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def backend_pids(db_url: str) -> list[int]:
+    async with open_pool(db_url) as pool:
+        rows = await pool.fetch(
+            "select pid from pg_stat_activity where datname = current_database()"
+            " and pid <> pg_backend_pid()"
+        )
+    return [row["pid"] for row in rows]
 
 
 async def _run_once(settings: Settings, db_url: str, admin: uuid.UUID) -> tuple[float, object]:
@@ -56,8 +99,8 @@ async def measure(
     workers_n: int,
     max_concurrency: int,
     worker_concurrency: int,
-) -> tuple[float, float, float]:
-    """(first load s, unchanged re-run s, ideal s) of ``workers_n`` worker processes."""
+) -> Fanout:
+    """The figures of one manual run of everything on ``workers_n`` worker processes."""
     tokens = [f"rt-fanout-{n}" for n in range(USERS)]
     rows_per_property = sum(3 * cardinality ** (len(s.dimensions) - 1) for s in BUILTIN_REPORTS)
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,6 +128,13 @@ async def measure(
                 "SYNC_BACKFILL_DAYS": "0",
             }
             settings = replace(Settings.from_env(env), database_url=db_url)
+            if os.environ.get("BENCH_LOG_STATEMENTS"):
+                # every statement and its duration in the server's log, to see what dominates
+                async with open_pool(db_url) as pool:
+                    await pool.execute(
+                        "do $$ begin execute format('alter database %I set"
+                        " log_min_duration_statement = 0', current_database()); end $$"
+                    )
             workers = []
             try:
                 workers = [
@@ -99,7 +149,17 @@ async def measure(
                             await store_google_grant(pool, cipher, user, tokens[n])
                         await connect_property(pool, user, str(800_000_000 + n), time_zone="UTC")
                 admin = uuid.uuid4()
+                pids = await backend_pids(db_url)
+                db_before = {pid: process_cpu_s(pid) or 0.0 for pid in pids}
+                cpu_before = sum(process_cpu_s(w.pid) or 0.0 for w in workers)
                 first_s, first = await _run_once(settings, db_url, admin)
+                worker_cpu = sum(process_cpu_s(w.pid) or 0.0 for w in workers) - cpu_before
+                # every backend of this database, less what it had used before the run
+                db_cpu = sum(
+                    (process_cpu_s(pid) or 0.0) - db_before.get(pid, 0.0)
+                    for pid in await backend_pids(db_url)
+                )
+                peak_mb = max(peak_rss_mb(w.pid) for w in workers)
                 second_s, second = await _run_once(settings, db_url, admin)
                 async with open_pool(db_url) as pool:
                     # rows are keyed by (property, date, dimensions): none is stored twice
@@ -128,7 +188,13 @@ async def measure(
             f"  rows fetched {job.rows_fetched:,}  written {job.rows_written:,}"
         )
     print(f"rows stored {stored:,} (expected {properties * rows_per_property:,})")
-    return first_s, second_s, ideal
+    print(
+        f"first load CPU: workers {worker_cpu:.2f} s ({worker_cpu / properties * 1000:.1f} ms a"
+        f" property, {worker_cpu / requests * 1000:.1f} ms a request), Postgres"
+        f" {db_cpu:.2f} s ({db_cpu / properties * 1000:.1f} ms a property);"
+        f" peak worker memory {peak_mb:.0f} MB"
+    )
+    return Fanout(workers_n, first_s, second_s, ideal, worker_cpu, db_cpu, peak_mb)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -147,12 +213,20 @@ async def main(args: argparse.Namespace) -> None:
                 )
             )
     if len(results) > 1:
-        base = results[0][0]
-        print(f"\n| workers | first load s | x ideal | speed-up over {args.workers[0]} |")
-        print("|---:|---:|---:|---:|")
-        for workers_n, (first_s, _, ideal) in zip(args.workers, results, strict=True):
-            ratio = f"{first_s / ideal:.2f}" if ideal else "-"
-            print(f"| {workers_n} | {first_s:.2f} | {ratio} | {base / first_s:.2f}x |")
+        base = results[0].first_s
+        print(
+            f"\n| workers | first load s | x ideal | speed-up over {args.workers[0]}"
+            " | worker CPU ms/property | Postgres CPU ms/property | peak worker MB |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        n = args.properties
+        for r in results:
+            ratio = f"{r.first_s / r.ideal_s:.2f}" if r.ideal_s else "-"
+            print(
+                f"| {r.workers} | {r.first_s:.2f} | {ratio} | {base / r.first_s:.2f}x"
+                f" | {r.worker_cpu_s / n * 1000:.1f} | {r.db_cpu_s / n * 1000:.1f}"
+                f" | {r.peak_rss_mb:.0f} |"
+            )
 
 
 if __name__ == "__main__":
