@@ -43,6 +43,12 @@ TokenSource = Callable[[bool], Awaitable[str]]
 
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 _PARSE_IN_THREAD_BYTES = 1 << 20  # parse big pages off the event loop
+# Answers read and parsed at once. A request waiting for GA4 holds no memory; an
+# answer being read and parsed holds its bytes and their JSON at once (about
+# 10 MB for a page of 25,000 rows), and parsing holds the GIL, so more at once
+# gains nothing: requests in flight can be many while memory stays bounded
+# (docs/queue.md, "Requests in flight").
+_PAGES_READ_AT_ONCE = 4
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class Ga4Client:
         self._base_url = base_url.rstrip("/")
         self._limits = limits
         self._all = asyncio.Semaphore(limits.max_concurrency)
+        self._reading = asyncio.Semaphore(_PAGES_READ_AT_ONCE)
         self._per_property: dict[str, PropertyConcurrency] = {}
         # The last propertyQuota each property's answers carried: what a 429 that
         # names no quota is judged by.
@@ -152,16 +159,14 @@ class Ga4Client:
                         timeout=aiohttp.ClientTimeout(total=self._limits.timeout_s),
                     ) as response:
                         status = response.status
-                        payload = await response.read()
+                        async with self._reading:
+                            payload = await response.read()
+                            page = await _parse(payload) if status == 200 else None
                     concurrency.answered(in_flight, status)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 failure = f"network error: {exc!r}"
             else:
-                if status == 200:
-                    if len(payload) > _PARSE_IN_THREAD_BYTES:
-                        page = await asyncio.to_thread(parse_page, payload)
-                    else:
-                        page = parse_page(payload)
+                if page is not None:
                     concurrency.learn(in_flight, page.quota.get("concurrentRequests"))
                     return self._seen(property_id, page)
                 google_status, message = parse_error(payload)
@@ -224,3 +229,9 @@ class Ga4Client:
             )
             attempt += 1
             await self._sleep(delay)
+
+
+async def _parse(payload: bytes) -> ReportPage:
+    if len(payload) > _PARSE_IN_THREAD_BYTES:
+        return await asyncio.to_thread(parse_page, payload)
+    return parse_page(payload)
