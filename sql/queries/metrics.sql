@@ -51,8 +51,9 @@ where r.quota is not null and r.status <> 'running'
 order by r.property_ref, r.started_at desc;
 
 -- name: metrics_sync_now_waits
--- Per user, how long their Sync now runs of the last 24 h took from the click to
--- fresh data (created to finished): median and 95th percentile, and how many.
+-- Per user (only $1, when given), how long their Sync now runs of the last 24 h
+-- took from the click to fresh data (created to finished): median and 95th
+-- percentile, and how many.
 select j.requested_by::text as user_id,
        count(*)::int as runs,
        percentile_cont(0.5) within group (
@@ -63,25 +64,31 @@ from ga4_sync_jobs j
 where j.kind = 'manual'
   and j.requested_by is not null
   and j.finished_at > now() - interval '24 hours'
+  and ($1::uuid is null or j.requested_by = $1)
 group by j.requested_by
 order by 1;
 
 -- name: metrics_waiting_per_user
 -- Properties of active runs still waiting, per user and kind of run: a Sync now
 -- counts for the user who clicked, the daily run for each property's tenant (the
--- first user, by id, with access to it: see fair_order.sql).
+-- first user, by id, with access to it: see fair_order.sql). Only user $1's,
+-- when given.
 with tenants as (
     select a.property_ref, min(a.user_id::text) as tenant
     from ga4_property_access a
     group by a.property_ref
+),
+waiting as (
+    select case when j.kind = 'manual' then j.requested_by::text
+                else coalesce(t.tenant, '') end as user_id,
+           j.kind
+    from ga4_sync_job_properties jp
+    join ga4_sync_jobs j on j.id = jp.job_id
+    left join tenants t on t.property_ref = jp.property_ref
+    where jp.status = 'pending' and j.status in ('pending', 'running')
 )
-select case when j.kind = 'manual' then j.requested_by::text
-            else coalesce(t.tenant, '') end as user_id,
-       j.kind,
-       count(*)::int as n
-from ga4_sync_job_properties jp
-join ga4_sync_jobs j on j.id = jp.job_id
-left join tenants t on t.property_ref = jp.property_ref
-where jp.status = 'pending' and j.status in ('pending', 'running')
+select user_id, kind, count(*)::int as n
+from waiting
+where $1::uuid is null or user_id = $1::text
 group by 1, 2
 order by 1, 2;

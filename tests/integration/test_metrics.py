@@ -14,6 +14,8 @@ from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
 from ga4sync.web.app import create_app
 from ga4sync.web.metrics import is_loopback_request
 
+from ..webtools import ADMIN, bearer
+
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:
     return {
@@ -82,6 +84,28 @@ async def test_metrics_say_per_user_how_long_sync_now_took_and_what_waits(
     key = ("ga4sync_properties_waiting", (("kind", "manual"), ("user_id", waiting)))
     assert samples[key] == 2
     assert not any(name == wait and ("user_id", waiting) in labels for name, labels in samples)
+
+    # The history API says the same: to an admin for every user, to a user their own.
+    admin_view = (await (await client.get("/v1/sync/ga4/history", headers=bearer(ADMIN))).json())[
+        "fair_share"
+    ]
+    assert admin_view["sync_now"] == [
+        {
+            "user_id": served,
+            "runs_24h": 2,
+            "wait_p50_s": pytest.approx(6, 0.01),
+            "wait_p95_s": pytest.approx(9.6, 0.01),
+        }
+    ]
+    assert admin_view["waiting"] == [{"user_id": waiting, "kind": "manual", "properties": 2}]
+    own = (await (await client.get("/v1/sync/ga4/history", headers=bearer(served_user))).json())[
+        "fair_share"
+    ]
+    assert own == {"sync_now": admin_view["sync_now"], "waiting": []}
+    other = (await (await client.get("/v1/sync/ga4/history", headers=bearer(waiting_user))).json())[
+        "fair_share"
+    ]
+    assert other == {"sync_now": [], "waiting": admin_view["waiting"]}
 
 
 async def test_metrics_token(aiohttp_client, runtime, web_settings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,23 @@ async def metrics_snapshot(pool: asyncpg.Pool) -> Snapshot:
             runs_24h=[dict(r) for r in await conn.fetch(query("metrics_runs_24h"))],
             properties=dict(await conn.fetchrow(query("metrics_properties")) or {}),
             quota=[dict(r) for r in await conn.fetch(query("metrics_quota"))],
-            sync_now_waits=[dict(r) for r in await conn.fetch(query("metrics_sync_now_waits"))],
-            waiting_per_user=[dict(r) for r in await conn.fetch(query("metrics_waiting_per_user"))],
+            **await _fair_share(conn, None),
         )
+
+
+async def fair_share(pool: asyncpg.Pool, user_id: uuid.UUID | None) -> dict[str, Any]:
+    """Per user (only ``user_id``'s, when given): how long their Sync now runs of
+    the last 24 h waited, and how many of their properties wait in active runs."""
+    async with pool.acquire() as conn:
+        return await _fair_share(conn, user_id)
+
+
+async def _fair_share(conn: asyncpg.Connection, user_id: uuid.UUID | None) -> dict[str, Any]:
+    return {
+        "sync_now_waits": [
+            dict(r) for r in await conn.fetch(query("metrics_sync_now_waits"), user_id)
+        ],
+        "waiting_per_user": [
+            dict(r) for r in await conn.fetch(query("metrics_waiting_per_user"), user_id)
+        ],
+    }

@@ -13,6 +13,7 @@ from aiohttp import web
 from ga4sync.outage import describe, is_database_unavailable
 from ga4sync.store.health import worker_heartbeat_age_s
 from ga4sync.store.jobs import Job
+from ga4sync.store.metrics import fair_share
 from ga4sync.store.properties import get_property
 from ga4sync.sync.jobs import (
     DailyRunActive,
@@ -159,8 +160,27 @@ async def list_history(request: web.Request) -> web.Response:
         breakdown = await service.job_breakdown([job.id for job in jobs], user_id=viewer)
         for item, job in zip(rendered, jobs, strict=True):
             item["properties"] = breakdown[job.id]
+    fair = await fair_share(request.app[POOL], viewer)
     return json_response(
-        {"jobs": rendered, "next_before": jobs[-1].id if len(jobs) == limit else None}
+        {
+            "jobs": rendered,
+            "next_before": jobs[-1].id if len(jobs) == limit else None,
+            "fair_share": {
+                "sync_now": [
+                    {
+                        "user_id": row["user_id"],
+                        "runs_24h": row["runs"],
+                        "wait_p50_s": row["p50_s"],
+                        "wait_p95_s": row["p95_s"],
+                    }
+                    for row in fair["sync_now_waits"]
+                ],
+                "waiting": [
+                    {"user_id": row["user_id"], "kind": row["kind"], "properties": row["n"]}
+                    for row in fair["waiting_per_user"]
+                ],
+            },
+        }
     )
 
 

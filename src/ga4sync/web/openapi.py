@@ -411,9 +411,11 @@ _PATHS: dict[str, Any] = {
                         "properties": {
                             "jobs": {"type": "array", "items": ref("Job")},
                             "next_before": {"type": ["string", "null"]},
+                            "fair_share": ref("FairShare"),
                         },
                     },
-                    "A page of jobs",
+                    "A page of jobs, and each user's share of the workers (an admin sees"
+                    " every user's, anyone else only their own)",
                 ),
                 "400": error("Bad limit, before or include"),
                 "401": _UNAUTHORIZED,

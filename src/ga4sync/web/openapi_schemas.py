@@ -99,6 +99,40 @@ SCHEMAS: dict[str, Any] = {
             )
         },
     },
+    "FairShare": {
+        "type": "object",
+        "description": "Per user: how long their Sync now runs of the last 24 h took from"
+        " the click to fresh data, and their properties waiting in active runs (a daily"
+        " run's counted for each property's tenant: the first user, by id, with access)",
+        "required": ["sync_now", "waiting"],
+        "properties": {
+            "sync_now": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["user_id", "runs_24h", "wait_p50_s", "wait_p95_s"],
+                    "properties": {
+                        "user_id": {"type": "string", "format": "uuid"},
+                        "runs_24h": {"type": "integer", "minimum": 1},
+                        "wait_p50_s": {"type": "number", "minimum": 0},
+                        "wait_p95_s": {"type": "number", "minimum": 0},
+                    },
+                },
+            },
+            "waiting": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["user_id", "kind", "properties"],
+                    "properties": {
+                        "user_id": {"type": "string"},
+                        "kind": {"enum": ["manual", "daily"]},
+                        "properties": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+        },
+    },
     "Job": {
         "type": "object",
         "properties": {
