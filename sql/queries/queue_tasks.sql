@@ -23,3 +23,20 @@ returning j.id;
 -- when it was nearly empty, it read every waiting task on every take. New
 -- statistics make every connection plan again.
 analyze procrastinate_jobs;
+
+-- name: age_waiting_tasks
+-- Each minute a unit of work waits, due and not taken, it gains %(step)s
+-- priorities, up to the top of the interactive lane (%(top)s): whatever keeps
+-- arriving ahead of it, a unit is taken within a bounded time. All waiting
+-- units gain alike, so their order among themselves holds. Returns how many.
+with aged as (
+    update procrastinate_jobs
+    set priority = least(priority + %(step)s, %(top)s)
+    where status = 'todo'
+      and priority < %(top)s
+      and (scheduled_at is null or scheduled_at <= now())
+      and task_name in ('ga4sync.sync_property', 'ga4sync.sync_due_property',
+                        'ga4sync.continue_property')
+    returning 1
+)
+select count(*) as aged from aged;

@@ -71,20 +71,24 @@ CLEANUP_CRON = "40 3 * * *"
 STALLED_MAX_ATTEMPTS = 3  # a task that kills its worker this often is failed, not retried
 # The fair order (ga4sync.sync.fair_order) as procrastinate priorities: higher is
 # taken first, equal ones by arrival. Job-control tasks (fan-out, ticks, recovery)
-# keep procrastinate's default 0, above every lane; each lane spans LANE_WIDTH
-# priorities below its top, one per rank.
-LANE_WIDTH = 100_000
+# keep procrastinate's default 0, above every lane. A lane is a head start, not
+# a wall: each lane below interactive counts LANE_HEAD_START ranks more than the
+# one above it, so a unit of any lane waits behind a bounded number of others
+# however much a tenant keeps queueing in the lanes above.
+LANE_HEAD_START = 50
 LANE_TOP = {
-    Lane.INTERACTIVE: -1 * LANE_WIDTH,
-    Lane.SCHEDULED: -2 * LANE_WIDTH,
-    Lane.RESUME: -3 * LANE_WIDTH,
-    Lane.HISTORY: -4 * LANE_WIDTH,
+    lane: -1 - n * LANE_HEAD_START
+    for n, lane in enumerate((Lane.INTERACTIVE, Lane.SCHEDULED, Lane.RESUME, Lane.HISTORY))
 }
+MAX_RANK = 1_000_000  # far beyond any tenant's count of properties
+# Priorities a waiting unit gains each minute (age_waiting_tasks): a unit of
+# rank r in lane l is at the top after (r + 50 l) / 10 minutes at the most.
+AGE_STEP = 10
 
 
 def priority(lane: Lane, rank: int) -> int:
     """procrastinate's priority of a unit of work of ``lane`` and ``rank``."""
-    return LANE_TOP[lane] - min(max(rank, 0), LANE_WIDTH - 1)
+    return LANE_TOP[lane] - min(max(rank, 0), MAX_RANK)
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,7 @@ async def recover(context: JobContext, timestamp: int) -> None:
     services = _services(context)
     assert context.app is not None
     await recover_stalled_tasks(context.app, services.settings.stalled_after_s, services.sync)
+    await age_waiting_tasks(context.app)
     await services.upkeep.requeue_waiting_jobs()
     await services.upkeep.requeue_orphaned_properties()
 
@@ -167,6 +172,15 @@ async def cleanup(context: JobContext, timestamp: int) -> None:
         include_cancelled=True,
         include_aborted=True,
     )
+
+
+async def age_waiting_tasks(app: procrastinate.App) -> int:
+    """One minute of waiting for every due unit of work: ``AGE_STEP`` priorities
+    more. Returns how many units aged."""
+    row = await app.connector.execute_query_one_async(
+        query("age_waiting_tasks"), step=AGE_STEP, top=LANE_TOP[Lane.INTERACTIVE]
+    )
+    return int(row["aged"])
 
 
 async def recover_stalled_tasks(

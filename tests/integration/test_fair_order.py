@@ -13,7 +13,15 @@ from dataclasses import replace
 
 import pytest
 
+from ga4sync.queue import (
+    AGE_STEP,
+    LANE_HEAD_START,
+    ProcrastinateQueue,
+    age_waiting_tasks,
+    priority,
+)
 from ga4sync.runtime import Runtime, open_runtime, run_worker
+from ga4sync.sync.fair_order import Lane
 from ga4sync.sync.jobs import DailyRunActive
 
 from ..waiting import eventually
@@ -146,3 +154,90 @@ async def test_a_burst_of_clicks_takes_every_users_first_before_anyones_third(
         last_first = max(places[0] for places in position.values())
         first_third = min(places[2] for places in position.values())
         assert last_first < first_third, order
+
+
+class QueueOrder:
+    """The queue as one worker taking one unit at a time, on the real queue's
+    functions: which unit it takes next, finished at once."""
+
+    def __init__(self, runtime) -> None:
+        self.pool = runtime.pool
+        self.queue = ProcrastinateQueue(runtime.queue_app)
+        self.app = runtime.queue_app
+        self.taken: list[int] = []  # property refs, in the order taken
+        self._refs = iter(range(1, 10**6))
+
+    async def click(self, lane: Lane, first_rank: int, count: int) -> list[int]:
+        """A run of ``count`` fresh properties in ``lane``, ranked from ``first_rank``."""
+        refs = [next(self._refs) for _ in range(count)]
+        ranks = [first_rank + n for n in range(count)]
+        await self.queue.enqueue_properties(uuid.uuid4(), refs, lane=lane, ranks=ranks)
+        return refs
+
+    async def continuation(self, *, recent: bool) -> int:
+        ref = next(self._refs)
+        await self.queue.enqueue_continuation(ref, recent=recent, rank=0)
+        return ref
+
+    async def due(self) -> int:
+        ref = next(self._refs)
+        await self.queue.enqueue_due_property(ref, rank=0)
+        return ref
+
+    async def take(self) -> int:
+        row = await self.pool.fetchrow(
+            "select id, (args ->> 'property_ref')::bigint as ref"
+            " from ga4sync_queue.procrastinate_fetch_job_v2(null, null)"
+        )
+        assert row is not None and row["id"] is not None, "nothing to take"
+        await self.pool.execute(
+            "select ga4sync_queue.procrastinate_finish_job_v1($1, 'succeeded', true)", row["id"]
+        )
+        ref = int(row["ref"])
+        self.taken.append(ref)
+        return ref
+
+    def position(self, ref: int) -> int:
+        return self.taken.index(ref) + 1
+
+
+async def test_a_big_tenants_endless_clicks_delay_other_lanes_by_a_bounded_number_of_units(
+    runtime,
+):
+    order = QueueOrder(runtime)
+    await order.click(Lane.INTERACTIVE, 0, 300)  # big's Sync now of 300 properties
+    daily = await order.due()  # small's scheduled sync
+    resume = await order.continuation(recent=True)  # small's sync its quota deferred
+    history = await order.continuation(recent=False)  # small's next history step
+    big_waiting = 300
+    for n in range(400):
+        await order.take()
+        big_waiting -= 1
+        if n % 10 == 9:  # big clicks again and again: ten more, behind its own
+            await order.click(Lane.INTERACTIVE, big_waiting, 10)
+            big_waiting += 10
+
+    # Each lane is a head start of LANE_HEAD_START units over the next, not a
+    # wall: small's unit of the lane l waits for big's units ranked up to l head
+    # starts (the last one, of equal priority, queued before it) and small's own
+    # units of the lanes above.
+    assert order.position(daily) == LANE_HEAD_START + 2
+    assert order.position(resume) == 2 * LANE_HEAD_START + 3
+    assert order.position(history) == 3 * LANE_HEAD_START + 4
+
+
+async def test_a_waiting_unit_is_taken_within_a_bounded_time_whatever_keeps_arriving(runtime):
+    order = QueueOrder(runtime)
+    [oldest] = await order.click(Lane.HISTORY, 299, 1)  # far back: lane and rank
+    minute = 20  # units taken a minute
+    for n in range(2000):
+        # Another tenant's first unit arrives for every one taken: alone, each
+        # would go first, forever.
+        await order.click(Lane.INTERACTIVE, 0, 1)
+        if await order.take() == oldest:
+            break
+        if n % minute == minute - 1:
+            await age_waiting_tasks(runtime.queue_app)
+    minutes = -priority(Lane.HISTORY, 299) // AGE_STEP
+    assert oldest in order.taken
+    assert order.position(oldest) <= (minutes + 1) * minute + 1
