@@ -18,6 +18,9 @@ run a unit's rank counts the user's units already waiting (a second run queues
 behind the first); elsewhere it is the property's position among its tenant's
 properties. A property's tenant is the first user, by id, with access to it.
 
+Lanes are head starts, not walls, and waiting units age (docs/queue.md): no
+unit waits without bound behind later ones, whoever keeps queueing.
+
 What a lane and a rank mean to the queue (procrastinate's priorities) is
 ``ga4sync.queue``'s business; job-control tasks (fan-out, ticks, recovery)
 come before every lane.
