@@ -59,7 +59,8 @@ async def open_runtime(
 
     ``periodic=False`` runs workers without the cron ticks (tests drive the clock).
     """
-    pool_size = max(10, settings.worker_concurrency * 2)
+    # Tasks hold a connection only while they write: one each is plenty.
+    pool_size = max(10, settings.worker_concurrency)
     async with open_pool(database_url, max_size=pool_size) as pool:
         # /meta is read far more often than a sync finishes: cache it, and let
         # Postgres say when it changed (on the watch's connection, re-listened

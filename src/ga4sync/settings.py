@@ -55,7 +55,9 @@ class Settings:
     oauth_state_ttl_s: int = 600
     google_timeout_s: float = 30.0
     ga4_api_base_url: str = GA4_API_BASE_URL
-    ga4_max_concurrency: int = 10
+    # GA4 requests in flight per process, and tasks a worker runs at once: chosen
+    # by bench.fanout (docs/queue.md, "Requests in flight").
+    ga4_max_concurrency: int = 40
     ga4_property_concurrency: int = 3
     ga4_page_size: int = 25_000
     ga4_max_retries: int = 5
@@ -94,7 +96,7 @@ class Settings:
     alert_webhook_url: str | None = field(default=None, repr=False)
     alert_failure_threshold: int = 3
     # worker
-    worker_concurrency: int = 8
+    worker_concurrency: int = 16
     worker_shutdown_timeout_s: float = 25.0
     worker_heartbeat_s: float = 10.0
     stalled_after_s: float = 60.0
@@ -123,7 +125,7 @@ class Settings:
             frontend_url=env.text("FRONTEND_URL") or "/",
             oauth_state_ttl_s=env.integer("OAUTH_STATE_TTL_S", 600, low=60, high=3600),
             google_timeout_s=env.number("GOOGLE_TIMEOUT_S", 30.0, low=1.0, high=300.0),
-            ga4_max_concurrency=env.integer("GA4_MAX_CONCURRENCY", 10, low=1, high=1000),
+            ga4_max_concurrency=env.integer("GA4_MAX_CONCURRENCY", 40, low=1, high=1000),
             ga4_property_concurrency=env.integer(
                 "GA4_PROPERTY_CONCURRENCY", 3, low=1, high=GA4_MAX_PROPERTY_CONCURRENCY
             ),
@@ -162,7 +164,7 @@ class Settings:
             retention_days=env.integer("RETENTION_DAYS", 30, low=1, high=3650),
             alert_webhook_url=env.optional_url("ALERT_WEBHOOK_URL"),
             alert_failure_threshold=env.integer("ALERT_FAILURE_THRESHOLD", 3, low=1, high=1000),
-            worker_concurrency=env.integer("WORKER_CONCURRENCY", 8, low=1, high=200),
+            worker_concurrency=env.integer("WORKER_CONCURRENCY", 16, low=1, high=200),
             worker_shutdown_timeout_s=env.number(
                 "WORKER_SHUTDOWN_TIMEOUT_S", 25.0, low=0.0, high=3600.0
             ),
