@@ -6,9 +6,12 @@ import asyncio
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
+from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import pytest
 
 
@@ -102,3 +105,70 @@ async def test_the_demos_status_page_connects_a_google_account(tmp_path):
         finally:
             demo.send_signal(signal.SIGINT)
             await asyncio.wait_for(demo.wait(), 60)
+
+
+async def _start_demo(tmp_path, name: str):
+    """A ``ga4sync demo`` process serving after its first sync, with the status
+    page's URL its banner printed."""
+    command = [sys.executable, "-m", "ga4sync.cli", "demo", "--port", "0"]
+    log_path = tmp_path / f"{name}.log"
+    with open(log_path, "wb") as log:
+        demo = await asyncio.create_subprocess_exec(
+            *command, env=_demo_env(tmp_path), stdout=asyncio.subprocess.PIPE, stderr=log
+        )
+    assert demo.stdout is not None
+    printed = []
+    async with asyncio.timeout(120):
+        while not (line := (await demo.stdout.readline()).decode()).startswith(
+            "Serving until Ctrl-C"
+        ):
+            assert line, "".join(printed) + log_path.read_text()
+            printed.append(line)
+    found = re.search(r"Status page  (http://[^/]+)/#token=(\S+)", "".join(printed))
+    assert found, printed
+    return demo, found[1], found[2], "".join(printed)
+
+
+async def _stop(demo) -> None:
+    demo.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(demo.wait(), 60) == 0
+
+
+async def test_a_restarted_demo_keeps_the_connected_account_and_the_pages_token(tmp_path):
+    demo, base_url, token, _ = await _start_demo(tmp_path, "first")
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        async with aiohttp.ClientSession() as http:
+            # The status page's "Connect a Google account": start, Google's consent
+            # (the demo's fake approves), ga4sync's callback, then the page claims it.
+            async with http.get(f"{base_url}/v1/connections/google/start", headers=auth) as r:
+                assert r.status == 200, await r.text()
+                consent_url = (await r.json())["url"]
+            async with http.get(consent_url) as landed:
+                back = parse_qs(urlsplit(str(landed.url)).query)
+            assert back["status"] == ["consented"], landed.url
+            async with http.post(
+                f"{base_url}/v1/connections/google/complete",
+                headers=auth,
+                json={"code": back["code"][0]},
+            ) as r:
+                assert r.status == 201, await r.text()
+    finally:
+        await _stop(demo)
+    kept = tmp_path / "pg" / "ga4sync-demo.json"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+    demo, base_url, _, printed = await _start_demo(tmp_path, "second")
+    try:
+        # The restart's first sync reads the connected account's properties too.
+        assert re.search(r"First sync success .*: Synced 6/6 properties", printed), printed
+        async with aiohttp.ClientSession() as http:
+            # The token the open status page holds from before the restart still works.
+            async with http.get(f"{base_url}/v1/properties", headers=auth) as r:
+                assert r.status == 200, await r.text()
+                listed = (await r.json())["properties"]
+            assert {"340000001", "340000002"} <= {p["property_id"] for p in listed}
+            failed = [p for p in listed if p["last_sync_status"] != "success" or p["needs_reauth"]]
+            assert not failed, failed
+    finally:
+        await _stop(demo)
