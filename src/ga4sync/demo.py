@@ -14,9 +14,11 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
+import asyncpg
 import jwt
 
 from ga4sync.crypto import TokenCipher, UndecryptableToken
@@ -182,16 +184,18 @@ async def seed(runtime: Runtime) -> None:
             )
 
 
-async def remember_connected_accounts(runtime: Runtime, fake: FakeGoogle) -> None:
+async def remember_connected_accounts(
+    pool: asyncpg.Pool, settings: Settings, fake: FakeGoogle
+) -> None:
     """Tell this run's fake Google about the grants earlier runs' consent flows
     stored, as a real Google remembers them: an account connected before a restart
     keeps syncing. A grant no key opens is named with what to do."""
-    cipher = TokenCipher(runtime.settings.require_encryption_key())
+    cipher = TokenCipher(settings.require_encryption_key())
     after: uuid.UUID | None = None
-    while users := await list_credential_users(runtime.pool, after, 100):
+    while users := await list_credential_users(pool, after, 100):
         after = users[-1]
         for user_id in users:
-            stored = await get_google_credentials(runtime.pool, user_id)
+            stored = await get_google_credentials(pool, user_id)
             if stored is None:
                 continue
             try:
@@ -206,6 +210,16 @@ async def remember_connected_accounts(runtime: Runtime, fake: FakeGoogle) -> Non
                 continue
             if not refresh_token.startswith("demo-refresh-"):
                 fake.add_refresh_token(refresh_token, account=DEMO_GOOGLE_ACCOUNT)
+
+
+@asynccontextmanager
+async def demo_google(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Settings]:
+    """The demo's fake Google, serving the demo's grants for a command that reads
+    the demo's data while the demo is not running: ``settings`` pointed at it."""
+    fake = demo_fake_google()
+    async with fake.serve() as google_url:
+        await remember_connected_accounts(pool, settings, fake)
+        yield with_fake_google(settings, google_url)
 
 
 async def first_sync(runtime: Runtime) -> Job:
@@ -244,7 +258,7 @@ async def run_demo(
         config = demo_settings(settings, google_url, port=port, kept=kept)
         async with open_runtime(config, database_url) as runtime:
             await seed(runtime)
-            await remember_connected_accounts(runtime, fake)
+            await remember_connected_accounts(runtime.pool, config, fake)
             app = create_app(config, runtime=runtime)
             async with running(runtime, web_app=app, worker=True) as services:
                 assert services.base_url is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -12,7 +13,10 @@ import sys
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import asyncpg
 import pytest
+
+from ga4sync.embedded import embedded_postgres
 
 
 def _demo_env(tmp_path) -> dict[str, str]:
@@ -172,3 +176,87 @@ async def test_a_restarted_demo_keeps_the_connected_account_and_the_pages_token(
             assert not failed, failed
     finally:
         await _stop(demo)
+
+
+_CATALOG = """
+select c.oid::regclass::text as relation, c.relkind, c.xmin::text as version
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where n.nspname in ('public', 'ga4sync_reports', 'ga4sync_queue')
+union all
+select 'rule of ' || ev_class::regclass::text, 'r', xmin::text from pg_rewrite
+where ev_class::regclass::text not like 'pg_%'
+order by 1, 2
+"""
+
+
+async def _catalog(url: str) -> list[tuple[str, str, str]]:
+    conn = await asyncpg.connect(url)
+    try:
+        return [tuple(row) for row in await conn.fetch(_CATALOG)]
+    finally:
+        await conn.close()
+
+
+async def test_reports_list_and_check_read_the_demos_data_as_its_page_does(tmp_path):
+    """Against the demo's database, with none of production's secrets set: `reports
+    list` shows the history's progress the status page shows and changes nothing;
+    `reports check` asks the demo's Google."""
+    demo, base_url, token, _ = await _start_demo(tmp_path, "demo")
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def page_coverage() -> dict[str, dict]:
+                async with http.get(
+                    f"{base_url}/v1/properties", headers={"Authorization": f"Bearer {token}"}
+                ) as r:
+                    assert r.status == 200, await r.text()
+                    return {p["property_id"]: p["coverage"] for p in (await r.json())["properties"]}
+
+            async with asyncio.timeout(120):
+                shown = await page_coverage()
+                while {c["state"] for c in shown.values()} != {"done"}:
+                    await asyncio.sleep(0.5)
+                    shown = await page_coverage()
+    finally:
+        await _stop(demo)
+
+    env = _demo_env(tmp_path)
+    for name in ("TOKEN_ENCRYPTION_KEY", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"):
+        env.pop(name, None)
+    # A definitions file to try before a deploy: a report the demo does not sync yet.
+    definitions = tmp_path / "reports.toml"
+    definitions.write_text(
+        '[[report]]\nname = "weekly_users"\ngrain = "week"\nmetrics = ["activeUsers"]\n'
+    )
+    trying = {**env, "GA4SYNC_REPORTS": str(definitions)}
+
+    def ga4sync(*args: str, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "ga4sync.cli", *args]
+        return subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120)
+
+    with embedded_postgres(tmp_path / "pg") as url:
+        before = await _catalog(url)
+        listed = await asyncio.to_thread(ga4sync, "reports", "list", "--json", environ=env)
+        assert listed.returncode == 0, listed.stderr
+        # The history's progress as the page showed it: per property over its
+        # reports, the most days any misses and the least share any has read.
+        per_report: dict[str, list[dict]] = {}
+        for report in json.loads(listed.stdout):
+            for state in report["per_property"]:
+                per_report.setdefault(state["property_id"], []).append(state["coverage"])
+        assert per_report.keys() == shown.keys()
+        for property_id, coverages in per_report.items():
+            page = shown[property_id]
+            assert page["days_missing"] == max(c["days_missing"] for c in coverages) == 0
+            assert page["backfill_percent"] == min(c["backfill_percent"] for c in coverages)
+            assert page["oldest_settled"] == max(c["oldest_settled"] for c in coverages)
+            assert {c["state"] for c in coverages} == {"done"}
+        tried = await asyncio.to_thread(ga4sync, "reports", "list", environ=trying)
+        assert tried.returncode == 0, tried.stderr
+        assert "ga4_weekly_users  (week grain" in tried.stdout
+        assert await _catalog(url) == before
+        checked = await asyncio.to_thread(ga4sync, "reports", "check", environ=trying)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "weekly_users  330000001  ok" in checked.stdout, checked.stdout
+        assert checked.stdout.rstrip().endswith("all ok"), checked.stdout
+        assert await _catalog(url) == before
