@@ -80,6 +80,13 @@ async def running(
         port = runner.addresses[0][1]
         base_url = f"http://127.0.0.1:{port}"
         logger.info("web listening on http://%s:%d", host, port, extra={"action": "web_started"})
+        if not runtime.settings.auth_configured:
+            logger.warning(
+                "sign-in is not configured: set SUPABASE_JWT_SECRET or SUPABASE_URL. Until "
+                "then every call that needs a signed-in user, the status page's included, "
+                "answers 401 auth_not_configured",
+                extra={"action": "auth_not_configured"},
+            )
     worker_task = asyncio.create_task(run_worker(runtime), name="worker") if worker else None
     try:
         yield Running(base_url=base_url, worker=worker_task)
