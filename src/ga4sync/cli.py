@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import json
 import logging
@@ -22,6 +23,7 @@ from ga4sync.clock import utcnow
 from ga4sync.crypto import TokenCipher
 from ga4sync.database import database_url
 from ga4sync.db import connect, open_pool
+from ga4sync.demo_secrets import load_demo_secrets
 from ga4sync.errors import ConfigError, Ga4SyncError, GoogleError, GoogleUnavailable, GrantRevoked
 from ga4sync.migrate import migrate, pending_migrations
 from ga4sync.outage import install_outage_log_filter
@@ -260,8 +262,8 @@ async def _connect(url: str, embedded: bool, settings: Settings, args: argparse.
 
 
 async def _reports(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
-    await _ensure_schema(url, settings, embedded=embedded)
     if args.reports_command == "prune":
+        await _ensure_schema(url, settings, embedded=embedded)
         async with connect(url) as conn:
             try:
                 pruned = await prune_report(conn, args.name, settings.reports)
@@ -271,21 +273,42 @@ async def _reports(url: str, embedded: bool, settings: Settings, args: argparse.
         where = f" ({', '.join(pruned.keys)})" if pruned.keys else ""
         print(f"pruned report {args.name}{where}: {pruned.rows:,} rows deleted")
         return 0
-    if args.reports_command == "check":
-        async with open_pool(url, max_size=2) as pool:
-            results = await check_reports(pool, settings, property_id=args.property)
-        if args.json:
-            print(json.dumps([asdict(r) for r in results], indent=2))
-        else:
-            print(format_check(results))
-        return 0 if all(r.ok for r in results) else 1
+    # Listing and checking read the database as it is: they change nothing in it.
+    await _require_migrated(url)
+    kept = load_demo_secrets(settings) if embedded else None
+    if kept is not None:
+        from ga4sync.demo import demo_profile
+
+        # The demo's data, seen with the demo's settings (its secrets, its history).
+        settings = demo_profile(settings, kept)
     async with open_pool(url, max_size=2) as pool:
+        if args.reports_command == "check":
+            async with contextlib.AsyncExitStack() as stack:
+                if kept is not None:
+                    from ga4sync.demo import demo_google
+
+                    settings = await stack.enter_async_context(demo_google(pool, settings))
+                results = await check_reports(pool, settings, property_id=args.property)
+            if args.json:
+                print(json.dumps([asdict(r) for r in results], indent=2))
+            else:
+                print(format_check(results))
+            return 0 if all(r.ok for r in results) else 1
         described = await describe_reports(pool, settings, user_id=None, now=utcnow())
     if args.json:
         print(json.dumps(described, indent=2, default=str))
         return 0
     print(format_reports(described, source=str(settings.reports_file or "built-in reports")))
     return 0
+
+
+async def _require_migrated(url: str) -> None:
+    async with connect(url) as conn:
+        pending = await pending_migrations(conn)
+    if pending:
+        raise ConfigError(
+            f"the database is not migrated ({len(pending)} pending): run `ga4sync migrate`"
+        )
 
 
 async def _rotate_keys(

@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import socket
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
+import asyncpg
 import jwt
-from cryptography.fernet import Fernet
 
-from ga4sync.crypto import TokenCipher
+from ga4sync.crypto import TokenCipher, UndecryptableToken
+from ga4sync.demo_secrets import DemoSecrets, demo_secrets
 from ga4sync.embedded import psql_path
 from ga4sync.fake_google import FakeGoogle
 from ga4sync.processes import running, until_stopped
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.runtime import Runtime, open_runtime
 from ga4sync.settings import Settings, obscure_password
+from ga4sync.store.credentials import get_google_credentials, list_credential_users
 from ga4sync.store.jobs import Job
 from ga4sync.sync.connections import connect_property, store_google_grant
 from ga4sync.sync.jobs import DailyRunActive, StartedJob
@@ -108,10 +110,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def demo_settings(settings: Settings, google_url: str, *, port: int | None) -> Settings:
-    """The user's settings pointed at the fake Google, with demo secrets where unset."""
-    admin = str(demo_user_id(DEMO_ADMIN_EMAIL))
-    web_port = settings.port if port is None else port or _free_port()
+def demo_profile(settings: Settings, kept: DemoSecrets) -> Settings:
+    """What makes a database the demo's, applied to the user's settings: its kept
+    secrets where the environment sets none, its Google client and its history.
+    Every command reading the demo's data sees it through these."""
+    return replace(
+        settings,
+        google_client_id="ga4sync-demo",
+        google_client_secret="ga4sync-demo-secret",
+        token_encryption_key=settings.token_encryption_key or kept.token_encryption_key,
+        supabase_jwt_secret=settings.supabase_jwt_secret or kept.supabase_jwt_secret,
+        # Two months of history fill in behind the first sync.
+        sync_backfill_days=min(settings.sync_backfill_days, DEMO_BACKFILL_DAYS),
+    )
+
+
+def with_fake_google(settings: Settings, google_url: str) -> Settings:
+    """``settings`` pointed at the demo's fake Google."""
     return replace(
         settings,
         ga4_api_base_url=google_url,
@@ -119,18 +134,24 @@ def demo_settings(settings: Settings, google_url: str, *, port: int | None) -> S
         google_token_uri=f"{google_url}/token",
         google_auth_uri=f"{google_url}/o/oauth2/v2/auth",
         google_revoke_uri=f"{google_url}/revoke",
+    )
+
+
+def demo_settings(
+    settings: Settings, google_url: str, *, port: int | None, kept: DemoSecrets
+) -> Settings:
+    """The user's settings pointed at the fake Google, with the demo's kept secrets
+    where unset."""
+    admin = str(demo_user_id(DEMO_ADMIN_EMAIL))
+    web_port = settings.port if port is None else port or _free_port()
+    return replace(
+        with_fake_google(demo_profile(settings, kept), google_url),
         oauth_redirect_uri=f"http://127.0.0.1:{web_port}/v1/connections/google/callback",
         frontend_url="/",
-        google_client_id="ga4sync-demo",
-        google_client_secret="ga4sync-demo-secret",
-        token_encryption_key=settings.token_encryption_key or Fernet.generate_key().decode(),
-        supabase_jwt_secret=settings.supabase_jwt_secret or secrets.token_urlsafe(32),
         admin_user_ids=settings.admin_user_ids | {admin},
         host="127.0.0.1",  # the demo's token is printed: keep it off the network
         port=web_port,
-        # Two months of history fill in behind the first sync; Ctrl-C does not wait
-        # for a history step (coverage keeps what it read).
-        sync_backfill_days=min(settings.sync_backfill_days, DEMO_BACKFILL_DAYS),
+        # Ctrl-C does not wait for a history step (coverage keeps what it read).
         worker_shutdown_timeout_s=min(settings.worker_shutdown_timeout_s, 3.0),
     )
 
@@ -161,6 +182,44 @@ async def seed(runtime: Runtime) -> None:
                 time_zone=prop.time_zone,
                 display_name=prop.display_name,
             )
+
+
+async def remember_connected_accounts(
+    pool: asyncpg.Pool, settings: Settings, fake: FakeGoogle
+) -> None:
+    """Tell this run's fake Google about the grants earlier runs' consent flows
+    stored, as a real Google remembers them: an account connected before a restart
+    keeps syncing. A grant no key opens is named with what to do."""
+    cipher = TokenCipher(settings.require_encryption_key())
+    after: uuid.UUID | None = None
+    while users := await list_credential_users(pool, after, 100):
+        after = users[-1]
+        for user_id in users:
+            stored = await get_google_credentials(pool, user_id)
+            if stored is None:
+                continue
+            try:
+                refresh_token = cipher.decrypt(stored.refresh_token_encrypted)
+            except UndecryptableToken:
+                print(
+                    f"ga4sync demo: the Google account of user {user_id} was stored with "
+                    "another TOKEN_ENCRYPTION_KEY than this run's: set that key again, "
+                    "or connect the account again from the status page",
+                    flush=True,
+                )
+                continue
+            if not refresh_token.startswith("demo-refresh-"):
+                fake.add_refresh_token(refresh_token, account=DEMO_GOOGLE_ACCOUNT)
+
+
+@asynccontextmanager
+async def demo_google(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Settings]:
+    """The demo's fake Google, serving the demo's grants for a command that reads
+    the demo's data while the demo is not running: ``settings`` pointed at it."""
+    fake = demo_fake_google()
+    async with fake.serve() as google_url:
+        await remember_connected_accounts(pool, settings, fake)
+        yield with_fake_google(settings, google_url)
 
 
 async def first_sync(runtime: Runtime) -> Job:
@@ -194,10 +253,12 @@ async def run_demo(
 ) -> int:
     started = time.monotonic()
     fake = demo_fake_google()
+    kept = demo_secrets(settings)
     async with fake.serve() as google_url:
-        config = demo_settings(settings, google_url, port=port)
+        config = demo_settings(settings, google_url, port=port, kept=kept)
         async with open_runtime(config, database_url) as runtime:
             await seed(runtime)
+            await remember_connected_accounts(runtime.pool, config, fake)
             app = create_app(config, runtime=runtime)
             async with running(runtime, web_app=app, worker=True) as services:
                 assert services.base_url is not None

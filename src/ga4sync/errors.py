@@ -11,6 +11,11 @@ class ConfigError(Ga4SyncError):
     """A setting is missing or malformed; the message names the variable."""
 
 
+class PortUnavailable(Ga4SyncError):
+    """The web port cannot be listened on (another program holds it, or it is
+    privileged); the message says how to choose another."""
+
+
 class GoogleError(Ga4SyncError):
     """Google (OAuth or the GA4 Data API) refused or failed a request."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ga4sync.errors import PortUnavailable
 from ga4sync.runtime import Runtime, open_runtime, run_worker
 from ga4sync.settings import Settings
 from ga4sync.sync.ingest import check_ingestion_settings
@@ -61,10 +63,30 @@ async def running(
         await runner.setup()
         host = runtime.settings.host
         site = web.TCPSite(runner, host, runtime.settings.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            port = runtime.settings.port
+            why = (
+                f"port {port} on {host} is already in use by another program"
+                if exc.errno == errno.EADDRINUSE
+                else f"cannot listen on {host} port {port} ({exc.strerror or exc})"
+            )
+            raise PortUnavailable(
+                f"{why}: stop that program, or choose another port with PORT "
+                "(or `ga4sync demo --port N`; 0 picks a free one)"
+            ) from exc
         port = runner.addresses[0][1]
         base_url = f"http://127.0.0.1:{port}"
         logger.info("web listening on http://%s:%d", host, port, extra={"action": "web_started"})
+        if not runtime.settings.auth_configured:
+            logger.warning(
+                "sign-in is not configured: set SUPABASE_JWT_SECRET or SUPABASE_URL. Until "
+                "then every call that needs a signed-in user, the status page's included, "
+                "answers 401 auth_not_configured",
+                extra={"action": "auth_not_configured"},
+            )
     worker_task = asyncio.create_task(run_worker(runtime), name="worker") if worker else None
     try:
         yield Running(base_url=base_url, worker=worker_task)

@@ -97,6 +97,8 @@ async def open_runtime(
 # A worker that keeps stopping while the database answers waits longer each time.
 RESTART_DELAY_S = (1.0, 60.0)
 STEADY_RUN_S = 60.0  # a worker that ran this long resets the delay
+# Past a heartbeat that was fresh at start becoming late: a beat's write may take a moment.
+TAKEOVER_MARGIN_S = 0.5
 
 
 async def run_worker(runtime: Runtime) -> None:
@@ -141,7 +143,13 @@ async def run_worker(runtime: Runtime) -> None:
                     stalled_worker_timeout=settings.stalled_after_s,
                     delete_jobs="successful",
                 )
-                await worker.run()  # type: ignore[no-untyped-call]
+                # A worker killed just before this one started still looked alive
+                # then: once its heartbeat is late enough, this one takes over.
+                takeover = asyncio.create_task(_take_over_late(runtime), name="takeover")
+                try:
+                    await worker.run()  # type: ignore[no-untyped-call]
+                finally:
+                    takeover.cancel()
                 reason: BaseException | None = None
             except Exception as exc:
                 if not is_database_unavailable(exc):
@@ -167,12 +175,28 @@ async def run_worker(runtime: Runtime) -> None:
             restart_delay_s = min(restart_delay_s * 2, RESTART_DELAY_S[1])
 
 
+async def _take_over_late(runtime: Runtime) -> None:
+    """Once a heartbeat fresh at this worker's start would be late, take over the
+    tasks of workers whose heartbeat did stop (a worker killed just before a new one
+    started, as on a crash and restart). Live workers' heartbeats are never late."""
+    await asyncio.sleep(runtime.settings.takeover_after_s + TAKEOVER_MARGIN_S)
+    try:
+        await recover_stalled_tasks(
+            runtime.queue_app, runtime.settings.takeover_after_s, runtime.sync
+        )
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            return  # the worker stops and starts again, and recovers then
+        # The every-minute recovery still takes them over, once STALLED_AFTER_S passes.
+        logger.exception("taking over a dead worker's tasks failed", extra={"action": "takeover"})
+
+
 async def _prepare(runtime: Runtime, *, announce: bool) -> None:
-    """What a starting worker does first: take over what a dead worker left doing,
-    and catch up today's daily run if its time has come and no worker was up to
-    start it."""
+    """What a starting worker does first: take over what a dead worker left doing
+    (one whose heartbeat is ``Settings.takeover_after_s`` late), and catch up
+    today's daily run if its time has come and no worker was up to start it."""
     settings = runtime.settings
-    await recover_stalled_tasks(runtime.queue_app, settings.stalled_after_s, runtime.sync)
+    await recover_stalled_tasks(runtime.queue_app, settings.takeover_after_s, runtime.sync)
     await runtime.sync.ensure_daily_due()
     if not announce:
         return

@@ -179,6 +179,13 @@ class Settings:
         return settings
 
     @property
+    def takeover_after_s(self) -> float:
+        """Heartbeat age after which a starting worker takes over a worker's tasks:
+        three missed heartbeats, never later than ``STALLED_AFTER_S``. A live worker
+        writes its heartbeat every ``WORKER_HEARTBEAT_S``, so one this late is dead."""
+        return min(self.stalled_after_s, 3 * self.worker_heartbeat_s)
+
+    @property
     def auth_configured(self) -> bool:
         return bool(self.supabase_jwt_secret or self.supabase_jwks_url)
 

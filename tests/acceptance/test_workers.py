@@ -228,3 +228,68 @@ async def test_a_backfill_cut_by_sigkill_resumes_without_reading_finished_chunks
     assert await count_rows(pool) == 61 * (1 + 9 + 3)
     running = "select count(*) from ga4_property_runs where status = 'running'"
     assert not await pool.fetchval(running)
+
+
+async def test_a_worker_started_after_a_sigkill_takes_over_its_tasks_within_seconds(
+    pool, google, encryption_key, worker_env, spawn_worker
+):
+    fake, _ = google
+    await _connect(pool, fake, encryption_key, ["8811", "8812"])
+    # Left to the every-minute recovery, the dead worker's tasks would wait a minute or two.
+    worker_env["STALLED_AFTER_S"] = "60"
+    fake.latency_s = 1.0
+    doomed = spawn_worker()
+
+    async def mid_run():
+        return await pool.fetchval(
+            "select count(*) from ga4_property_runs where status = 'running'"
+        )
+
+    await eventually(mid_run, "the worker to be in the middle of a property's run")
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    fake.latency_s = 0.0
+    loop = asyncio.get_running_loop()
+    killed_at = loop.time()
+    spawn_worker()  # at once, as a supervisor restarts a crashed process
+
+    async def finished():
+        row = await pool.fetchrow("select status, message from ga4_sync_jobs where kind = 'daily'")
+        return row if row["status"] not in ("pending", "running") else None
+
+    done = await eventually(finished, "the new worker to finish the dead one's run")
+    assert done["status"] == "success", done["message"]
+    assert done["message"].startswith("Synced 2/2 properties")
+    # Three missed heartbeats (WORKER_HEARTBEAT_S=0.5) and a new worker's start, not a minute.
+    assert loop.time() - killed_at < 15
+    assert await count_rows(pool) == 2 * (3 + 27 + 9)
+
+
+async def test_a_starting_worker_never_takes_over_a_live_workers_tasks(
+    pool, google, encryption_key, worker_env, spawn_worker, tmp_path
+):
+    fake, _ = google
+    await _connect(pool, fake, encryption_key, [str(8820 + n) for n in range(4)])
+    fake.latency_s = 2.0  # the live workers' tasks outlast the new worker's takeover check
+    spawn_worker()
+    spawn_worker()
+
+    async def running_tasks():
+        return await pool.fetchval(
+            "select count(*) from ga4sync_queue.procrastinate_jobs"
+            " where status = 'doing' and task_name = 'ga4sync.sync_property'"
+        )
+
+    await eventually(running_tasks, "the live workers to be syncing")
+    spawn_worker()
+
+    async def finished():
+        row = await pool.fetchrow("select status, message from ga4_sync_jobs where kind = 'daily'")
+        return row if row["status"] not in ("pending", "running") else None
+
+    done = await eventually(finished, "the run to finish", timeout_s=60)
+    assert done["status"] == "success", done["message"]
+    logs = "".join(log.read_text() for log in tmp_path.glob("worker-*.log"))
+    assert "of a dead worker" not in logs
+    runs = await pool.fetch("select status, error from ga4_property_runs")
+    assert {r["status"] for r in runs} == {"success"}, runs

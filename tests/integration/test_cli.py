@@ -343,3 +343,24 @@ def test_migrate_refuses_to_expose_reports_outside_supabase(
     assert main(["migrate"]) == 2
     err = capsys.readouterr().err
     assert "SUPABASE_EXPOSE_REPORTS is for Supabase databases" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["web"], ["serve"], ["demo", "--once"]])
+def test_a_taken_port_is_named_with_how_to_choose_another(
+    command, database_url, encryption_key, monkeypatch, capsys, tmp_path
+):
+    _point_at(monkeypatch, database_url, encryption_key, "http://127.0.0.1:9")
+    monkeypatch.setenv("GA4SYNC_EMBEDDED_PG_DIR", str(tmp_path / "pg"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("PORT", str(port))
+        monkeypatch.setenv("HOST", "127.0.0.1")
+
+        assert main(command) == 1
+
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is already in use" in err, err
+    assert "PORT" in err and "--port" in err
+    assert "database error" not in err and "Traceback" not in err

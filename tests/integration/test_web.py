@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import replace
@@ -10,6 +11,7 @@ from datetime import datetime
 import jwt
 import pytest
 
+from ga4sync.processes import running
 from ga4sync.settings import Settings
 from ga4sync.web.app import create_app
 
@@ -350,3 +352,30 @@ async def test_openapi_json_is_served(client):
     assert response.status == 200
     document = await response.json()
     assert document["openapi"].startswith("3.1") and "/v1/sync/ga4/run" in document["paths"]
+
+
+@pytest.mark.parametrize("secret", [None, SECRET])
+async def test_web_warns_at_start_when_sign_in_is_not_configured(runtime, caplog, secret):
+    settings = replace(
+        runtime.settings,
+        supabase_jwt_secret=secret,
+        supabase_jwks_url=None,
+        host="127.0.0.1",
+        port=0,
+    )
+    web_runtime = replace(runtime, settings=settings)
+    caplog.set_level(logging.INFO, logger="ga4sync")
+    async with running(
+        web_runtime, web_app=create_app(settings, runtime=web_runtime), worker=False
+    ):
+        pass
+    warned = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "sign-in is not configured" in r.getMessage()
+    ]
+    if secret is None:
+        assert len(warned) == 1
+        assert "SUPABASE_JWT_SECRET or SUPABASE_URL" in warned[0]
+    else:
+        assert warned == []

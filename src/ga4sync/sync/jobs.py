@@ -25,7 +25,6 @@ from ga4sync.errors import Ga4SyncError
 from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
 from ga4sync.store.app_settings import LAST_SUCCESS, SettingsCache, put_app_setting
-from ga4sync.store.coverage import get_coverage_of_properties
 from ga4sync.store.fair_order import daily_share
 from ga4sync.store.jobs import Job
 from ga4sync.store.properties import (
@@ -33,15 +32,14 @@ from ga4sync.store.properties import (
     list_properties_status,
 )
 from ga4sync.store.property_runs import list_property_runs
-from ga4sync.store.queue_state import history_steps
 from ga4sync.sync import schedule
 from ga4sync.sync.alerts import Alerts
 from ga4sync.sync.chart import property_chart
 from ga4sync.sync.continuation import Continuation
 from ga4sync.sync.fair_order import Lane, fresh_by, manual_ranks, tenant_ranks
-from ga4sync.sync.ingest import Ingestion, plan_settings, sync_property
+from ga4sync.sync.history_progress import read_history_progress
+from ga4sync.sync.ingest import Ingestion, sync_property
 from ga4sync.sync.job_views import seen_by_user, summary_of
-from ga4sync.sync.progress import coverage_since, property_progress
 from ga4sync.sync.report_catalog import describe_reports
 from ga4sync.sync.summary import PropertyResult
 
@@ -330,20 +328,12 @@ class SyncService:
         ``sync_frequency`` are ``viewer``'s own where they have access, else the
         property's effective settings (``effective_*``: over every user with access)."""
         rows = await list_properties_status(self._pool, user_id, viewer)
-        now = self._now()
-        settings = plan_settings(self._settings)
-        coverage = await get_coverage_of_properties(
-            self._pool, [row["id"] for row in rows], coverage_since(now, settings)
+        progress = await read_history_progress(
+            self._pool, self._settings, [row["id"] for row in rows], self._now()
         )
-        steps = await history_steps(self._pool)
         for row in rows:
-            row["coverage"] = property_progress(
-                time_zone=row["time_zone"],
-                now=now,
-                coverage=coverage.get(row["id"], {}),
-                reports=[s for s in self._settings.reports if s.applies_to(row["property_id"])],
-                settings=settings,
-                step=steps.get(row["id"]),
+            row["coverage"] = progress.of(
+                row, [s for s in self._settings.reports if s.applies_to(row["property_id"])]
             )
         return rows
 

@@ -13,12 +13,9 @@ import asyncpg
 
 from ga4sync.reports import ReportSpec
 from ga4sync.settings import Settings
-from ga4sync.store.coverage import get_coverage_of_properties
 from ga4sync.store.properties import list_properties_status
 from ga4sync.store.property_runs import last_report_outcomes
-from ga4sync.store.queue_state import history_steps
-from ga4sync.sync.ingest import plan_settings
-from ga4sync.sync.progress import coverage_since, property_progress
+from ga4sync.sync.history_progress import read_history_progress
 
 
 def describe_spec(spec: ReportSpec) -> dict[str, Any]:
@@ -74,10 +71,8 @@ async def describe_reports(
     reports = settings.reports if reports is None else reports
     rows = await list_properties_status(pool, user_id)
     refs = [row["id"] for row in rows]
-    plan = plan_settings(settings)
-    coverage = await get_coverage_of_properties(pool, refs, coverage_since(now, plan))
+    progress = await read_history_progress(pool, settings, refs, now)
     outcomes = await last_report_outcomes(pool, refs)
-    steps = await history_steps(pool)
     described = []
     for spec in reports:
         entry = describe_spec(spec)
@@ -85,14 +80,7 @@ async def describe_reports(
             {
                 "property_id": row["property_id"],
                 "display_name": row["display_name"],
-                "coverage": property_progress(
-                    time_zone=row["time_zone"],
-                    now=now,
-                    coverage=coverage.get(row["id"], {}),
-                    reports=[spec],
-                    settings=plan,
-                    step=steps.get(row["id"]),
-                ),
+                "coverage": progress.of(row, [spec]),
                 "last_outcome": _outcome(outcomes.get((row["id"], spec.name))),
             }
             for row in rows

@@ -59,6 +59,22 @@ def missing_fields(spec: ReportSpec, fields: PropertyFields) -> tuple[str, ...]:
     return tuple(dict.fromkeys(missing))
 
 
+async def _check_with(
+    client: MetadataClient, token: str, prop: PropertyToSync, reports: Sequence[ReportSpec]
+) -> list[CheckResult]:
+    fields = await client.fields(prop.property_id, token)
+    results = []
+    for spec in reports:
+        missing = missing_fields(spec, fields)
+        if missing:
+            results.append(CheckResult(spec.name, prop.property_id, "unknown_field", missing))
+            continue
+        answer = await client.compatibility(prop.property_id, spec, token)
+        status: Status = "incompatible" if answer.incompatible else "ok"
+        results.append(CheckResult(spec.name, prop.property_id, status, answer.incompatible))
+    return results
+
+
 async def _check_property(
     client: MetadataClient,
     tokens: UserTokens,
@@ -71,27 +87,16 @@ async def _check_property(
     if not prop.grant_users:
         return failed("no user with access has a working Google grant (reconnect)")
     for user_id in prop.grant_users:
-        try:
-            token = await tokens.get(user_id)
-            fields = await client.fields(prop.property_id, token)
-            results = []
-            for spec in reports:
-                missing = missing_fields(spec, fields)
-                if missing:
-                    results.append(
-                        CheckResult(spec.name, prop.property_id, "unknown_field", missing)
-                    )
-                    continue
-                answer = await client.compatibility(prop.property_id, spec, token)
-                status: Status = "incompatible" if answer.incompatible else "ok"
-                results.append(
-                    CheckResult(spec.name, prop.property_id, status, answer.incompatible)
-                )
-            return results
-        except GrantRevoked:
-            continue  # the next user's grant
-        except GoogleError as exc:
-            return failed(str(exc))
+        # A stored access token GA4 refuses (Google forgot it) is refreshed once
+        # before the grant counts as refused, as a sync does.
+        for force_refresh in (False, True):
+            try:
+                token = await tokens.get(user_id, force_refresh=force_refresh)
+                return await _check_with(client, token, prop, reports)
+            except GrantRevoked:
+                continue  # a fresh token, then the next user's grant
+            except GoogleError as exc:
+                return failed(str(exc))
     return failed("every Google grant with access to it was refused (reconnect)")
 
 
