@@ -706,3 +706,41 @@ class TestTimes:
             " return body.textContent; }"
         )
         assert re.search(r"\d{1,2}:\d{2}", rest) is None, rest
+
+
+async def test_a_run_with_a_failed_property_is_partial_and_one_where_all_failed_is_failed(
+    browser, aiohttp_server, runtime, worker, web_settings, connect_user, fake
+):
+    await connect_user({"5511": "UTC", "5512": "UTC"})
+    server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+    page = await browser.new_page()
+    await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+    await page.wait_for_selector("#history tbody tr")
+
+    async def sync_now(expected: str) -> None:
+        await page.wait_for_function("() => !document.querySelector('#sync-now').disabled")
+        await page.click("#sync-now")
+        await page.wait_for_function(
+            f"() => document.querySelector('#job-status').textContent === '{expected}'",
+            timeout=30_000,
+        )
+
+    fake.fail_next("5512", status=400)
+    await sync_now("partial")
+    assert "status-partial" in await page.get_attribute("#job-status", "class")
+    assert "Synced 1/2 properties (1 failed)" in await page.text_content("#job-detail")
+    assert "5512: failed" in await page.text_content("#job-detail")
+    first_run = page.locator("#history tbody tr").first
+    await page.wait_for_function(
+        "() => document.querySelector('#history tbody tr').cells[2].textContent === 'partial'"
+    )
+    assert await first_run.locator("td").nth(2).get_attribute("class") == "status-partial"
+    assert await first_run.locator("td").nth(4).text_content() == "1/2 · 1 failed"
+
+    fake.fail_next("5511", status=400)
+    fake.fail_next("5512", status=400)
+    await sync_now("failed")
+    await page.wait_for_function(
+        "() => document.querySelector('#history tbody tr').cells[2].textContent === 'failed'"
+    )
+    assert await first_run.locator("td").nth(4).text_content() == "0/2 · 2 failed"

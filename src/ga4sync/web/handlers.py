@@ -14,6 +14,7 @@ from ga4sync.outage import describe, is_database_unavailable
 from ga4sync.store.health import worker_heartbeat_age_s
 from ga4sync.store.jobs import Job
 from ga4sync.store.properties import get_property
+from ga4sync.sync.job_views import outcome_of
 from ga4sync.sync.jobs import (
     DailyRunActive,
     JobNotFound,
@@ -54,6 +55,7 @@ def job_json(job: Job) -> dict[str, Any]:
     return {
         "job_id": job.id,
         "status": job.status,
+        "outcome": outcome_of(job),
         "kind": job.kind,
         "scope": job.scope,
         "property_id": job.property_filter,

@@ -97,13 +97,35 @@ SCHEMAS: dict[str, Any] = {
                 "rows_written",
                 "rows_deleted",
             )
+        }
+        | {
+            "properties_failed": {
+                "type": "integer",
+                "description": "properties counted in that could not be synced (failed, "
+                "needing re-auth, deferred by the GA4 quota); a property disabled or "
+                "removed meanwhile is done without failing",
+            }
         },
     },
     "Job": {
         "type": "object",
         "properties": {
             "job_id": {"type": "string", "format": "uuid"},
-            "status": {"enum": ["pending", "running", "success", "failed"]},
+            "status": {
+                "enum": ["pending", "running", "success", "failed"],
+                "description": "success: the run ended and at least one of the properties "
+                "the caller can see synced (some may have failed: see outcome and "
+                "progress.properties_failed); failed: none of them synced. A daily run in "
+                "which every property of a caller who is not an admin failed is failed "
+                "for them, whatever other users' properties did",
+            },
+            "outcome": {
+                "enum": ["complete", "partial", "failed", None],
+                "description": "how the finished run went over the properties the caller "
+                "can see: complete (every one synced), partial (progress.properties_failed "
+                "of them failed; the message names them and says why) or failed; null "
+                "while the run is pending or running",
+            },
             "kind": {"enum": ["manual", "daily"]},
             "scope": {"type": "string", "description": "'all' or the user id synced"},
             "property_id": {"type": ["string", "null"], "description": "one property only"},
