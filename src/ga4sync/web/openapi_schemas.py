@@ -157,7 +157,11 @@ SCHEMAS: dict[str, Any] = {
     "Property": {
         "type": "object",
         "properties": {
-            "id": {"type": "integer"},
+            "id": {
+                "type": "integer",
+                "description": "ga4sync's own row id; routes name a property by its GA4 "
+                "property_id (this id is still accepted there)",
+            },
             "users": {
                 "type": "integer",
                 "description": "how many users can access it (it is stored once for all)",
