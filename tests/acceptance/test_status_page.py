@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp import web
 
+from ga4sync.reports import ReportSpec
+from ga4sync.store.report_tables import ensure_report_tables
 from ga4sync.web.app import create_app
 
 from ..waiting import eventually
@@ -744,3 +746,41 @@ async def test_a_run_with_a_failed_property_is_partial_and_one_where_all_failed_
         "() => document.querySelector('#history tbody tr').cells[2].textContent === 'failed'"
     )
     assert await first_run.locator("td").nth(4).text_content() == "0/2 · 2 failed"
+
+
+class TestWhatTheChartShows:
+    """Each chart says which report and metrics it shows, or why there is none."""
+
+    USERS = ReportSpec("users_by_device", ("date", "deviceCategory"), ("activeUsers",))
+    BY_COUNTRY = ReportSpec(
+        "sessions_by_country",
+        ("date", "country"),
+        ("activeUsers", "sessions"),
+        properties=frozenset({"5901"}),
+    )
+
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, reports=(self.USERS, self.BY_COUNTRY))
+
+    async def test_the_report_and_metrics_or_the_reason(
+        self, browser, aiohttp_server, runtime, web_settings, connect_user
+    ):
+        async with runtime.pool.acquire() as conn:
+            await ensure_report_tables(conn, web_settings.reports)
+        await connect_user({"5901": "UTC", "5902": "UTC"})
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page()
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+        for pid, state in (("5901", "empty"), ("5902", "none")):
+            await page.wait_for_function(
+                f"() => document.querySelector(`#properties tr[data-property-id='{pid}'] td.chart`)"
+                f"?.dataset.chartState === '{state}'",
+                timeout=10_000,
+            )
+        about = await page.text_content("tr[data-property-id='5901'] td.chart .chart-about")
+        assert about == "ga4_sessions_by_country: sessions, added up over country · days in UTC"
+        assert await page.text_content("tr[data-property-id='5902'] td.chart") == (
+            "No metric of users_by_device (activeUsers) adds up to a day's value over"
+            " deviceCategory: users, rates and averages do not."
+        )

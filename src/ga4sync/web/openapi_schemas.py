@@ -251,11 +251,14 @@ SCHEMAS: dict[str, Any] = {
             "report",
             "metrics",
             "days",
+            "summed_over",
+            "reason",
         ],
         "description": "daily_totals' sessions and active users when it is in use for the "
         "property, else the first metrics of the first day-grain report in use for it (of a "
         "report with dimensions besides the date, only metrics that add up over them, added "
-        "up a day); report null: none can be charted",
+        "up a day; sessions add up over the device and the place a session comes from); "
+        "report null: none can be charted, and reason says why",
         "properties": {
             "property_id": {"type": "string"},
             "time_zone": {
@@ -292,6 +295,18 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {"date": {"type": "string", "format": "date"}},
                     "additionalProperties": {"type": ["number", "null"]},
                 },
+            },
+            "summed_over": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "the report's dimensions besides the date, over which each "
+                "day's rows are added up (empty: one row a day, GA4's own value)",
+                "examples": [["country"]],
+            },
+            "reason": {
+                "type": ["string", "null"],
+                "description": "why there is nothing to chart (report null): no report by "
+                "day, or none of their metrics adds up over their dimensions",
             },
         },
     },
