@@ -784,3 +784,106 @@ class TestWhatTheChartShows:
             "No metric of users_by_device (activeUsers) adds up to a day's value over"
             " deviceCategory: users, rates and averages do not."
         )
+
+
+# Everything the page's layout must never do at a width: scroll sideways, clip a
+# text (overflow hidden or an ellipsis), or let an element stick out of its card or
+# table cell, as a time cut off at "America/Los_" did.
+LAYOUT_PROBLEMS = """() => {
+  const problems = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > window.innerWidth) {
+    problems.push(`scrolls sideways: ${root.scrollWidth} > ${window.innerWidth}`);
+  }
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+    + (typeof el.className === "string" && el.className ? "." + el.className : "");
+  for (const el of document.body.querySelectorAll("*")) {
+    const style = getComputedStyle(el);
+    if (style.display === "none" || el.closest("svg, [hidden]")) continue;
+    const clips = ["hidden", "clip"].includes(style.overflowX) || style.textOverflow === "ellipsis";
+    if (clips && el.scrollWidth > el.clientWidth) {
+      problems.push(`clipped: ${name(el)} "${el.textContent.slice(0, 40)}"`);
+    }
+    const box = el.closest(".card, td, th");
+    if (box && box !== el) {
+      const inner = el.getBoundingClientRect(), outer = box.getBoundingClientRect();
+      if (inner.width && (inner.right > outer.right + 1 || inner.left < outer.left - 1)) {
+        problems.push(`sticks out of ${name(box)}: ${name(el)} "${el.textContent.slice(0, 40)}"`);
+      }
+    }
+    const rect = el.getBoundingClientRect();
+    if (rect.width && rect.right > window.innerWidth + 1) {
+      problems.push(`beyond the window: ${name(el)} "${el.textContent.slice(0, 40)}"`);
+    }
+  }
+  return problems;
+}"""
+
+
+class TestLayout:
+    """The page at a laptop's 1280 px and a phone's 390 px: nothing scrolls sideways,
+    nothing is cut off; the banner of a sync goes when it ends; a favicon."""
+
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, sync_timezone="America/Los_Angeles")
+
+    @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+    async def test_nothing_scrolls_sideways_or_is_cut_off(
+        self,
+        browser,
+        aiohttp_server,
+        runtime,
+        worker,
+        web_settings,
+        connect_user,
+        fake,
+        pool,
+        width,
+        height,
+    ):
+        await connect_user(
+            {"310000001": "America/Los_Angeles", "310000002": "Europe/Berlin", "5903": "UTC"}
+        )
+        await pool.execute(
+            "update ga4_properties set display_name = 'Ada''s shop (Los Angeles)'"
+            " where property_id = '310000001'"
+        )
+        fake.fail_next("5903", status=400)
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page(viewport={"width": width, "height": height})
+        missing: list[str] = []
+        page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+        await page.wait_for_selector("#history tbody tr")
+        await page.wait_for_function("() => !document.querySelector('#sync-now').disabled")
+        await page.click("#sync-now")
+        assert await page.text_content("#notice") in ("Sync started.", "")
+        await page.wait_for_function(
+            "() => document.querySelector('#job-status').textContent === 'partial'",
+            timeout=30_000,
+        )
+        # Every property synced or failed, with its error and its chart.
+        await page.wait_for_function(
+            "() => [...document.querySelectorAll('#properties tbody tr')]"
+            ".every(r => ['success', 'failed'].includes(r.cells[3].textContent))"
+            " && [...document.querySelectorAll('#properties td.chart')]"
+            ".every(td => ['ready', 'empty'].includes(td.dataset.chartState))",
+            timeout=30_000,
+        )
+        assert await page.evaluate(LAYOUT_PROBLEMS) == []
+        # The run is over: its "Sync started." banner went with it.
+        assert (
+            await page.evaluate("() => getComputedStyle(document.getElementById('notice')).display")
+            == "none"
+        )
+        assert "America/Los_Angeles" in await page.text_content("#next-run")
+        assert missing == []
+
+    async def test_a_favicon_cached_a_day(self, aiohttp_client, runtime, web_settings):
+        client = await aiohttp_client(create_app(web_settings, runtime=runtime))
+        response = await client.get("/favicon.ico")
+        assert response.status == 200
+        assert response.content_type == "image/svg+xml"
+        assert "max-age=86400" in response.headers["Cache-Control"]
+        assert (await response.text()).startswith("<svg")

@@ -64,6 +64,7 @@ def create_app(
     app.router.add_get("/metrics", metrics.metrics)
     app.router.add_get("/", status_page.serve)
     app.router.add_get("/status", status_page.serve)
+    app.router.add_get("/favicon.ico", status_page.favicon)
     app.router.add_get("/openapi.json", handlers.openapi)
     _add_cors(app, list(app.router.routes()), settings.cors_origins)
     return app

@@ -568,6 +568,17 @@ _PATHS: dict[str, Any] = {
             "responses": {"200": {"description": "HTML page"}},
         }
     },
+    "/favicon.ico": {
+        "get": {
+            "summary": "The status page's icon (SVG, cached for a day)",
+            "responses": {
+                "200": {
+                    "description": "SVG image",
+                    "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "summary": "This document",
@@ -578,7 +589,7 @@ _PATHS: dict[str, Any] = {
 
 
 # Routes that answer without the database.
-_STATIC_PATHS = frozenset({"/", "/status", "/openapi.json"})
+_STATIC_PATHS = frozenset({"/", "/status", "/favicon.ico", "/openapi.json"})
 _DATABASE_UNAVAILABLE = (
     "database_unavailable: the database is unreachable for the moment (a restart or "
     "failover); nothing was changed, try again after Retry-After seconds"
