@@ -67,6 +67,16 @@ returning before.consecutive_failures as failures_before,
           p.consecutive_failures as failures_after,
           p.property_id, p.display_name;
 
+-- name: find_property_ref
+-- The property a request names: by its GA4 property id $1, else (for links made
+-- before GA4 ids were accepted) by ga4sync's own row id $2 (null when $1 is too
+-- long to be one). A GA4 id always wins over a row id of the same digits.
+select p.id
+from ga4_properties p
+where p.property_id = $1 or p.id = $2
+order by p.property_id = $1 desc
+limit 1;
+
 -- name: get_property
 -- enabled and sync_frequency are user $2's own settings when they have access,
 -- else (an admin, or $2 null) the property's effective ones: enabled while any

@@ -97,7 +97,10 @@ def demo_fake_google() -> FakeGoogle:
         fake.add_refresh_token(f"demo-refresh-{email}")
         for prop in properties:
             fake.add_property(
-                prop.property_id, time_zone=prop.time_zone, cardinality=prop.cardinality
+                prop.property_id,
+                time_zone=prop.time_zone,
+                cardinality=prop.cardinality,
+                plausible=True,
             )
     fake.add_google_account(DEMO_GOOGLE_ACCOUNT, properties=DEMO_GOOGLE_PROPERTIES)
     fake.consent_as(DEMO_GOOGLE_ACCOUNT)

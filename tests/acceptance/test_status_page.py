@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp import web
 
+from ga4sync.reports import ReportSpec
+from ga4sync.store.report_tables import ensure_report_tables
 from ga4sync.web.app import create_app
 
 from ..waiting import eventually
@@ -706,3 +708,182 @@ class TestTimes:
             " return body.textContent; }"
         )
         assert re.search(r"\d{1,2}:\d{2}", rest) is None, rest
+
+
+async def test_a_run_with_a_failed_property_is_partial_and_one_where_all_failed_is_failed(
+    browser, aiohttp_server, runtime, worker, web_settings, connect_user, fake
+):
+    await connect_user({"5511": "UTC", "5512": "UTC"})
+    server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+    page = await browser.new_page()
+    await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+    await page.wait_for_selector("#history tbody tr")
+
+    async def sync_now(expected: str) -> None:
+        await page.wait_for_function("() => !document.querySelector('#sync-now').disabled")
+        await page.click("#sync-now")
+        await page.wait_for_function(
+            f"() => document.querySelector('#job-status').textContent === '{expected}'",
+            timeout=30_000,
+        )
+
+    fake.fail_next("5512", status=400)
+    await sync_now("partial")
+    assert "status-partial" in await page.get_attribute("#job-status", "class")
+    assert "Synced 1/2 properties (1 failed)" in await page.text_content("#job-detail")
+    assert "5512: failed" in await page.text_content("#job-detail")
+    first_run = page.locator("#history tbody tr").first
+    await page.wait_for_function(
+        "() => document.querySelector('#history tbody tr').cells[2].textContent === 'partial'"
+    )
+    assert await first_run.locator("td").nth(2).get_attribute("class") == "status-partial"
+    assert await first_run.locator("td").nth(4).text_content() == "1/2 · 1 failed"
+
+    fake.fail_next("5511", status=400)
+    fake.fail_next("5512", status=400)
+    await sync_now("failed")
+    await page.wait_for_function(
+        "() => document.querySelector('#history tbody tr').cells[2].textContent === 'failed'"
+    )
+    assert await first_run.locator("td").nth(4).text_content() == "0/2 · 2 failed"
+
+
+class TestWhatTheChartShows:
+    """Each chart says which report and metrics it shows, or why there is none."""
+
+    USERS = ReportSpec("users_by_device", ("date", "deviceCategory"), ("activeUsers",))
+    BY_COUNTRY = ReportSpec(
+        "sessions_by_country",
+        ("date", "country"),
+        ("activeUsers", "sessions"),
+        properties=frozenset({"5901"}),
+    )
+
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, reports=(self.USERS, self.BY_COUNTRY))
+
+    async def test_the_report_and_metrics_or_the_reason(
+        self, browser, aiohttp_server, runtime, web_settings, connect_user
+    ):
+        async with runtime.pool.acquire() as conn:
+            await ensure_report_tables(conn, web_settings.reports)
+        await connect_user({"5901": "UTC", "5902": "UTC"})
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page()
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+        for pid, state in (("5901", "empty"), ("5902", "none")):
+            await page.wait_for_function(
+                f"() => document.querySelector(`#properties tr[data-property-id='{pid}'] td.chart`)"
+                f"?.dataset.chartState === '{state}'",
+                timeout=10_000,
+            )
+        about = await page.text_content("tr[data-property-id='5901'] td.chart .chart-about")
+        assert about == "ga4_sessions_by_country: sessions, added up over country · days in UTC"
+        assert await page.text_content("tr[data-property-id='5902'] td.chart") == (
+            "No metric of users_by_device (activeUsers) adds up to a day's value over"
+            " deviceCategory: users, rates and averages do not."
+        )
+
+
+# Everything the page's layout must never do at a width: scroll sideways, clip a
+# text (overflow hidden or an ellipsis), or let an element stick out of its card or
+# table cell, as a time cut off at "America/Los_" did.
+LAYOUT_PROBLEMS = """() => {
+  const problems = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > window.innerWidth) {
+    problems.push(`scrolls sideways: ${root.scrollWidth} > ${window.innerWidth}`);
+  }
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+    + (typeof el.className === "string" && el.className ? "." + el.className : "");
+  for (const el of document.body.querySelectorAll("*")) {
+    const style = getComputedStyle(el);
+    if (style.display === "none" || el.closest("svg, [hidden]")) continue;
+    const clips = ["hidden", "clip"].includes(style.overflowX) || style.textOverflow === "ellipsis";
+    if (clips && el.scrollWidth > el.clientWidth) {
+      problems.push(`clipped: ${name(el)} "${el.textContent.slice(0, 40)}"`);
+    }
+    const box = el.closest(".card, td, th");
+    if (box && box !== el) {
+      const inner = el.getBoundingClientRect(), outer = box.getBoundingClientRect();
+      if (inner.width && (inner.right > outer.right + 1 || inner.left < outer.left - 1)) {
+        problems.push(`sticks out of ${name(box)}: ${name(el)} "${el.textContent.slice(0, 40)}"`);
+      }
+    }
+    const rect = el.getBoundingClientRect();
+    if (rect.width && rect.right > window.innerWidth + 1) {
+      problems.push(`beyond the window: ${name(el)} "${el.textContent.slice(0, 40)}"`);
+    }
+  }
+  return problems;
+}"""
+
+
+class TestLayout:
+    """The page at a laptop's 1280 px and a phone's 390 px: nothing scrolls sideways,
+    nothing is cut off; the banner of a sync goes when it ends; a favicon."""
+
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, sync_timezone="America/Los_Angeles")
+
+    @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+    async def test_nothing_scrolls_sideways_or_is_cut_off(
+        self,
+        browser,
+        aiohttp_server,
+        runtime,
+        worker,
+        web_settings,
+        connect_user,
+        fake,
+        pool,
+        width,
+        height,
+    ):
+        await connect_user(
+            {"310000001": "America/Los_Angeles", "310000002": "Europe/Berlin", "5903": "UTC"}
+        )
+        await pool.execute(
+            "update ga4_properties set display_name = 'Ada''s shop (Los Angeles)'"
+            " where property_id = '310000001'"
+        )
+        fake.fail_next("5903", status=400)
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page(viewport={"width": width, "height": height})
+        missing: list[str] = []
+        page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+        await page.wait_for_selector("#history tbody tr")
+        await page.wait_for_function("() => !document.querySelector('#sync-now').disabled")
+        await page.click("#sync-now")
+        assert await page.text_content("#notice") in ("Sync started.", "")
+        await page.wait_for_function(
+            "() => document.querySelector('#job-status').textContent === 'partial'",
+            timeout=30_000,
+        )
+        # Every property synced or failed, with its error and its chart.
+        await page.wait_for_function(
+            "() => [...document.querySelectorAll('#properties tbody tr')]"
+            ".every(r => ['success', 'failed'].includes(r.cells[3].textContent))"
+            " && [...document.querySelectorAll('#properties td.chart')]"
+            ".every(td => ['ready', 'empty'].includes(td.dataset.chartState))",
+            timeout=30_000,
+        )
+        assert await page.evaluate(LAYOUT_PROBLEMS) == []
+        # The run is over: its "Sync started." banner went with it.
+        assert (
+            await page.evaluate("() => getComputedStyle(document.getElementById('notice')).display")
+            == "none"
+        )
+        assert "America/Los_Angeles" in await page.text_content("#next-run")
+        assert missing == []
+
+    async def test_a_favicon_cached_a_day(self, aiohttp_client, runtime, web_settings):
+        client = await aiohttp_client(create_app(web_settings, runtime=runtime))
+        response = await client.get("/favicon.ico")
+        assert response.status == 200
+        assert response.content_type == "image/svg+xml"
+        assert "max-age=86400" in response.headers["Cache-Control"]
+        assert (await response.text()).startswith("<svg")

@@ -145,3 +145,52 @@ class TestNothingToChart:
         status, chart = await _chart(client, ref)
         assert status == 200
         assert chart["report"] is None and chart["metrics"] == [] and chart["days"] == []
+        assert chart["reason"] == (
+            "No report by day is synced for this property: the chart needs one."
+        )
+
+
+class TestCustomReportsByCountryAndDevice:
+    """Sessions by country, or by device, add up a day: a session comes from one
+    place, on one device. Users do not, and a report of users alone says so."""
+
+    BY_COUNTRY = ReportSpec("sessions_by_country", ("date", "country"), ("activeUsers", "sessions"))
+    USERS = ReportSpec("users_by_device", ("date", "deviceCategory"), ("activeUsers", "newUsers"))
+
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, reports=(self.USERS, self.BY_COUNTRY))
+
+    async def test_sessions_by_country_are_charted_and_the_chart_says_what_it_shows(
+        self, client, pool, connect_user, ingestion_for, settings
+    ):
+        async with pool.acquire() as conn:
+            await ensure_report_tables(conn, settings.reports)
+        owner = await connect_user({"6701": "UTC"}, cardinality=3)
+        async with ingestion_for() as ingestion:
+            assert (await ingest_ga4_for_all_accounts(ingestion)).ok
+        _, chart = await _chart(client, "6701", owner)
+        assert chart["report"] == "sessions_by_country" and chart["reason"] is None
+        assert [m["field"] for m in chart["metrics"]] == ["sessions"]
+        assert chart["summed_over"] == ["country"]
+        sums = await pool.fetch(
+            "select date, sum(sessions) as s, count(*) as n from ga4_sessions_by_country"
+            " where property_id = '6701' group by date order by date"
+        )
+        assert len(sums) == 3 and all(r["n"] > 1 for r in sums)
+        assert chart["days"] == [{"date": r["date"].isoformat(), "sessions": r["s"]} for r in sums]
+
+
+class TestUsersAlone:
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, reports=(TestCustomReportsByCountryAndDevice.USERS,))
+
+    async def test_a_report_of_users_alone_says_why_there_is_no_chart(self, client, pool):
+        await upsert_property(pool, ADMIN, "6702", time_zone="UTC")
+        status, chart = await _chart(client, "6702")
+        assert status == 200 and chart["report"] is None
+        assert chart["reason"] == (
+            "No metric of users_by_device (activeUsers, newUsers) adds up to a day's value"
+            " over deviceCategory: users, rates and averages do not."
+        )

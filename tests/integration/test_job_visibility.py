@@ -47,12 +47,12 @@ async def test_a_daily_run_shows_each_user_only_their_properties(
 ):
     alice, bob, carol, daily = await _three_users_and_a_daily_run(pool, fake, runtime, connect_user)
     expected = {
-        # user: (properties seen, failed among them)
-        alice: ({SHARED, ALICES}, 0),
-        bob: ({SHARED, BOBS}, 1),
-        carol: (set(), 0),
+        # user: (properties seen, failed among them, the run's outcome for them)
+        alice: ({SHARED, ALICES}, 0, "complete"),
+        bob: ({SHARED, BOBS}, 1, "partial"),
+        carol: (set(), 0, "complete"),
     }
-    for user, (properties, failed) in expected.items():
+    for user, (properties, failed, outcome) in expected.items():
         response = await client.get(f"/v1/sync/ga4/job/{daily.id}", headers=bearer(user))
         assert response.status == 200
         text = await response.text()
@@ -60,6 +60,7 @@ async def test_a_daily_run_shows_each_user_only_their_properties(
             assert hidden not in text, (user, hidden)
         job = await response.json()
         assert job["status"] == "success" and job["kind"] == "daily"
+        assert job["outcome"] == outcome, user
         progress = job["progress"]
         assert progress["properties_total"] == progress["properties_done"] == len(properties)
         assert progress["properties_failed"] == failed
@@ -83,7 +84,7 @@ async def test_a_daily_run_shows_each_user_only_their_properties(
     alices = await (await client.get(f"/v1/sync/ga4/job/{daily.id}", headers=bearer(alice))).json()
     assert alices["message"].startswith("Synced 2/2 properties")
     bobs = await (await client.get(f"/v1/sync/ga4/job/{daily.id}", headers=bearer(bob))).json()
-    assert bobs["message"].startswith("Synced 1/2 properties")
+    assert bobs["message"].startswith("Synced 1/2 properties (1 failed)")
     assert f"Not synced: {BOBS}: failed" in bobs["message"]
     carols = await (await client.get(f"/v1/sync/ga4/job/{daily.id}", headers=bearer(carol))).json()
     assert carols["progress"]["rows_fetched"] == carols["progress"]["rows_written"] == 0
@@ -93,6 +94,7 @@ async def test_a_daily_run_shows_each_user_only_their_properties(
     admins = await (await client.get(f"/v1/sync/ga4/job/{daily.id}", headers=bearer(ADMIN))).json()
     assert admins["progress"]["properties_total"] == 3
     assert admins["progress"]["properties_failed"] == 1
+    assert (admins["status"], admins["outcome"]) == ("success", "partial")
     assert admins["message"] == daily.message
     everything = await (
         await client.get("/v1/sync/ga4/history?include=properties&limit=100", headers=bearer(ADMIN))
@@ -179,3 +181,26 @@ async def test_a_failed_run_names_none_of_the_others_failures(
             assert hidden not in await response.text()
             assert body["message"].startswith("Synced 0/1 properties")
             assert f"Not synced: {shown}: needs_reauth" in body["message"]
+
+
+async def test_a_run_in_which_every_one_of_my_properties_failed_is_failed_for_me(
+    client, fake, runtime, connect_user, worker
+):
+    from ..conftest import wait_for_job
+
+    alice = await connect_user({ALICES: "UTC"})
+    bob = await connect_user({BOBS: "UTC"})
+    fake.fail_next(BOBS, status=400)
+    daily = await runtime.sync.ensure_daily(date(2026, 11, 21))
+    job = await wait_for_job(runtime.sync, daily.job.id)
+    assert job.status == "success"  # the run synced Alice's property
+    seen = {}
+    for user in (alice, bob, ADMIN):
+        body = await (await client.get(f"/v1/sync/ga4/job/{job.id}", headers=bearer(user))).json()
+        history = await (await client.get("/v1/sync/ga4/history", headers=bearer(user))).json()
+        (listed,) = [j for j in history["jobs"] if j["job_id"] == str(job.id)]
+        assert (listed["status"], listed["outcome"]) == (body["status"], body["outcome"])
+        seen[user] = (body["status"], body["outcome"], body["progress"]["properties_failed"])
+    assert seen[alice] == ("success", "complete", 0)
+    assert seen[bob] == ("failed", "failed", 1)
+    assert seen[ADMIN] == ("success", "partial", 1)

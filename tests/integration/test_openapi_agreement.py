@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -121,7 +122,8 @@ class Request:
     def url(self) -> str:
         path = self.path
         for name, value in self.params.get("path", {}).items():
-            path = path.replace("{" + name + "}", _query_text(value))
+            # Sent as the value it is: a newline or a space percent-encoded, not dropped.
+            path = path.replace("{" + name + "}", quote(_query_text(value), safe=""))
         return path
 
     def changed(self, location: str, name: str, value: Any) -> Request:
@@ -259,8 +261,8 @@ async def test_the_document_and_the_handlers_agree(
 
     def baseline(location: str, name: str) -> Any:
         """Where a valid request starts: an existing property, the right secrets."""
-        if name == "property_ref":
-            return own_property
+        if location == "path" and name == "property_id":
+            return "123456789"
         if name == "X-CRON-TOKEN":
             return CRON
         if name == "after":

@@ -66,6 +66,12 @@ def test_of_a_report_with_dimensions_only_metrics_that_add_up_over_them():
         ("activeUsers", (), True),  # one row a day: GA4's own count
         ("activeUsers", ("sessionSource",), False),  # people come from two sources
         ("totalUsers", ("country",), False),
+        ("activeUsers", ("deviceCategory",), False),
+        ("sessions", ("country",), True),  # a session comes from one place
+        ("sessions", ("deviceCategory", "browser"), True),  # on one device
+        ("engagedSessions", ("city",), True),
+        ("sessions", ("country", "pagePath"), False),
+        ("screenPageViews", ("country",), True),
         ("sessions", ("sessionSource", "sessionMedium"), True),
         ("sessions", ("pagePath",), False),  # a session views many pages
         ("screenPageViews", ("pagePath",), True),

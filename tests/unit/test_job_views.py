@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from ga4sync.store.jobs import Job
-from ga4sync.sync.job_views import seen_by_user
+from ga4sync.sync.job_views import outcome_of, seen_by_user
 
 START = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
@@ -84,3 +84,22 @@ def test_a_failed_run_without_the_users_properties_says_so_and_names_nothing():
         seen_by_user(everyone_failed, []).message
         == "The run failed; none of your properties were in it."
     )
+
+
+def test_a_finished_run_is_partial_where_any_property_seen_failed_and_failed_where_all_did():
+    job = _job("success", "Synced 2/3 properties (1 failed) ... 99: failed (secret).", total=3)
+    mine_ok = seen_by_user(job, [_row("11", "success", rows=7), _row("12", "skipped")])
+    assert (mine_ok.status, outcome_of(mine_ok)) == ("success", "complete")
+    one_failed = seen_by_user(job, [_row("11", "success"), _row("12", "failed", error="x")])
+    assert (one_failed.status, outcome_of(one_failed)) == ("success", "partial")
+    assert one_failed.message is not None
+    assert one_failed.message.startswith("Synced 1/2 properties (1 failed) in 2.0s")
+    assert "12: failed (x)" in one_failed.message
+    all_failed = seen_by_user(job, [_row("12", "needs_reauth"), _row("13", "failed")])
+    assert (all_failed.status, outcome_of(all_failed)) == ("failed", "failed")
+    assert all_failed.properties_failed == 2
+    # The whole run as stored (an admin's view) says the same of every property.
+    assert outcome_of(job) == "partial"
+    assert outcome_of(_job("failed", "Synced 0/3 properties", total=3)) == "failed"
+    running = seen_by_user(_job("running", None, total=3), [_row("12", "failed")])
+    assert (running.status, outcome_of(running)) == ("running", None)

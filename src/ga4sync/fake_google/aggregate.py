@@ -41,6 +41,7 @@ from .catalog import (
 )
 from .columns import entry, metric_hash, metric_table, numeric_table, part
 from .filters import Expression, conjuncts
+from .plausible import position_metric
 from .report import OTHER, Page, PropertyConfig, ReportBuilder
 from .request import DateSpan, Order, ReportRequest
 from .timegrid import day_value, sub_day_value
@@ -204,9 +205,16 @@ class AggregateReport:
         self.metrics = [*request.metrics, *extra]
         self.specs = [schema.metric(m) for m in self.metrics]
         kinds = [config.metric_type(m) for m in self.metrics]
-        self.tables = [metric_table(seed, m, k) for m, k in zip(self.metrics, kinds, strict=True)]
-        self.numbers = [numeric_table(seed, m, k) for m, k in zip(self.metrics, kinds, strict=True)]
-        self.hashes = [metric_hash(seed, property_id, m) for m in self.metrics]
+        plausible = config.plausible
+        self.tables = [
+            metric_table(seed, m, k, plausible) for m, k in zip(self.metrics, kinds, strict=True)
+        ]
+        self.numbers = [
+            numeric_table(seed, m, k, plausible) for m, k in zip(self.metrics, kinds, strict=True)
+        ]
+        self.hashes = [
+            metric_hash(seed, property_id, position_metric(m, plausible)) for m in self.metrics
+        ]
         self._classify()
         built = _BUILT.get(key) if key is not None else None
         if built is None:

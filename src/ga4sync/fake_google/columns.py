@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from .catalog import MASK64, METRICS, custom_metric, dimension_values, hash64, mix64
+from .plausible import BASE_METRIC, DERIVED_METRICS, derived_table
 
 # (JSON fragment ``{"value":"..."}``, 64-bit hash, raw value)
 Entry = tuple[str, int, str]
@@ -119,9 +120,15 @@ def metric_hash(seed: int, property_id: str, metric: str) -> int:
 
 
 @lru_cache(maxsize=256)
-def metric_table(seed: int, metric: str, custom_type: str | None = None) -> tuple[str, ...]:
+def metric_table(
+    seed: int, metric: str, custom_type: str | None = None, plausible: bool = False
+) -> tuple[str, ...]:
     """``TABLE_SIZE`` wire-format values of ``metric`` to draw rows' values from; a
-    custom metric is drawn by its ``custom_type``."""
+    custom metric is drawn by its ``custom_type``. A plausible property's metrics
+    that follow from sessions are computed from the sessions table (see
+    :mod:`.plausible`)."""
+    if plausible and custom_type is None and metric in DERIVED_METRICS:
+        return derived_table(seed, metric, metric_table(seed, BASE_METRIC))
     make = (custom_metric(metric, custom_type) if custom_type else METRICS[metric]).make
     salt = hash64(str(seed), "table", metric)
     return tuple(make(mix64((index * _MULT ^ salt) & MASK64) >> 11) for index in range(TABLE_SIZE))
@@ -135,12 +142,17 @@ def _float(value: str) -> float:
 
 
 @lru_cache(maxsize=256)
-def numeric_table(seed: int, metric: str, custom_type: str | None = None) -> tuple[float, ...]:
+def numeric_table(
+    seed: int, metric: str, custom_type: str | None = None, plausible: bool = False
+) -> tuple[float, ...]:
     """:func:`metric_table` as numbers."""
-    return tuple(_float(value) for value in metric_table(seed, metric, custom_type))
+    return tuple(_float(value) for value in metric_table(seed, metric, custom_type, plausible))
 
 
 @lru_cache(maxsize=256)
-def zero_positions(seed: int, metric: str, custom_type: str | None = None) -> tuple[int, ...]:
+def zero_positions(
+    seed: int, metric: str, custom_type: str | None = None, plausible: bool = False
+) -> tuple[int, ...]:
     """The positions of :func:`metric_table` that hold a zero."""
-    return tuple(i for i, value in enumerate(numeric_table(seed, metric, custom_type)) if not value)
+    numbers = numeric_table(seed, metric, custom_type, plausible)
+    return tuple(i for i, value in enumerate(numbers) if not value)

@@ -205,9 +205,14 @@ class FakeGoogle(TokenStore):
         analytics_360: bool = False,
         custom_dimensions: Mapping[str, Sequence[str] | None] | None = None,
         custom_metrics: Mapping[str, str] | None = None,
+        plausible: bool = False,
     ) -> None:
         """Configure a property; ``cardinality`` = distinct values of each non-time
         dimension (dimensions with a fixed set of values, such as ``hour``, have them all).
+
+        A ``plausible`` property's data looks like a real one's (GA4's device
+        categories, users fewer than sessions ...; see :mod:`.plausible`), as the
+        demo's do; the default draws each metric on its own, which tests rely on.
 
         ``first_date`` is the property's first date with data (None: every date has
         data): runReport has no rows for the dates before it. An ``analytics_360``
@@ -254,6 +259,7 @@ class FakeGoogle(TokenStore):
             short_rows=old.short_rows if old else 0,
             custom_dimensions=dimensions,
             custom_metrics=metrics,
+            plausible=plausible,
         )
 
     def add_custom_fields(

@@ -28,6 +28,7 @@ from .columns import (
     sorted_column,
     zero_positions,
 )
+from .plausible import plausible_values, position_metric
 from .request import DateSpan, ReportRequest
 from .schema import PropertySchema
 
@@ -61,6 +62,8 @@ class PropertyConfig:
     hidden_rows: set[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=set)
     # Rows left out at the end of every report while rowCount still counts them.
     short_rows: int = 0
+    # Values that look like a real property's (see .plausible): the demo's.
+    plausible: bool = False
     # Custom dimensions (apiName -> their values, None for generated ones) and custom
     # metrics (apiName -> MetricType name).
     custom_dimensions: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
@@ -79,12 +82,15 @@ class PropertyConfig:
         if dimension in self.custom_dimensions:
             declared = self.custom_dimensions[dimension]
             return declared if declared is not None else custom_values(dimension, self.cardinality)
+        if self.plausible:
+            return plausible_values(dimension, self.cardinality)
         return cached_values(dimension, self.cardinality)
 
     def fingerprint(self) -> tuple[object, ...]:
         """Everything about the property that a report's rows depend on."""
         return (
             self.cardinality,
+            self.plausible,
             self.first_date,
             self.other_row,
             tuple(sorted(self.overrides.items())),
@@ -174,17 +180,22 @@ class ReportBuilder:
         # Priority positions of the response's dimension values, in response order.
         self.out_positions = [self.priority.index(i) for i, n in enumerate(names) if n != _HIDDEN]
         self.key_positions = [self.priority.index(names.index(d)) for d in request.dimensions]
-        self.hashes = tuple(metric_hash(seed, property_id, m) for m in request.metrics)
+        plausible = config.plausible
+        self.hashes = tuple(
+            metric_hash(seed, property_id, position_metric(m, plausible)) for m in request.metrics
+        )
         kinds = [config.metric_type(m) for m in request.metrics]
         self.metric_types = [config.schema.metric(m).type for m in request.metrics]
         self.tables = [
-            metric_table(seed, m, k) for m, k in zip(request.metrics, kinds, strict=True)
+            metric_table(seed, m, k, plausible) for m, k in zip(request.metrics, kinds, strict=True)
         ]
         self.numbers = [
-            numeric_table(seed, m, k) for m, k in zip(request.metrics, kinds, strict=True)
+            numeric_table(seed, m, k, plausible)
+            for m, k in zip(request.metrics, kinds, strict=True)
         ]
         self.zeros = [
-            zero_positions(seed, m, k) for m, k in zip(request.metrics, kinds, strict=True)
+            zero_positions(seed, m, k, plausible)
+            for m, k in zip(request.metrics, kinds, strict=True)
         ]
         first = config.first_date
         spans = [

@@ -97,6 +97,19 @@ async def record_property_outcome(
     return None if row is None else Outcome(**dict(row))
 
 
+# ``ga4_properties.id`` is a bigint: longer digit strings are GA4 ids only.
+_MAX_ROW_ID = 2**63 - 1
+
+
+async def find_property_ref(conn: asyncpg.Connection | asyncpg.Pool, named: str) -> int | None:
+    """The ``ga4_properties.id`` of the property ``named`` (a string of digits): its GA4
+    property id, else ga4sync's own row id, which earlier links used; None: no such
+    property."""
+    row_id = int(named) if named.isdigit() and int(named) <= _MAX_ROW_ID else None
+    ref: int | None = await conn.fetchval(query("find_property_ref"), named, row_id)
+    return ref
+
+
 async def get_property(
     conn: asyncpg.Connection | asyncpg.Pool,
     property_ref: int,

@@ -7,8 +7,10 @@ first day-grain report in use for it. Which metrics: ``sessions`` and
 metrics; two at most. A day's value is GA4's own when the report is by the date
 alone. A report with other dimensions has many rows a day, and only a metric
 that counts things each having one value of every such dimension adds up over
-them (events over pages, sessions over sources, never sessions over pages and
-never users, rates or averages): only those are charted from it.
+them (events over pages, sessions over sources, sessions over the device or the
+country a session comes from, never sessions over pages and never users, rates
+or averages): only those are charted from it. When nothing can be charted, the
+chart says why.
 """
 
 from __future__ import annotations
@@ -37,6 +39,41 @@ DEFAULT_DAYS = 30
 _SCOPE_RANK: dict[Scope, int] = {"item": 0, "event": 1, "session": 2, "user": 3}
 # GA4's metrics of TYPE_FLOAT that count or add up rather than divide
 _FLOAT_COUNTS = frozenset({"keyEvents", "conversions", "eventValue"})
+# Event-scoped in GA4's catalogue, yet one value for a whole session: the device and
+# app a session runs on and where it comes from. Sessions add up over them.
+_SESSION_CONSTANT = frozenset(
+    {
+        "deviceCategory",
+        "deviceModel",
+        "platform",
+        "platformDeviceCategory",
+        "browser",
+        "operatingSystem",
+        "operatingSystemVersion",
+        "operatingSystemWithVersion",
+        "mobileDeviceBranding",
+        "mobileDeviceMarketingName",
+        "mobileDeviceModel",
+        "screenResolution",
+        "language",
+        "languageCode",
+        "continent",
+        "continentId",
+        "country",
+        "countryId",
+        "region",
+        "city",
+        "cityId",
+        "streamId",
+        "streamName",
+    }
+)
+
+
+def _dimension_rank(dimension: str) -> int:
+    if dimension in _SESSION_CONSTANT:
+        return _SCOPE_RANK["session"]
+    return _SCOPE_RANK[dimension_scope(dimension)]
 
 
 def adds_up(metric: str, dimensions: Sequence[str]) -> bool:
@@ -52,7 +89,7 @@ def adds_up(metric: str, dimensions: Sequence[str]) -> bool:
         return False
     try:
         counted = _SCOPE_RANK[metric_scope(metric)]
-        widest_needed = min(_SCOPE_RANK[dimension_scope(d)] for d in dimensions)
+        widest_needed = min(_dimension_rank(d) for d in dimensions)
     except KeyError:
         return False
     return counted < _SCOPE_RANK["user"] and counted <= widest_needed
@@ -86,6 +123,21 @@ def choose_series(reports: Sequence[ReportSpec], property_id: str) -> ChartSerie
         if metrics:
             return ChartSeries(spec, metrics)
     return None
+
+
+def why_no_series(reports: Sequence[ReportSpec], property_id: str) -> str:
+    """Why ``choose_series`` found nothing to chart for ``property_id``."""
+    days = [s for s in reports if s.applies_to(property_id) and s.grain == "day"]
+    if not days:
+        return "No report by day is synced for this property: the chart needs one."
+    first = days[0]
+    metrics = ", ".join(c.field for c in first.columns if c.kind == "metric")
+    over = ", ".join(first.key_dimensions)
+    more = " (nor of any other report by day)" if len(days) > 1 else ""
+    return (
+        f"No metric of {first.name} ({metrics}){more} adds up to a day's value over "
+        f"{over}: users, rates and averages do not."
+    )
 
 
 def chart_window(now: datetime, time_zone: str, days: int) -> tuple[str, date, date]:
@@ -124,13 +176,17 @@ async def property_chart(
         "relation": None,
         "metrics": [],
         "days": [],
+        "summed_over": [],
+        "reason": None,
     }
     if series is None:
+        chart["reason"] = why_no_series(reports, prop["property_id"])
         return chart
     chart["report"] = series.spec.name
     chart["relation"] = series.spec.relation
     chart["metrics"] = [
         {"name": c.name, "field": c.field, "type": c.sql_type} for c in series.metrics
     ]
+    chart["summed_over"] = list(series.spec.key_dimensions)
     chart["days"] = await chart_days(pool, series.spec, series.metrics, property_ref, start, end)
     return chart

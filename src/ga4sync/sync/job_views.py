@@ -4,20 +4,34 @@ A daily run (or an admin's run) covers every tenant's properties, and its stored
 counts and message are the whole run's. A user who is not an admin sees none of
 that: of any job, the progress, the message and the per-property outcomes are
 computed again from the job's properties they can access, with the same rules
-the run used for its own summary. The job's status, times and kind are the run's.
+the run used for its own summary. The job's times and kind are the run's; so is
+its status, except that a finished run in which every one of the user's
+properties failed is ``failed`` for them.
+
+Whoever looks, a finished run is never shown as fully synced while a property
+they can see failed: its ``outcome`` is ``complete`` (every property synced),
+``partial`` (some failed) or ``failed`` (the run failed: no property synced).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from ga4sync.store.jobs import Job
 from ga4sync.sync.summary import IngestSummary, PropertyResult
 
-# A property counted in without syncing (disabled or removed meanwhile) is not a failure.
-_NOT_FAILED = ("success", "skipped")
+Outcome = Literal["complete", "partial", "failed"]
+
+
+def outcome_of(job: Job) -> Outcome | None:
+    """How the finished ``job`` went over the properties it counts (None: still active)."""
+    if job.active:
+        return None
+    if job.status == "failed":
+        return "failed"
+    return "partial" if job.properties_failed else "complete"
 
 
 def result_of(row: dict[str, Any]) -> PropertyResult:
@@ -50,11 +64,15 @@ def summary_of(job: Job, rows: Sequence[dict[str, Any]]) -> IngestSummary:
 def seen_by_user(job: Job, rows: Sequence[dict[str, Any]]) -> Job:
     """``job`` as a user sees it whose accessible properties of the job are ``rows``."""
     summary = summary_of(job, rows)
+    # Every one of the user's properties failed: for them the run failed, whatever
+    # other users' properties did.
+    all_failed = summary.properties_failed > 0 and summary.properties_succeeded == 0
     return dataclasses.replace(
         job,
+        status="failed" if not job.active and all_failed else job.status,
         properties_total=len(rows),
         properties_done=summary.properties_total,
-        properties_failed=sum(1 for r in summary.results if r.status not in _NOT_FAILED),
+        properties_failed=summary.properties_failed,
         rows_fetched=summary.rows_fetched,
         rows_written=summary.rows_written,
         rows_deleted=summary.rows_deleted,

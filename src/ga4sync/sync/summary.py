@@ -58,8 +58,14 @@ class IngestSummary:
         return self._count("success")
 
     @property
+    def properties_skipped(self) -> int:
+        """Counted in without syncing (disabled or removed meanwhile): not a failure."""
+        return self._count("skipped")
+
+    @property
     def properties_failed(self) -> int:
-        return self.properties_total - self.properties_succeeded
+        """Properties that could not be synced: failed, needing re-auth, deferred by quota."""
+        return self.properties_total - self.properties_succeeded - self.properties_skipped
 
     @property
     def rows_fetched(self) -> int:
@@ -95,14 +101,15 @@ class IngestSummary:
 
     @property
     def ok(self) -> bool:
-        return self.properties_failed == 0
+        return self.properties_succeeded == self.properties_total
 
     def message(self) -> str:
         """One paragraph for a job's ``message`` and the CLI."""
         if not self.results:
             return "No enabled GA4 properties to sync."
+        failed = f" ({self.properties_failed} failed)" if self.properties_failed else ""
         text = (
-            f"Synced {self.properties_succeeded}/{self.properties_total} properties in "
+            f"Synced {self.properties_succeeded}/{self.properties_total} properties{failed} in "
             f"{self.duration_s:.1f}s: {self.rows_fetched:,} rows fetched, "
             f"{self.rows_written:,} written ({self.rows_inserted:,} new, "
             f"{self.rows_updated:,} updated), {self.rows_unchanged:,} unchanged"

@@ -11,10 +11,12 @@ import asyncpg
 from aiohttp import web
 
 from ga4sync.settings import Settings
+from ga4sync.store.properties import find_property_ref
 from ga4sync.sync.jobs import SyncService
 from ga4sync.sync.report_rows import ReportRows
 from ga4sync.web.auth import Authenticator, Principal
 from ga4sync.web.errors import ApiError
+from ga4sync.web.params import property_in_path
 
 SERVICE = web.AppKey("sync_service", SyncService)
 AUTH = web.AppKey("authenticator", Authenticator)
@@ -53,3 +55,13 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
     return body
+
+
+async def named_property(request: web.Request) -> tuple[str, int]:
+    """The ``{property_id}`` of the path as named and the property's row id; a 404
+    when no property has that id (access is each handler's to check)."""
+    named = property_in_path(request.match_info["property_id"])
+    ref = await find_property_ref(request.app[POOL], named)
+    if ref is None:
+        raise ApiError(404, "not_found", f"No property {named}.")
+    return named, ref

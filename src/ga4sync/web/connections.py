@@ -17,7 +17,14 @@ from ga4sync.sync.google_accounts import (
     GoogleAccounts,
     UnknownCompletionCode,
 )
-from ga4sync.web.common import POOL, SETTINGS, json_object, json_response, principal_of
+from ga4sync.web.common import (
+    POOL,
+    SETTINGS,
+    json_object,
+    json_response,
+    named_property,
+    principal_of,
+)
 from ga4sync.web.errors import ApiError, describe_failure, error_code, google_failure
 from ga4sync.web.params import (
     BOOLEANS,
@@ -26,7 +33,6 @@ from ga4sync.web.params import (
     STATE_PATTERN,
     matches,
     parse_refresh_token,
-    property_ref,
     uuid_param,
 )
 
@@ -201,7 +207,6 @@ async def patch_property(request: web.Request) -> web.Response:
     admin without access to the property changes every user's settings of it.
     """
     principal = await principal_of(request)
-    ref = property_ref(request.match_info["property_ref"])
     body = await json_object(request)
     if not body or set(body) - {"enabled", "sync_frequency"}:
         raise ApiError(
@@ -217,10 +222,11 @@ async def patch_property(request: web.Request) -> web.Response:
             400, "invalid_frequency", f"sync_frequency must be one of {', '.join(FREQUENCIES)}."
         )
     pool = request.app[POOL]
+    named, ref = await named_property(request)
     prop = await get_property(pool, ref, principal.user_id)
     has_access = prop is not None and principal.user_id in prop["access_user_ids"]
     if prop is None or not (has_access or principal.is_admin):
-        raise ApiError(404, "not_found", f"No property {ref}.")
+        raise ApiError(404, "not_found", f"No property {named}.")
     await request.app[ACCOUNTS].change_settings(
         ref,
         principal.user_id if has_access else None,

@@ -15,6 +15,7 @@ from ga4sync.store.health import worker_heartbeat_age_s
 from ga4sync.store.jobs import Job
 from ga4sync.store.metrics import fair_share
 from ga4sync.store.properties import get_property
+from ga4sync.sync.job_views import outcome_of
 from ga4sync.sync.jobs import (
     DailyRunActive,
     JobNotFound,
@@ -29,6 +30,7 @@ from ga4sync.web.common import (
     SETTINGS,
     json_object,
     json_response,
+    named_property,
     principal_of,
 )
 from ga4sync.web.connections import ACCOUNTS
@@ -44,7 +46,6 @@ from ga4sync.web.params import (
     int_query,
     matches,
     page_limit,
-    property_ref,
     uuid_param,
 )
 
@@ -55,6 +56,7 @@ def job_json(job: Job) -> dict[str, Any]:
     return {
         "job_id": job.id,
         "status": job.status,
+        "outcome": outcome_of(job),
         "kind": job.kind,
         "scope": job.scope,
         "property_id": job.property_filter,
@@ -187,14 +189,14 @@ async def list_history(request: web.Request) -> web.Response:
 async def list_property_runs(request: web.Request) -> web.Response:
     """GET /v1/properties/{id}/runs?limit=&before= — one property's sync history."""
     principal = await principal_of(request)
-    ref = property_ref(request.match_info["property_ref"])
     limit = page_limit(request.query)
     before = int_query(request.query, "before", RUN_ID)
+    named, ref = await named_property(request)
     prop = await get_property(request.app[POOL], ref)
     if prop is None or (
         principal.user_id not in prop["access_user_ids"] and not principal.is_admin
     ):
-        raise ApiError(404, "not_found", f"No property {ref}.")
+        raise ApiError(404, "not_found", f"No property {named}.")
     runs = await request.app[SERVICE].property_runs(ref, before=before, limit=limit)
     return json_response(
         {
@@ -208,15 +210,15 @@ async def list_property_runs(request: web.Request) -> web.Response:
 async def get_property_chart(request: web.Request) -> web.Response:
     """GET /v1/properties/{id}/chart?days= — a day-grain report's last days, a value a day."""
     principal = await principal_of(request)
-    ref = property_ref(request.match_info["property_ref"])
     days = int_query(request.query, "days", CHART_DAYS)
+    named, ref = await named_property(request)
     chart = await request.app[SERVICE].property_chart(
         ref,
         user_id=principal.scope_user,
         days=DEFAULT_CHART_DAYS if days is None else days,
     )
     if chart is None:
-        raise ApiError(404, "not_found", f"No property {ref}.")
+        raise ApiError(404, "not_found", f"No property {named}.")
     return json_response(chart)
 
 

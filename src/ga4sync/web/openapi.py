@@ -23,7 +23,6 @@ from ga4sync.web.params import (
     INCLUDES,
     PAGE_LIMIT,
     PROPERTY_ID_PATTERN,
-    PROPERTY_REF,
     REFRESH_TOKEN_MAX_LENGTH,
     REFRESH_TOKEN_PATTERN,
     REPORT_NAME_PATTERN,
@@ -52,8 +51,12 @@ def _body(schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
     return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
-_PROPERTY_REF = _path(
-    "property_ref", PROPERTY_REF.schema(), description="the id from GET /v1/properties"
+_PROPERTY_ID = _path(
+    "property_id",
+    {"type": "string", "pattern": PROPERTY_ID_PATTERN, "examples": ["310000002"]},
+    description="the GA4 property id, as in the rows API, the CLI and GA4. ga4sync's "
+    "own row id (id in GET /v1/properties) is still accepted, for links made before, "
+    "when no property has that GA4 id",
 )
 _LIMIT = _query("limit", PAGE_LIMIT.schema(default=DEFAULT_PAGE_LIMIT))
 
@@ -146,7 +149,7 @@ _RUN = {
 _PATCH_PROPERTY = {
     "summary": "Turn syncing of one property on or off, or set how often it runs",
     "security": _BEARER,
-    "parameters": [_PROPERTY_REF],
+    "parameters": [_PROPERTY_ID],
     "requestBody": _body(
         {
             "type": "object",
@@ -449,7 +452,7 @@ _PATHS: dict[str, Any] = {
             },
         }
     },
-    "/v1/properties/{property_ref}": {"patch": _PATCH_PROPERTY},
+    "/v1/properties/{property_id}": {"patch": _PATCH_PROPERTY},
     "/v1/reports": {
         "get": {
             "summary": "The reports synced: columns and types, and their state per property",
@@ -467,12 +470,12 @@ _PATHS: dict[str, Any] = {
         }
     },
     "/v1/reports/{report}/rows": {"get": _ROWS},
-    "/v1/properties/{property_ref}/runs": {
+    "/v1/properties/{property_id}/runs": {
         "get": {
             "summary": "One property's sync runs, newest first (keyset-paged)",
             "security": _BEARER,
             "parameters": [
-                _PROPERTY_REF,
+                _PROPERTY_ID,
                 _LIMIT,
                 _query("before", RUN_ID.schema(description="next_before of the previous page")),
             ],
@@ -488,13 +491,13 @@ _PATHS: dict[str, Any] = {
             },
         }
     },
-    "/v1/properties/{property_ref}/chart": {
+    "/v1/properties/{property_id}/chart": {
         "get": {
             "summary": "A property's last days of one day-grain report, a value a day "
             "(the status page's chart)",
             "security": _BEARER,
             "parameters": [
-                _PROPERTY_REF,
+                _PROPERTY_ID,
                 _query(
                     "days",
                     CHART_DAYS.schema(default=DEFAULT_CHART_DAYS),
@@ -567,6 +570,17 @@ _PATHS: dict[str, Any] = {
             "responses": {"200": {"description": "HTML page"}},
         }
     },
+    "/favicon.ico": {
+        "get": {
+            "summary": "The status page's icon (SVG, cached for a day)",
+            "responses": {
+                "200": {
+                    "description": "SVG image",
+                    "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "summary": "This document",
@@ -577,7 +591,7 @@ _PATHS: dict[str, Any] = {
 
 
 # Routes that answer without the database.
-_STATIC_PATHS = frozenset({"/", "/status", "/openapi.json"})
+_STATIC_PATHS = frozenset({"/", "/status", "/favicon.ico", "/openapi.json"})
 _DATABASE_UNAVAILABLE = (
     "database_unavailable: the database is unreachable for the moment (a restart or "
     "failover); nothing was changed, try again after Retry-After seconds"

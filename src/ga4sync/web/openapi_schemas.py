@@ -97,6 +97,14 @@ SCHEMAS: dict[str, Any] = {
                 "rows_written",
                 "rows_deleted",
             )
+        }
+        | {
+            "properties_failed": {
+                "type": "integer",
+                "description": "properties counted in that could not be synced (failed, "
+                "needing re-auth, deferred by the GA4 quota); a property disabled or "
+                "removed meanwhile is done without failing",
+            }
         },
     },
     "FairShare": {
@@ -137,7 +145,21 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "job_id": {"type": "string", "format": "uuid"},
-            "status": {"enum": ["pending", "running", "success", "failed"]},
+            "status": {
+                "enum": ["pending", "running", "success", "failed"],
+                "description": "success: the run ended and at least one of the properties "
+                "the caller can see synced (some may have failed: see outcome and "
+                "progress.properties_failed); failed: none of them synced. A daily run in "
+                "which every property of a caller who is not an admin failed is failed "
+                "for them, whatever other users' properties did",
+            },
+            "outcome": {
+                "enum": ["complete", "partial", "failed", None],
+                "description": "how the finished run went over the properties the caller "
+                "can see: complete (every one synced), partial (progress.properties_failed "
+                "of them failed; the message names them and says why) or failed; null "
+                "while the run is pending or running",
+            },
             "kind": {"enum": ["manual", "daily"]},
             "scope": {"type": "string", "description": "'all' or the user id synced"},
             "property_id": {"type": ["string", "null"], "description": "one property only"},
@@ -169,7 +191,11 @@ SCHEMAS: dict[str, Any] = {
     "Property": {
         "type": "object",
         "properties": {
-            "id": {"type": "integer"},
+            "id": {
+                "type": "integer",
+                "description": "ga4sync's own row id; routes name a property by its GA4 "
+                "property_id (this id is still accepted there)",
+            },
             "users": {
                 "type": "integer",
                 "description": "how many users can access it (it is stored once for all)",
@@ -259,11 +285,14 @@ SCHEMAS: dict[str, Any] = {
             "report",
             "metrics",
             "days",
+            "summed_over",
+            "reason",
         ],
         "description": "daily_totals' sessions and active users when it is in use for the "
         "property, else the first metrics of the first day-grain report in use for it (of a "
         "report with dimensions besides the date, only metrics that add up over them, added "
-        "up a day); report null: none can be charted",
+        "up a day; sessions add up over the device and the place a session comes from); "
+        "report null: none can be charted, and reason says why",
         "properties": {
             "property_id": {"type": "string"},
             "time_zone": {
@@ -300,6 +329,18 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {"date": {"type": "string", "format": "date"}},
                     "additionalProperties": {"type": ["number", "null"]},
                 },
+            },
+            "summed_over": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "the report's dimensions besides the date, over which each "
+                "day's rows are added up (empty: one row a day, GA4's own value)",
+                "examples": [["country"]],
+            },
+            "reason": {
+                "type": ["string", "null"],
+                "description": "why there is nothing to chart (report null): no report by "
+                "day, or none of their metrics adds up over their dimensions",
             },
         },
     },

@@ -100,17 +100,15 @@ CHART_DAYS = IntRange(1, 90)
 DEFAULT_CHART_DAYS = 30
 ROWS_LIMIT = IntRange(1, 10_000)
 DEFAULT_ROWS_LIMIT = 1000
-# Identity columns (bigint); 18 digits always fit.
-PROPERTY_REF = IntRange(1, 10**18 - 1)
 RUN_ID = IntRange(1, 2**62)
 
 
-def property_ref(raw: str) -> int:
-    """The ``{property_ref}`` of a path (an id from GET /v1/properties), or a 400."""
-    value = PROPERTY_REF.parse(raw)
-    if value is None:
-        raise ApiError(400, "invalid_property", "The property id must be a positive number.")
-    return value
+def property_in_path(raw: str) -> str:
+    """The ``{property_id}`` of a path (a GA4 property id; ga4sync's own row id from
+    GET /v1/properties is accepted too), or a 400."""
+    if not matches(PROPERTY_ID_PATTERN, raw):
+        raise ApiError(400, "invalid_property", "The property id is a GA4 property number.")
+    return raw
 
 
 def parse_refresh_token(value: object) -> str:

@@ -87,3 +87,23 @@ async def serve(request: web.Request) -> web.Response:
     return web.Response(
         body=page.body, content_type="text/html", charset="utf-8", headers=page.headers
     )
+
+
+# The page's icon: a small bar chart, drawn inline (no file to ship or fetch elsewhere).
+FAVICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    b'<rect width="32" height="32" rx="6" fill="#175cd3"/>'
+    b'<rect x="7" y="17" width="4" height="8" fill="#fff"/>'
+    b'<rect x="14" y="11" width="4" height="14" fill="#fff"/>'
+    b'<rect x="21" y="6" width="4" height="19" fill="#fff"/>'
+    b"</svg>"
+)
+FAVICON_HEADERS = {
+    "Cache-Control": "public, max-age=86400",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+async def favicon(request: web.Request) -> web.Response:
+    """GET /favicon.ico — the status page's icon (SVG), cached for a day."""
+    return web.Response(body=FAVICON, content_type="image/svg+xml", headers=FAVICON_HEADERS)
