@@ -184,15 +184,18 @@ class QueueOrder:
         await self.queue.enqueue_due_property(ref, rank=0)
         return ref
 
-    async def take(self) -> int:
+    async def take(self, *, finish: bool = True) -> int:
         row = await self.pool.fetchrow(
             "select id, (args ->> 'property_ref')::bigint as ref"
             " from ga4sync_queue.procrastinate_fetch_job_v2(null, null)"
         )
         assert row is not None and row["id"] is not None, "nothing to take"
-        await self.pool.execute(
-            "select ga4sync_queue.procrastinate_finish_job_v1($1, 'succeeded', true)", row["id"]
-        )
+        if finish:
+            await self.pool.execute(
+                "select ga4sync_queue.procrastinate_finish_job_v1($1, 'succeeded', true)",
+                row["id"],
+            )
+        self.last_id = int(row["id"])
         ref = int(row["ref"])
         self.taken.append(ref)
         return ref
@@ -241,3 +244,23 @@ async def test_a_waiting_unit_is_taken_within_a_bounded_time_whatever_keeps_arri
     minutes = -priority(Lane.HISTORY, 299) // AGE_STEP
     assert oldest in order.taken
     assert order.position(oldest) <= (minutes + 1) * minute + 1
+
+
+async def test_a_retried_unit_keeps_its_place_and_what_it_aged(runtime):
+    order = QueueOrder(runtime)
+    first, *rest = await order.click(Lane.SCHEDULED, 0, 5)
+    await age_waiting_tasks(runtime.queue_app)  # a minute in the queue
+    assert await order.take(finish=False) == first
+    # It fails and is retried at once, as the worker and the recovery of a dead
+    # worker's task both do: it goes back where it was, ahead of later units.
+    [job] = await runtime.queue_app.job_manager.list_jobs_async(id=order.last_id)
+    await runtime.queue_app.job_manager.retry_job(job)
+    await order.click(Lane.SCHEDULED, 0, 1)  # another tenant's first unit, queued later
+    assert await order.take() == first
+    assert (
+        await runtime.pool.fetchval(
+            "select priority from ga4sync_queue.procrastinate_jobs where id = $1", order.last_id
+        )
+        is None
+    )  # finished and gone
+    assert await order.take() == rest[0]
