@@ -120,6 +120,8 @@ async def test_whole_flow_connect_sync_disconnect(api, fake, pool, runtime, inge
     async with ingestion_for() as ingestion:
         summary = await ingest_ga4_for_all_accounts(ingestion, scope=user)
     assert summary.ok and summary.rows_written > 0
+    # Discovery (Admin API) and the sync (Data API) asked for compact answers.
+    assert fake.report_requests and fake.indented_answers == 0
 
     gone = await api.delete("/v1/connections/google?delete_data=true", headers=bearer(user))
     assert gone.status == 200

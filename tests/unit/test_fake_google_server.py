@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -579,3 +580,31 @@ async def test_a_grant_without_the_scope_is_refused_with_an_error_info(
     status, payload = await api.report(body(), token=token["access_token"])
     assert (status, payload["error"]["status"]) == (403, "PERMISSION_DENIED")
     assert payload["error"]["details"][0]["reason"] == "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+
+
+async def test_answers_are_indented_unless_the_request_says_prettyprint_false(
+    api: Api, fake: FakeGoogle
+) -> None:
+    headers = {"Authorization": f"Bearer {api.token}"}
+    url = f"{api.base_url}/v1beta/properties/1:runReport"
+    answers = {}
+    for query in ({}, {"prettyPrint": "false"}):
+        async with api.session.post(url, params=query, json=body(), headers=headers) as response:
+            assert response.status == 200
+            answers[bool(query)] = await response.read()
+    pretty, compact = answers[False], answers[True]
+    # Google's default: two spaces a level, a space after each colon.
+    assert pretty.startswith(b'{\n  "dimensionHeaders": [\n    {\n      "name": "date"')
+    assert b"\n" not in compact and b'":"' in compact
+    assert json.loads(pretty) == json.loads(compact)
+    assert len(pretty) > 2 * len(compact)
+    assert fake.indented_answers == 1
+    # getMetadata and errors too; the OAuth endpoints are not Google's JSON APIs.
+    metadata = f"{api.base_url}/v1beta/properties/1/metadata"
+    async with api.session.get(metadata, headers=headers) as r:
+        assert (await r.read()).startswith(b'{\n  "')
+    async with api.session.post(
+        url, params={"prettyPrint": "false"}, data="{", headers=headers
+    ) as r:
+        assert r.status == 400 and b"\n" not in await r.read()
+    assert fake.indented_answers == 2

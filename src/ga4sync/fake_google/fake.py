@@ -124,6 +124,8 @@ class FakeGoogle(TokenStore):
     Configure it with the methods below, serve it with :meth:`serve` (asyncio) or
     :meth:`serve_in_thread` (blocking clients), and inspect what clients did:
 
+    * ``indented_answers``: how many Data or Admin API answers were indented, as
+      Google indents them unless the request says ``prettyPrint=false``;
     * ``report_requests``: ``(property_id, body)`` of every runReport request in arrival
       order, refused ones included (``{}`` when the body is not a JSON object);
     * ``token_requests``: the refresh token of every refresh_token grant;
@@ -167,6 +169,7 @@ class FakeGoogle(TokenStore):
         self.default_custom_dimensions: dict[str, tuple[str, ...] | None] = {}
         self.default_custom_metrics: dict[str, str] = {}
         self.report_requests: list[tuple[str, dict[str, Any]]] = []
+        self.indented_answers = 0
         self.admin_requests: list[tuple[str, str]] = []
         self.metadata_requests: list[str] = []
         self.compatibility_requests: list[tuple[str, dict[str, Any]]] = []

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from .admin_routes import add_admin_routes
 from .aggregate import build_report
@@ -265,9 +266,38 @@ async def token(request: web.Request) -> web.Response:
     )
 
 
+_API_PATHS = ("/v1beta/", "/v1alpha/")
+
+
+@web.middleware
+async def pretty_print(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Google's APIs indent their JSON answers (two spaces a level, a space after
+    each colon) unless the request's query says ``prettyPrint=false``."""
+    response = await handler(request)
+    if not (
+        request.path.startswith(_API_PATHS)
+        and isinstance(response, web.Response)
+        and response.content_type == "application/json"
+        and isinstance(response.body, bytes)
+    ):
+        return response
+    pretty = request.query.get("prettyPrint", "true").lower() != "false"
+    indented = response.body.startswith(b"{\n")
+    if pretty != indented:  # the large answers are built compact: only they pay here
+        payload = json.loads(response.body)
+        if pretty:
+            text = json.dumps(payload, indent=2, ensure_ascii=False)
+        else:
+            text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        response.body = text.encode()
+    if pretty:
+        request.app[FAKE_KEY].indented_answers += 1
+    return response
+
+
 def make_app(fake: FakeGoogle) -> web.Application:
     """The aiohttp application: Data API, Admin API and the OAuth endpoints."""
-    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app = web.Application(client_max_size=16 * 1024 * 1024, middlewares=[pretty_print])
     app[FAKE_KEY] = fake
     # The method name follows a colon in the last path segment (Google's custom-verb URLs).
     app.router.add_post(r"/v1beta/properties/{property_id:[^/:]+}:runReport", run_report)

@@ -31,6 +31,7 @@ from ga4sync.errors import (
     QuotaExhausted,
 )
 from ga4sync.ga4 import quota as quota_policy
+from ga4sync.ga4.api import COMPACT_ANSWERS
 from ga4sync.ga4.concurrency import PropertyConcurrency
 from ga4sync.ga4.wire import ReportPage, build_request, error_reason, parse_error, parse_page
 from ga4sync.reports import ReportSpec
@@ -154,6 +155,7 @@ class Ga4Client:
                 async with concurrency.attempt() as in_flight, self._all:
                     async with self._session.post(
                         url,
+                        params=COMPACT_ANSWERS,
                         json=body,
                         headers={"Authorization": f"Bearer {access_token}"},
                         timeout=aiohttp.ClientTimeout(total=self._limits.timeout_s),
