@@ -66,6 +66,7 @@ from bench.common import (
 from ga4sync.crypto import TokenCipher
 from ga4sync.db import open_pool
 from ga4sync.fake_google import DEFAULT_QUOTA_LIMITS, token_cost
+from ga4sync.ga4.api import COMPACT_ANSWERS
 from ga4sync.ga4.wire import build_request
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.settings import Settings
@@ -272,7 +273,9 @@ async def raw_pipeline(
             async with slots:
                 while True:
                     body["offset"] = str(offset)
-                    async with session.post(url, json=body, headers=headers) as response:
+                    async with session.post(
+                        url, params=COMPACT_ANSWERS, json=body, headers=headers
+                    ) as response:
                         payload = await response.read()
                         if response.status != 200:
                             raise RuntimeError(f"raw pipeline: {response.status} {payload[:200]!r}")

@@ -29,6 +29,7 @@ from cryptography.fernet import Fernet
 from bench.common import fake_google_process, scratch_database, server_url
 from ga4sync.crypto import TokenCipher
 from ga4sync.db import open_pool
+from ga4sync.ga4.api import COMPACT_ANSWERS
 from ga4sync.ga4.wire import build_request
 from ga4sync.reports import ReportSpec
 from ga4sync.settings import Settings
@@ -95,6 +96,7 @@ async def baseline(base_url: str, db_url: str) -> tuple[int, int | None]:
             body["offset"] = str(offset)
             async with session.post(
                 f"{base_url}/v1beta/properties/{PROPERTY_ID}:runReport",
+                params=COMPACT_ANSWERS,
                 json=body,
                 headers={"Authorization": f"Bearer {token}"},
             ) as response:
