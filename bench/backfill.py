@@ -1,7 +1,7 @@
 """Backfill benchmark: a year of one property's history from the fake Google into Postgres.
 
     python -m bench.backfill [--days 365] [--latency 0.15] [--cardinality 30]
-        [--page-size 25000] [--concurrency 3] [--token-budget 14000]
+        [--page-size 25000] [--concurrency 3] [--token-budget 14000] [--reread]
 
 One property, the built-in reports, every date from ``--days`` ago to today
 (``SYNC_BACKFILL_DAYS``), read as ``ga4sync sync`` reads it: the plan's chunks
@@ -29,6 +29,11 @@ than all of its CPU spread over the machine's cores, or than the client's CPU
 and how many checkpoints the server made meanwhile (other databases force
 them, and each one makes the next write of every page log it whole).
 
+The sync's Postgres CPU is also given against a plain COPY of the rows it stored
+into fresh tables with the same columns and primary key, measured in the same
+run. ``--reread`` then forgets the property's coverage and syncs it again: every
+date is read again, GA4's answer unchanged, and nothing may be written.
+
 The benchmark exits 1 when a sync lost a row: every date of the range must be
 covered in ``ga4_coverage`` with the row count the fake serves for it, and the
 rows stored must be the rows served. With a budget smaller than the backfill
@@ -48,7 +53,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -421,6 +426,41 @@ class SyncOutcome:
     report: dict[str, Any]
     problems: list[str]
     notes: list[str]
+    # Postgres CPU of a plain COPY of the rows the sync stored into tables with the
+    # same columns and primary key: the floor the sync's Postgres CPU is held to.
+    copy_cpu_s: float | None = None
+    reread: SyncOutcome | None = None
+
+
+async def plain_copy_cpu_s(db_url: str, property_ref: int) -> float | None:
+    """Postgres CPU seconds of COPYing the property's stored rows, as they are, into
+    fresh tables with the report tables' columns and primary key."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        pid = await conn.fetchval("select pg_backend_pid()")
+        spent = 0.0
+        for n, spec in enumerate(BUILTIN_REPORTS):
+            table = table_name(spec.key)
+            records = await conn.fetch(
+                f"select * from {table} where property_ref = $1", property_ref
+            )
+            await conn.execute(
+                f"create table bench_plain_{n} (like {table} including defaults,"
+                " primary key (property_ref, date, dimension_key))"
+            )
+            if not records:
+                continue
+            before = process_cpu_s(pid)
+            await conn.copy_records_to_table(
+                f"bench_plain_{n}", records=records, columns=list(records[0].keys())
+            )
+            after = process_cpu_s(pid)
+            if before is None or after is None:
+                return None  # Postgres runs elsewhere, or Linux does not say
+            spent += after - before
+        return spent
+    finally:
+        await conn.close()
 
 
 async def ga4sync_run(
@@ -453,23 +493,26 @@ async def ga4sync_run(
             "page_size": args.page_size,
             "concurrency": args.concurrency,
         }
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.backfill",
-            "--sync-child",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        out, _ = await child.communicate(json.dumps(job).encode())
-        if child.returncode != 0:
-            raise SystemExit(f"the ga4sync sync process exited with {child.returncode}")
-        report = json.loads(out.decode().strip().splitlines()[-1])
+        report = await _sync_in_child(job)
         conn = await asyncpg.connect(db_url)
         try:
             problems, notes = await check(conn, property_id, reads, ideal, report, args)
+            prop_ref = await conn.fetchval(
+                "select id from ga4_properties where property_id = $1", property_id
+            )
+            reread_report = None
+            if args.reread:
+                # Every date read again, GA4's answer unchanged: nothing to write.
+                await conn.execute("delete from ga4_coverage where property_ref = $1", prop_ref)
+                reread_report = await _sync_in_child(job)
+                written = reread_report["rows_inserted"] + reread_report["rows_updated"]
+                if written or reread_report["status"] != "success":
+                    problems.append(
+                        f"the re-read ended {reread_report['status']} and wrote {written:,} rows"
+                    )
         finally:
             await conn.close()
+        copy_cpu = await plain_copy_cpu_s(db_url, prop_ref)
     span = (max(r.chunk.end_date for r in reads) - min(r.chunk.start_date for r in reads)).days
     pages = sum(q.get("pages", 0) for q in report["data_quality"].values())
     figure = Figure(
@@ -489,7 +532,41 @@ async def ga4sync_run(
         peak_rss_mb=report["peak_rss_mb"],
         rss_before_mb=report["rss_before_mb"],
     )
-    return SyncOutcome(figure, report, problems, notes)
+    outcome = SyncOutcome(figure, report, problems, notes, copy_cpu)
+    if reread_report is not None:
+        again = replace(
+            figure,
+            name="ga4sync re-read, unchanged",
+            wall_s=reread_report["wall_s"],
+            cpu_s=reread_report["cpu_s"],
+            rows=reread_report["rows_fetched"],
+            tokens=reread_report["tokens"],
+            fake_cpu_s=reread_report["fake_cpu_s"],
+            db_cpu_s=reread_report["db_cpu_s"],
+            busy_cores=reread_report["busy_cores"],
+            checkpoints=reread_report["checkpoints"],
+            peak_rss_mb=reread_report["peak_rss_mb"],
+            rss_before_mb=reread_report["rss_before_mb"],
+        )
+        outcome.reread = SyncOutcome(again, reread_report, [], [], copy_cpu)
+    return outcome
+
+
+async def _sync_in_child(job: dict[str, Any]) -> dict[str, Any]:
+    """One ``ga4sync sync`` of the job's property in a child process: what it measured."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.backfill",
+        "--sync-child",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await child.communicate(json.dumps(job).encode())
+    if child.returncode != 0:
+        raise SystemExit(f"the ga4sync sync process exited with {child.returncode}")
+    report: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return report
 
 
 async def check(
@@ -627,7 +704,8 @@ def print_figures(
         f" {ideal.latency_bound_s:.2f} s (longest chunk {ideal.chain_bound_s:.2f} s,"
         f" quota wait {ideal.quota_wait_s:.0f} s) -> {ideal.seconds:.2f} s\n"
     )
-    figures = ([raw] if raw else []) + [o.figure for o in outcomes]
+    runs = [run for o in outcomes for run in (o, o.reread) if run is not None]
+    figures = ([raw] if raw else []) + [run.figure for run in runs]
     print(
         f"{'run':28} {'dates':>5} {'requests':>8} {'rows':>9} {'wall s':>7} {'x ideal':>7}"
         f" {'x raw':>6} {'rows/s':>8} {'tokens':>6} {'tokens/1k rows':>14}"
@@ -661,6 +739,16 @@ def print_figures(
             f" {total:>7.2f} {total / cores:>7.2f} {floor:>7.2f} {f.wall_s:>7.2f}"
             f" {f.wall_s / floor:>7.2f} {busy:>12} {_n(f.checkpoints):>11}"
         )
+    print()
+    for run in runs:
+        if run.copy_cpu_s and run.figure.db_cpu_s is not None:
+            f = run.figure
+            print(
+                f"Postgres CPU, {f.name} ({f.days} dates): {f.db_cpu_s:.2f} s ="
+                f" {f.db_cpu_s / run.copy_cpu_s:.2f} x a plain COPY of the rows stored"
+                f" ({run.copy_cpu_s:.2f} s), {f.db_cpu_s / max(f.rows, 1) * 1e6:.1f} µs a row"
+                f" read; rows written {run.report['rows_inserted'] + run.report['rows_updated']:,}"
+            )
     quota = main.report.get("quota") or {}
     hour_left = quota.get("tokensPerHour", {}).get("remaining", 0)
     day_left = quota.get("tokensPerDay", {}).get("remaining", 0)
@@ -727,6 +815,11 @@ async def main(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=365, help="SYNC_BACKFILL_DAYS (365)")
+    parser.add_argument(
+        "--reread",
+        action="store_true",
+        help="then read every date again, GA4's answer unchanged (its coverage forgotten)",
+    )
     parser.add_argument("--latency", type=float, default=0.15, help="seconds a request (0.15)")
     parser.add_argument(
         "--cardinality", type=int, default=30, help="values per non-date dimension per day (30)"
