@@ -129,9 +129,12 @@ from written;
 -- name: finish_read
 -- A report's periods $2..$3 were read completely: rows GA4 no longer returned
 -- are deleted, the periods are recorded as read at $6 (with how many rows
--- each has), and the read's keys go. $1 property_ref, $4 run id, $5 read
--- number, $7 the definition's key. $2 may fall inside its period (a chunk
--- never starts before GA4's first date): the period's first day counts.
+-- each has, and the digest of GA4's answer: $11 for the periods $10), and the
+-- read's keys go. $1 property_ref, $4 run id, $5 read number, $7 the
+-- definition's key. The periods $8 (with $9 rows each) came back unchanged,
+-- their digest equal to the stored one: none of their rows was written or
+-- kept, none is deleted. $2 may fall inside its period (a chunk never starts
+-- before GA4's first date): the period's first day counts.
 -- "seen" is what the read returned: seen_read_keys or seen_page_keys.
 with seen as (
     {seen}
@@ -139,28 +142,39 @@ with seen as (
 vanished as (
     delete from {table} r
     where r.property_ref = $1 and r.date between date_trunc({unit}, $2::date) and $3
+      and r.date <> all($8::date[])
       and not exists (
           select 1 from seen s where s.date = r.date and s.dimension_key = r.dimension_key
       )
     returning 1
 ),
 per_period as (
-    select d::date as date, coalesce(n.rows, 0) as rows
+    select d::date as date, coalesce(n.rows, u.rows, 0) as rows
     from generate_series(date_trunc({unit}, $2::date), $3::date, interval {step}) d
     left join (
         select date, count(distinct dimension_key)::integer as rows from seen group by date
     ) n on n.date = d::date
+    left join unnest($8::date[], $9::integer[]) as u (date, rows) on u.date = d::date
 ),
 covered as (
-    insert into ga4_coverage (property_ref, report, date, read_at, rows)
-    select $1, $7, date, $6, rows from per_period
+    insert into ga4_coverage (property_ref, report, date, read_at, rows, digest)
+    select $1, $7, p.date, $6, p.rows, g.digest
+    from per_period p
+    left join unnest($10::date[], $11::bigint[]) as g (date, digest) on g.date = p.date
     on conflict (property_ref, report, date) do update
-    set read_at = excluded.read_at, rows = excluded.rows
+    set read_at = excluded.read_at, rows = excluded.rows, digest = excluded.digest
 ),
 cleared as (
     delete from ga4_read_keys where run_id = $4 and read_no = $5
 )
 select count(*) as deleted from vanished;
+
+-- name: stored_digests
+-- The digests and row counts of a report's periods $2..$3 covered before
+-- ($1 property_ref, $4 the definition's key); only those with a digest.
+select date, rows, digest from ga4_coverage
+where property_ref = $1 and report = $4
+  and date between date_trunc({unit}, $2::date) and $3 and digest is not null;
 
 -- name: seen_read_keys
 -- The keys a read of several pages kept, page by page.

@@ -14,6 +14,7 @@ from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.store.coverage import abandon_read, get_coverage
 from ga4sync.store.properties import upsert_property
 from ga4sync.store.report_tables import (
+    AnswerDigests,
     ensure_report_tables,
     finish_read,
     report_sql,
@@ -174,6 +175,7 @@ async def test_completing_a_read_scans_its_keys_once_whatever_the_statistics(poo
                 1,
                 READ_AT,
                 PAGES.key,
+                *AnswerDigests().arguments(),
             )
     nodes = _nodes(json.loads(explained)[0]["Plan"])
     over_keys = [

@@ -528,3 +528,60 @@ async def test_history_chunks_zero_reads_the_recent_days_only(
     }
     stored = await stored_rows(pool, "7701")
     assert all(dates_of(stored, name) == span(day - timedelta(days=60), day) for name in SPECS)
+
+
+# --- 4. periods re-read unchanged -------------------------------------------------------------
+
+
+async def test_a_reread_writes_only_the_periods_ga4_changed(
+    pool, fake, clock, google_url, connect_user, ingestion_for
+):
+    day = at(clock, fake, date(2026, 11, 21))
+    await connect_user({"7401": LA}, cardinality=3)
+    # Pages of 10 rows: history chunks take several pages, each recent day one.
+    settings = {"sync_lookback_days": 3, "sync_backfill_days": 20, "ga4_page_size": 10}
+    async with ingestion_for(**settings) as ingestion:
+        first = await ingest_ga4_for_all_accounts(ingestion)
+        assert first.ok, first.message()
+        assert await pool.fetchval("select count(*) from ga4_coverage where digest is null") == 0
+
+        # Every key a read keeps, by date.
+        await pool.execute(
+            """
+            create table kept_keys (date date);
+            create function keep_kept_keys() returns trigger language plpgsql as $$
+            begin insert into kept_keys select date from new_keys; return null; end $$;
+            create trigger kept_keys after insert on ga4_read_keys
+            referencing new table as new_keys for each statement
+            execute function keep_kept_keys();
+            """
+        )
+        # Every date counts as read on the day itself: none is settled, all are read.
+        await pool.execute("update ga4_coverage set read_at = date::timestamptz")
+        changed = day - timedelta(days=15)  # in a history chunk of several pages
+        fake.override_metric(
+            "7401",
+            date=changed.strftime("%Y%m%d"),
+            dimensions={"pagePath": "/p/2"},
+            metric="screenPageViews",
+            value="777",
+        )
+        hidden = day - ONE_DAY  # a recent day
+        fake.hide_row(
+            "7401",
+            date=hidden,
+            dimensions={"sessionSource": "google", "sessionMedium": "organic"},
+        )
+        again = await ingest_ga4_for_all_accounts(ingestion)
+
+    assert again.ok, again.message()
+    assert (again.rows_inserted, again.rows_updated, again.rows_deleted) == (0, 1, 1)
+    assert again.rows_unchanged == again.rows_fetched - 1
+    # Keys were kept for the two changed periods only; every other one came back
+    # with its stored digest and wrote nothing (the date report's recent days,
+    # one page, took the one-transaction path).
+    kept = {r["date"] for r in await pool.fetch("select date from kept_keys")}
+    assert kept == {changed, hidden}
+    stored = await stored_rows(pool, "7401")
+    assert stored == await ga4_rows(fake, google_url, "7401", day - timedelta(days=20), day)
+    assert await pool.fetchval("select count(*) from ga4_coverage where digest is null") == 0

@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -120,6 +120,24 @@ def report_sql(spec: ReportSpec, name: str, options: str = "", seen: str = "seen
 
 
 @dataclass(frozen=True)
+class AnswerDigests:
+    """What a complete read found of each period: ``digests`` of GA4's answer per
+    period, and the periods ``unchanged`` (with their rows) since the last read,
+    none of whose rows were written."""
+
+    unchanged: Mapping[date, int] = field(default_factory=dict)
+    digests: Mapping[date, int] = field(default_factory=dict)
+
+    def arguments(self) -> tuple[list[date], list[int], list[date], list[int]]:
+        return (
+            list(self.unchanged),
+            list(self.unchanged.values()),
+            list(self.digests),
+            list(self.digests.values()),
+        )
+
+
+@dataclass(frozen=True)
 class UpsertCounts:
     distinct_rows: int
     inserted: int
@@ -183,10 +201,12 @@ async def store_whole_read(
     run_id: int,
     read_no: int,
     read_at: datetime,
+    answer: AnswerDigests | None = None,
 ) -> tuple[UpsertCounts, int]:
     """Store a read GA4 answered in one page and record it complete, in one
-    transaction: the page is the read's every key, so none is kept. Returns the
-    page's counts and the rows deleted (those GA4 no longer returned)."""
+    transaction: the page is the read's every key, so none is kept. ``rows``
+    leave out the periods ``answer`` found unchanged. Returns the rows' counts
+    and the rows deleted (those GA4 no longer returned)."""
     async with conn.transaction():
         counts = await _stage_and_upsert(conn, spec, property_ref, rows, None)
         await conn.execute(query("plan_without_nested_loops"))
@@ -199,6 +219,7 @@ async def store_whole_read(
             read_no,
             read_at,
             spec.key,
+            *(answer or AnswerDigests()).arguments(),
         )
     return counts, deleted
 
@@ -213,10 +234,12 @@ async def finish_read(
     run_id: int,
     read_no: int,
     read_at: datetime,
+    answer: AnswerDigests | None = None,
 ) -> int:
     """Record a complete read of the periods from ``start_date`` to ``end_date``:
-    delete the rows of those periods that the read did not return, mark them
-    covered. Returns rows deleted.
+    delete the rows of those periods that the read did not return (but those of
+    the periods ``answer`` found unchanged), mark them covered with their
+    digests. Returns rows deleted.
 
     Planned without nested loops: the read's keys are not analyzed yet, and a
     nested loop over them costs the product of the read's rows and its keys.
@@ -232,8 +255,20 @@ async def finish_read(
             read_no,
             read_at,
             spec.key,
+            *(answer or AnswerDigests()).arguments(),
         )
     return deleted
+
+
+async def stored_digests(
+    conn: Conn, spec: ReportSpec, property_ref: int, start_date: date, end_date: date
+) -> dict[date, tuple[int, int]]:
+    """``period -> (digest, rows)`` of the periods from ``start_date`` to
+    ``end_date`` covered with a digest."""
+    rows = await conn.fetch(
+        report_sql(spec, "stored_digests"), property_ref, start_date, end_date, spec.key
+    )
+    return {row["date"]: (row["digest"], row["rows"]) for row in rows}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,15 @@ from ga4sync.ga4.wire import ReportPage
 from ga4sync.outage import DATABASE_UNAVAILABLE
 from ga4sync.reports import ReportSpec
 from ga4sync.store.coverage import abandon_read
-from ga4sync.store.report_tables import finish_read, store_whole_read, upsert_report_rows
+from ga4sync.store.report_tables import (
+    StagedRow,
+    UpsertCounts,
+    finish_read,
+    store_whole_read,
+    stored_digests,
+    upsert_report_rows,
+)
+from ga4sync.sync.digests import PeriodSplitter
 from ga4sync.sync.plan import Chunk
 from ga4sync.sync.summary import PropertyResult
 
@@ -99,6 +107,19 @@ async def read_chunk(
                 )
         await pages.put(None)
 
+    def tally(counts: UpsertCounts) -> None:
+        result.rows_inserted += counts.inserted
+        result.rows_updated += counts.updated
+        result.rows_unchanged += counts.unchanged
+
+    async def write(rows: list[StagedRow]) -> None:
+        async with ingestion.pool.acquire() as conn:
+            tally(
+                await upsert_report_rows(
+                    conn, read.spec, read.property_ref, rows, read=(read.run_id, read.read_no)
+                )
+            )
+
     async def consume() -> None:
         nonlocal fetched, row_count
         first_page = True
@@ -116,36 +137,41 @@ async def read_chunk(
             result.time_zone = page.time_zone or result.time_zone
             result.currency_code = page.currency_code or result.currency_code
             _check_headers(read.spec, page)
-            async with ingestion.pool.acquire() as conn:
-                if first_page and page.rows_read >= page.row_count:
-                    # The whole read in one page (most recent-days reads): stored
-                    # and recorded complete in one transaction, no key kept.
+            whole = first_page and page.rows_read >= page.row_count
+            first_page = False
+            rows = splitter.add(page.rows)
+            if whole:
+                # The whole read in one page (most recent-days reads): stored
+                # and recorded complete in one transaction, no key kept.
+                rows += splitter.finish()
+                async with ingestion.pool.acquire() as conn:
                     counts, whole_read_deleted = await store_whole_read(
                         conn,
                         read.spec,
-                        page.rows,
+                        rows,
                         property_ref=read.property_ref,
                         start_date=chunk.start_date,
                         end_date=chunk.end_date,
                         run_id=read.run_id,
                         read_no=read.read_no,
                         read_at=read_at,
+                        answer=splitter.answer(),
                     )
-                    finished.append(whole_read_deleted)
-                else:
-                    counts = await upsert_report_rows(
-                        conn,
-                        read.spec,
-                        read.property_ref,
-                        page.rows,
-                        read=(read.run_id, read.read_no),
-                    )
-            first_page = False
-            result.rows_inserted += counts.inserted
-            result.rows_updated += counts.updated
-            result.rows_unchanged += counts.unchanged
+                tally(counts)
+                finished.append(whole_read_deleted)
+            elif rows:
+                await write(rows)
+        if not finished and fetched >= row_count and (rest := splitter.finish()):
+            await write(rest)  # the last period ended with the read
 
     finished: list[int] = []  # rows deleted, once a whole read in one page is recorded
+    splitter = PeriodSplitter(
+        read.spec.grain,
+        await stored_digests(
+            ingestion.pool, read.spec, read.property_ref, chunk.start_date, chunk.end_date
+        ),
+        ingestion.settings.ga4_page_size,
+    )
     progress.chunks += 1
     try:
         async with asyncio.TaskGroup() as group:
@@ -159,6 +185,7 @@ async def read_chunk(
         raise
     progress.row_count += row_count
     if finished:
+        result.rows_unchanged += sum(splitter.unchanged.values())
         result.rows_deleted += finished[0]
         return True
     if fetched < row_count:
@@ -175,7 +202,9 @@ async def read_chunk(
         run_id=read.run_id,
         read_no=read.read_no,
         read_at=read_at,
+        answer=splitter.answer(),
     )
+    result.rows_unchanged += sum(splitter.unchanged.values())
     # Added after the await: ``x += await f()`` reads x first, and would lose the
     # deletions of chunks of the same property that finished meanwhile.
     result.rows_deleted += deleted
