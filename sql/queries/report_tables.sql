@@ -89,23 +89,27 @@ create temp table if not exists ga4_report_rows_staging (
     vals text not null
 ) on commit delete rows;
 
--- name: upsert_report_rows
--- $1 property_ref, $2 run id and $3 read number of the read the page belongs
--- to (null: not kept). Staged values arrive joined by chr(31) (COPY moves
+-- name: staged_page
+-- The staged page, typed. Staged values arrive joined by chr(31) (COPY moves
 -- plain text many times faster than arrays); dimension values that hold chr(31)
 -- themselves arrive as a JSON array after one chr(31) per value, which
 -- {dimension_values} reads back (store/report_tables.py, staged_dimensions). A
 -- single empty value joins to '' and reads back as null from an empty array,
--- hence the coalesce. The page
--- arrives de-duplicated, so one statement never touches a row twice.
--- Dimensions are a function of dimension_key, so only metrics are compared:
--- unchanged rows are left alone and a re-run writes nothing.
+-- hence the coalesce.
+select {period} as date,
+       md5(dims)::uuid as dimension_key,
+       {dimension_values} as d,
+       string_to_array(vals, chr(31)) as v
+from ga4_report_rows_staging
+
+-- name: upsert_report_rows
+-- $1 property_ref, $2 run id and $3 read number of the read the page belongs
+-- to (null: not kept). The page arrives de-duplicated, so one statement never
+-- touches a row twice. Dimensions are a function of dimension_key, so only
+-- metrics are compared: unchanged rows are left alone and a re-run writes
+-- nothing.
 with page as (
-    select {period} as date,
-           md5(dims)::uuid as dimension_key,
-           {dimension_values} as d,
-           string_to_array(vals, chr(31)) as v
-    from ga4_report_rows_staging
+    {page}
 ),
 written as (
     insert into {table} as r (property_ref, date, dimension_key, {columns})
@@ -126,14 +130,34 @@ select count(*) filter (where inserted) as inserted,
        count(*) filter (where not inserted) as updated
 from written;
 
+-- name: insert_report_rows
+-- A page of a first load ($1 property_ref): its periods held no row when the
+-- read began, so there is nothing to compare and no key to keep. Inserted
+-- without a conflict clause: a row another writer stored meanwhile fails the
+-- page, and the read, retried, finds rows and upserts.
+with written as (
+    insert into {table} (property_ref, date, dimension_key, {columns})
+    select $1, date, dimension_key, {values} from ({page}) as page
+    returning 1
+)
+select count(*) as inserted, 0 as updated from written;
+
+-- name: rows_stored
+-- Whether any row of the report's periods $2..$3 is stored ($1 property_ref).
+select exists (
+    select 1 from {table}
+    where property_ref = $1 and date between date_trunc({unit}, $2::date) and $3
+);
+
 -- name: finish_read
 -- A report's periods $2..$3 were read completely: rows GA4 no longer returned
 -- are deleted, the periods are recorded as read at $6 (with how many rows
 -- each has, and the digest of GA4's answer: $11 for the periods $10), and the
 -- read's keys go. $1 property_ref, $4 run id, $5 read number, $7 the
--- definition's key. The periods $8 (with $9 rows each) came back unchanged,
--- their digest equal to the stored one: none of their rows was written or
--- kept, none is deleted. $2 may fall inside its period (a chunk never starts
+-- definition's key. The periods $8 (with $9 rows each) kept no key: they came
+-- back unchanged (their digest equal to the stored one, none of their rows
+-- written) or were first loaded (no row stored before the read); none of their
+-- rows is deleted. $2 may fall inside its period (a chunk never starts
 -- before GA4's first date): the period's first day counts.
 -- "seen" is what the read returned: seen_read_keys or seen_page_keys.
 with seen as (

@@ -585,3 +585,42 @@ async def test_a_reread_writes_only_the_periods_ga4_changed(
     stored = await stored_rows(pool, "7401")
     assert stored == await ga4_rows(fake, google_url, "7401", day - timedelta(days=20), day)
     assert await pool.fetchval("select count(*) from ga4_coverage where digest is null") == 0
+
+
+async def test_a_first_load_keeps_no_key_and_a_cut_one_is_finished_by_the_next_read(
+    pool, fake, clock, google_url, connect_user, ingestion_for
+):
+    day = at(clock, fake, date(2026, 11, 21))
+    await connect_user({"7501": LA}, cardinality=3)
+    await pool.execute(
+        """
+        create table kept_keys (date date);
+        create function keep_kept_keys() returns trigger language plpgsql as $$
+        begin insert into kept_keys select date from new_keys; return null; end $$;
+        create trigger kept_keys after insert on ga4_read_keys
+        referencing new table as new_keys for each statement
+        execute function keep_kept_keys();
+        """
+    )
+    settings = {"sync_lookback_days": 3, "sync_backfill_days": 20, "ga4_page_size": 10}
+    # A refusal GA4 does not take back cuts the backfill after a few pages.
+    fake.fail_next("7501", 400, after=8)
+    async with ingestion_for(**settings) as ingestion:
+        cut = await ingest_ga4_for_all_accounts(ingestion)
+        assert not cut.ok and cut.rows_inserted > 0
+        # Nothing was stored for these dates before: every page went in as a
+        # first load, with no key kept.
+        assert await pool.fetchval("select count(*) from kept_keys") == 0
+        again = await ingest_ga4_for_all_accounts(ingestion)
+
+    assert again.ok, again.message()
+    stored = await stored_rows(pool, "7501")
+    assert stored == await ga4_rows(fake, google_url, "7501", day - timedelta(days=20), day)
+    uncovered = await pool.fetchval(
+        "select count(*) from generate_series($1::date, $2::date, '1 day') d"
+        " cross join (select distinct report from ga4_coverage) r"
+        " where not exists (select 1 from ga4_coverage c where c.date = d and c.report = r.report)",
+        day - timedelta(days=20),
+        day,
+    )
+    assert uncovered == 0

@@ -79,3 +79,10 @@ def test_a_period_coming_back_after_it_ended_is_refused():
 )
 def test_periods_are_stored_under_their_first_day(grain, period, stored_as):
     assert period_date(grain, period) == stored_as
+
+
+def test_a_first_load_writes_every_period_and_names_them_loaded():
+    splitter = PeriodSplitter("day", {}, hold_at_most=100, first_load=True)
+    assert splitter.add(ROWS) + splitter.finish() == ROWS
+    assert splitter.loaded == {date(2026, 11, d): n for d, n in ((1, 2), (2, 1), (3, 2))}
+    assert splitter.unchanged == {} and set(splitter.digests) == set(splitter.loaded)

@@ -89,6 +89,9 @@ def table_name(key: str) -> str:
     return f"{SCHEMA}.{ident(key)}"
 
 
+_PAGE_WRITES = ("upsert_report_rows", "insert_report_rows")
+
+
 @functools.lru_cache(maxsize=512)
 def report_sql(spec: ReportSpec, name: str, options: str = "", seen: str = "seen_read_keys") -> str:
     """Query ``name`` of ``report_tables.sql`` for the definition ``spec`` (``seen``:
@@ -101,6 +104,7 @@ def report_sql(spec: ReportSpec, name: str, options: str = "", seen: str = "seen
     legacy += [f"(metrics->>{literal(c.field)})::{c.sql_type}" for c in metrics]
     return query(name).format(
         seen=report_sql(spec, seen) if name == "finish_read" else "",
+        page=report_sql(spec, "staged_page") if name in _PAGE_WRITES else "",
         table=table_name(spec.key),
         view=f"public.{ident(spec.relation)}",
         key=literal(spec.key),
@@ -122,16 +126,20 @@ def report_sql(spec: ReportSpec, name: str, options: str = "", seen: str = "seen
 @dataclass(frozen=True)
 class AnswerDigests:
     """What a complete read found of each period: ``digests`` of GA4's answer per
-    period, and the periods ``unchanged`` (with their rows) since the last read,
-    none of whose rows were written."""
+    period; the periods ``unchanged`` (with their rows) since the last read, none
+    of whose rows were written; and the periods first ``loaded`` (with their
+    rows), which held no row before. Neither kept keys: completion deletes
+    nothing of them."""
 
     unchanged: Mapping[date, int] = field(default_factory=dict)
     digests: Mapping[date, int] = field(default_factory=dict)
+    loaded: Mapping[date, int] = field(default_factory=dict)
 
     def arguments(self) -> tuple[list[date], list[int], list[date], list[int]]:
+        unkeyed = {**self.loaded, **self.unchanged}
         return (
-            list(self.unchanged),
-            list(self.unchanged.values()),
+            list(unkeyed),
+            list(unkeyed.values()),
             list(self.digests),
             list(self.digests.values()),
         )
@@ -155,18 +163,20 @@ async def upsert_report_rows(
     rows: Sequence[StagedRow],
     *,
     read: tuple[int, int] | None = None,
+    first_load: bool = False,
 ) -> UpsertCounts:
     """Upsert one page of a report in one transaction; unchanged rows are not rewritten.
 
     ``rows`` must hold each (period, dimension values) once: one statement cannot
     update the same row twice. ``read`` (run id, read number) keeps the page's
     keys for the read it belongs to, so that its completion can delete the rows
-    GA4 no longer returns.
+    GA4 no longer returns. ``first_load``: the page's periods held no row when
+    its read began (``rows_stored``): plainly inserted, no key kept.
     """
     if not rows:
         return UpsertCounts(0, 0, 0)
     async with conn.transaction():
-        return await _stage_and_upsert(conn, spec, property_ref, rows, read)
+        return await _stage_and_upsert(conn, spec, property_ref, rows, read, first_load)
 
 
 async def _stage_and_upsert(
@@ -175,17 +185,21 @@ async def _stage_and_upsert(
     property_ref: int,
     rows: Sequence[StagedRow],
     read: tuple[int, int] | None,
+    first_load: bool = False,
 ) -> UpsertCounts:
     await conn.execute(query("create_report_rows_staging"))
     if not rows:
         return UpsertCounts(0, 0, 0)
     await conn.copy_records_to_table("ga4_report_rows_staging", records=rows)
-    row = await conn.fetchrow(
-        report_sql(spec, "upsert_report_rows"),
-        property_ref,
-        read[0] if read else None,
-        read[1] if read else None,
-    )
+    if first_load:
+        row = await conn.fetchrow(report_sql(spec, "insert_report_rows"), property_ref)
+    else:
+        row = await conn.fetchrow(
+            report_sql(spec, "upsert_report_rows"),
+            property_ref,
+            read[0] if read else None,
+            read[1] if read else None,
+        )
     assert row is not None
     return UpsertCounts(len(rows), row["inserted"], row["updated"])
 
@@ -202,13 +216,14 @@ async def store_whole_read(
     read_no: int,
     read_at: datetime,
     answer: AnswerDigests | None = None,
+    first_load: bool = False,
 ) -> tuple[UpsertCounts, int]:
     """Store a read GA4 answered in one page and record it complete, in one
     transaction: the page is the read's every key, so none is kept. ``rows``
     leave out the periods ``answer`` found unchanged. Returns the rows' counts
     and the rows deleted (those GA4 no longer returned)."""
     async with conn.transaction():
-        counts = await _stage_and_upsert(conn, spec, property_ref, rows, None)
+        counts = await _stage_and_upsert(conn, spec, property_ref, rows, None, first_load)
         await conn.execute(query("plan_without_nested_loops"))
         deleted: int = await conn.fetchval(
             report_sql(spec, "finish_read", seen="seen_page_keys"),
@@ -258,6 +273,16 @@ async def finish_read(
             *(answer or AnswerDigests()).arguments(),
         )
     return deleted
+
+
+async def rows_stored(
+    conn: Conn, spec: ReportSpec, property_ref: int, start_date: date, end_date: date
+) -> bool:
+    """Whether any row of the periods from ``start_date`` to ``end_date`` is stored."""
+    stored: bool = await conn.fetchval(
+        report_sql(spec, "rows_stored"), property_ref, start_date, end_date
+    )
+    return stored
 
 
 async def stored_digests(

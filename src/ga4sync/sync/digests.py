@@ -8,6 +8,9 @@ its last complete read. Equal digest and row count: nothing of the period is
 written, no key kept. Otherwise its rows go to be written (unchanged rows are
 still not rewritten there). A period holding more rows than a page is written
 as it comes, so memory stays bounded by a page; it is never skipped.
+
+A read whose periods held no row when it began is a first load: its rows are
+plainly inserted and keep no key, and its digests are recorded all the same.
 """
 
 from __future__ import annotations
@@ -42,9 +45,15 @@ class PeriodSplitter:
     """One read's rows, period by period: what to write now, and what was unchanged."""
 
     def __init__(
-        self, grain: str, stored: Mapping[date, tuple[int, int]], hold_at_most: int
+        self,
+        grain: str,
+        stored: Mapping[date, tuple[int, int]],
+        hold_at_most: int,
+        *,
+        first_load: bool = False,
     ) -> None:
         self._grain = grain
+        self.first_load = first_load
         self._stored = stored
         self._hold_at_most = hold_at_most
         self._period: str | None = None
@@ -55,6 +64,7 @@ class PeriodSplitter:
         self._closed: set[str] = set()
         self.unchanged: dict[date, int] = {}
         self.digests: dict[date, int] = {}
+        self.loaded: dict[date, int] = {}
 
     def add(self, rows: Iterable[StagedRow]) -> list[StagedRow]:
         """Take a page's rows; return those to write now."""
@@ -84,7 +94,7 @@ class PeriodSplitter:
         return self._close()
 
     def answer(self) -> AnswerDigests:
-        return AnswerDigests(unchanged=self.unchanged, digests=self.digests)
+        return AnswerDigests(unchanged=self.unchanged, digests=self.digests, loaded=self.loaded)
 
     def _close(self) -> list[StagedRow]:
         if self._period is None:
@@ -95,7 +105,9 @@ class PeriodSplitter:
         self.digests[day] = digest
         self._period, self._held, self._digest, self._rows = None, [], 0, 0
         flushed, self._flushed = self._flushed, False
-        if not flushed and self._stored.get(day) == (digest, rows):
+        if self.first_load:
+            self.loaded[day] = rows
+        elif not flushed and self._stored.get(day) == (digest, rows):
             self.unchanged[day] = rows
             return []
         return held

@@ -25,6 +25,7 @@ from ga4sync.store.report_tables import (
     StagedRow,
     UpsertCounts,
     finish_read,
+    rows_stored,
     store_whole_read,
     stored_digests,
     upsert_report_rows,
@@ -116,7 +117,12 @@ async def read_chunk(
         async with ingestion.pool.acquire() as conn:
             tally(
                 await upsert_report_rows(
-                    conn, read.spec, read.property_ref, rows, read=(read.run_id, read.read_no)
+                    conn,
+                    read.spec,
+                    read.property_ref,
+                    rows,
+                    read=None if splitter.first_load else (read.run_id, read.read_no),
+                    first_load=splitter.first_load,
                 )
             )
 
@@ -156,6 +162,7 @@ async def read_chunk(
                         read_no=read.read_no,
                         read_at=read_at,
                         answer=splitter.answer(),
+                        first_load=splitter.first_load,
                     )
                 tally(counts)
                 finished.append(whole_read_deleted)
@@ -165,12 +172,13 @@ async def read_chunk(
             await write(rest)  # the last period ended with the read
 
     finished: list[int] = []  # rows deleted, once a whole read in one page is recorded
+    span = (ingestion.pool, read.spec, read.property_ref, chunk.start_date, chunk.end_date)
+    stored = await stored_digests(*span)
     splitter = PeriodSplitter(
         read.spec.grain,
-        await stored_digests(
-            ingestion.pool, read.spec, read.property_ref, chunk.start_date, chunk.end_date
-        ),
+        stored,
         ingestion.settings.ga4_page_size,
+        first_load=not stored and not await rows_stored(*span),
     )
     progress.chunks += 1
     try:
