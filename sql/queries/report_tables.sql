@@ -130,18 +130,6 @@ select count(*) filter (where inserted) as inserted,
        count(*) filter (where not inserted) as updated
 from written;
 
--- name: insert_report_rows
--- A page of a first load ($1 property_ref): its periods held no row when the
--- read began, so there is nothing to compare and no key to keep. Inserted
--- without a conflict clause: a row another writer stored meanwhile fails the
--- page, and the read, retried, finds rows and upserts.
-with written as (
-    insert into {table} (property_ref, date, dimension_key, {columns})
-    select $1, date, dimension_key, {values} from ({page}) as page
-    returning 1
-)
-select count(*) as inserted, 0 as updated from written;
-
 -- name: rows_stored
 -- Whether any row of the report's periods $2..$3 is stored ($1 property_ref).
 select exists (

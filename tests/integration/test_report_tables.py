@@ -20,6 +20,7 @@ from ga4sync.store.report_tables import (
     ReportTableConflict,
     ensure_report_tables,
     list_report_definitions,
+    staged_dimensions,
     table_name,
     upsert_report_rows,
 )
@@ -290,3 +291,40 @@ async def test_the_demo_query_reads_the_daily_totals(pool):
     assert [(r["date"], r["active_users"], r["sessions"]) for r in rows] == [
         (date(2026, 11, 20), 5, 5)
     ]
+
+
+@pytest.mark.parametrize("grain", ["day", "week"])
+async def test_a_first_load_stores_exactly_what_the_upsert_stores(pool, grain):
+    spec = ReportSpec(
+        f"mixed_{grain}",
+        ("date" if grain == "day" else "isoYearIsoWeek", "pagePath", "country"),
+        ("sessions", "bounceRate", "purchaseRevenue", "customEvent:score"),
+        grain=grain,
+    )
+    await _ensure(pool, spec)
+    period = "20261120" if grain == "day" else "202647"
+    # Plain values, empty ones, and values holding the staging separator (staged
+    # as a JSON array: store/report_tables.py, staged_dimensions).
+    raw = [
+        ([period, "/a", "Germany"], "12\x1f0.5\x1f19.99\x1f3"),
+        ([period, "", ""], "0\x1f0\x1f0\x1f0"),
+        ([period, "/x\x1fy", "Côte d'Ivoire"], "7\x1f1e-05\x1f0.1\x1f2.5"),
+    ]
+    rows = [(values[0], staged_dimensions(values[1:]), vals) for values, vals in raw]
+    first = await upsert_property(pool, uuid.uuid4(), "81")
+    upserted = await upsert_property(pool, uuid.uuid4(), "82")
+    async with pool.acquire() as conn:
+        loaded = await upsert_report_rows(conn, spec, first, rows, first_load=True)
+        await upsert_report_rows(conn, spec, upserted, rows)
+    assert (loaded.inserted, loaded.updated) == (3, 0)
+    stored = {}
+    for ref in (first, upserted):
+        stored[ref] = [
+            {k: v for k, v in row.items() if k not in ("property_ref", "synced_at")}
+            for row in await pool.fetch(
+                f"select * from {table_name(spec.key)} where property_ref = $1"
+                " order by dimension_key",
+                ref,
+            )
+        ]
+    assert stored[first] == stored[upserted] and len(stored[first]) == 3

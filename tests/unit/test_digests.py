@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from ga4sync.errors import Ga4RequestError
-from ga4sync.sync.digests import PeriodSplitter, period_date
+from ga4sync.store.report_tables import period_date
+from ga4sync.sync.digests import PeriodSplitter
 
 ROWS = [
     ("20261101", "/a", "1"),

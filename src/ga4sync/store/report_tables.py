@@ -9,15 +9,18 @@ identifiers filled in (quoted) once per definition and query.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
+from asyncpg.pgproto.pgproto import UUID as PgUUID
 
 from ga4sync.errors import ConfigError, Ga4SyncError
 from ga4sync.queries import query
@@ -48,6 +51,47 @@ def staged_dimensions(values: Sequence[str]) -> str:
     if joined.count(SEPARATOR) == max(len(values) - 1, 0):
         return joined
     return SEPARATOR * len(values) + json.dumps(list(values), ensure_ascii=False)
+
+
+def period_date(grain: str, period: str) -> date:
+    """The date a GA4 period value is stored under, its first day (as ``_PERIOD``)."""
+    if grain == "week":  # isoYearIsoWeek: 202653
+        return date.fromisocalendar(int(period[:4]), int(period[4:]), 1)
+    if grain == "month":  # yearMonth: 202612
+        return date(int(period[:4]), int(period[4:6]), 1)
+    return date(int(period[:4]), int(period[4:6]), int(period[6:8]))
+
+
+_TYPED: dict[str, Callable[[str], Any]] = {
+    "bigint": int,
+    "double precision": float,
+    "numeric": Decimal,
+}
+
+
+def typed_records(
+    spec: ReportSpec, property_ref: int, rows: Sequence[StagedRow]
+) -> list[tuple[Any, ...]]:
+    """Staged rows as the report table's rows: property_ref, date, dimension_key
+    (``md5(dims)::uuid``, as the upsert computes it), the dimension values (as
+    ``_dimension_values`` reads them back) and the metrics, typed."""
+    count = sum(1 for c in spec.columns if c.kind == "dimension")
+    typed = [_TYPED[c.sql_type] for c in spec.columns if c.kind == "metric"]
+    dates: dict[str, date] = {}
+    records: list[tuple[Any, ...]] = []
+    for period, dims, vals in rows:
+        day = dates.get(period)
+        if day is None:
+            day = dates[period] = period_date(spec.grain, period)
+        if count and dims.startswith(SEPARATOR * count):
+            values = json.loads(dims[count:])
+        else:
+            values = dims.split(SEPARATOR) if count else []
+        values += [""] * (count - len(values))
+        metrics = [convert(v) for convert, v in zip(typed, vals.split(SEPARATOR), strict=True)]
+        key = PgUUID(hashlib.md5(dims.encode()).digest())
+        records.append((property_ref, day, key, *values, *metrics))
+    return records
 
 
 def _dimension_values(count: int) -> str:
@@ -89,7 +133,7 @@ def table_name(key: str) -> str:
     return f"{SCHEMA}.{ident(key)}"
 
 
-_PAGE_WRITES = ("upsert_report_rows", "insert_report_rows")
+_PAGE_WRITES = ("upsert_report_rows",)
 
 
 @functools.lru_cache(maxsize=512)
@@ -190,16 +234,24 @@ async def _stage_and_upsert(
     await conn.execute(query("create_report_rows_staging"))
     if not rows:
         return UpsertCounts(0, 0, 0)
-    await conn.copy_records_to_table("ga4_report_rows_staging", records=rows)
     if first_load:
-        row = await conn.fetchrow(report_sql(spec, "insert_report_rows"), property_ref)
-    else:
-        row = await conn.fetchrow(
-            report_sql(spec, "upsert_report_rows"),
-            property_ref,
-            read[0] if read else None,
-            read[1] if read else None,
+        # Straight into the report's table, typed here: no staging, no conflict
+        # clause, no key. A row another writer stored meanwhile fails the page,
+        # and the read, retried, finds rows and upserts.
+        await conn.copy_records_to_table(
+            spec.key,
+            schema_name=SCHEMA,
+            columns=["property_ref", "date", "dimension_key", *(c.name for c in spec.columns)],
+            records=typed_records(spec, property_ref, rows),
         )
+        return UpsertCounts(len(rows), len(rows), 0)
+    await conn.copy_records_to_table("ga4_report_rows_staging", records=rows)
+    row = await conn.fetchrow(
+        report_sql(spec, "upsert_report_rows"),
+        property_ref,
+        read[0] if read else None,
+        read[1] if read else None,
+    )
     assert row is not None
     return UpsertCounts(len(rows), row["inserted"], row["updated"])
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 
 from ga4sync.errors import Ga4RequestError
-from ga4sync.store.report_tables import AnswerDigests, StagedRow
+from ga4sync.store.report_tables import AnswerDigests, StagedRow, period_date
 
 _DIGEST_BITS = 63  # a Postgres bigint, never negative
 _MASK = (1 << _DIGEST_BITS) - 1
@@ -30,15 +30,6 @@ def row_hash(dims: str, metrics: str) -> int:
     """A row's 64-bit hash (its period excluded: the period has the digest)."""
     digest = hashlib.blake2b(f"{dims}\x1e{metrics}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little")
-
-
-def period_date(grain: str, period: str) -> date:
-    """The date a GA4 period value is stored under (the period's first day)."""
-    if grain == "week":  # yearWeek-style ISO year and week: 202648
-        return date.fromisocalendar(int(period[:4]), int(period[4:]), 1)
-    if grain == "month":  # 202612
-        return date(int(period[:4]), int(period[4:6]), 1)
-    return datetime.strptime(period, "%Y%m%d").date()
 
 
 class PeriodSplitter:
