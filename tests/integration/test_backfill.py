@@ -116,8 +116,10 @@ async def test_history_waits_for_the_quota_when_reading_on_would_eat_the_reserve
     backfill_runtime, connect_user, pool, fake, clock
 ):
     runtime = backfill_runtime
-    # A real clock: the step waits in the queue until the quota's next hour.
-    clock.now = datetime.now(UTC)
+    # A clock half past an hour ahead of the real one: the step waits in the queue
+    # (procrastinate compares scheduled_at with the database's clock) until the
+    # quota's next hour, and no real hour turns between deciding and checking.
+    clock.now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0) + timedelta(hours=2)
     fake.set_today(None)
     fake.quota_limits = {**fake.quota_limits, "tokensPerHour": 200}
     await connect_user({"5102": "UTC"}, cardinality=2)
