@@ -27,8 +27,11 @@ where retired_at is null and not (key = any($1::text[]));
 update ga4_report_definitions set retired_at = null where key = $1;
 
 -- name: create_report_table
+-- No foreign key to ga4_properties: a page write locks its property once
+-- (lock_property_for_rows), and a property's deletion deletes its rows here
+-- (migration 0024, ga4sync_reports.forget_property_rows).
 create table {table} (
-    property_ref bigint not null references ga4_properties (id) on delete cascade,
+    property_ref bigint not null,
     date date not null,
     dimension_key uuid not null,
     {column_definitions},
@@ -129,6 +132,12 @@ seen as (
 select count(*) filter (where inserted) as inserted,
        count(*) filter (where not inserted) as updated
 from written;
+
+-- name: lock_property_for_rows
+-- Holds the property ($1 property_ref) until the page's transaction ends, as a
+-- foreign key would for each row: its deletion waits for the page, or the
+-- page finds it gone (null).
+select id from ga4_properties where id = $1 for key share;
 
 -- name: rows_stored
 -- Whether any row of the report's periods $2..$3 is stored ($1 property_ref).

@@ -14,9 +14,11 @@ import pytest
 from ga4sync.db import connect
 from ga4sync.demo import SAMPLE_QUERY
 from ga4sync.ga4.wire import parse_page
+from ga4sync.migrate import migrate
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.store.properties import upsert_property
 from ga4sync.store.report_tables import (
+    PropertyGone,
     ReportTableConflict,
     ensure_report_tables,
     list_report_definitions,
@@ -328,3 +330,78 @@ async def test_a_first_load_stores_exactly_what_the_upsert_stores(pool, grain):
             )
         ]
     assert stored[first] == stored[upserted] and len(stored[first]) == 3
+
+
+async def test_deleting_a_property_deletes_its_rows_in_every_report_table(pool):
+    await _ensure(pool, PAGES)
+    gone = await upsert_property(pool, uuid.uuid4(), "91")
+    kept = await upsert_property(pool, uuid.uuid4(), "92")
+    totals = next(spec for spec in BUILTIN_REPORTS if spec.name == "daily_totals")
+    totals_row = ("20261120", "", "\x1f".join("1" for _ in totals.metrics))
+    async with pool.acquire() as conn:
+        for ref in (gone, kept):
+            await upsert_report_rows(conn, PAGES, ref, [("20261120", "/a", "1\x1f0.5")])
+            await upsert_report_rows(conn, totals, ref, [totals_row], first_load=True)
+    # The rows hold no foreign key (its check cost a lookup a row), yet deleting
+    # the property deletes them wherever they are.
+    foreign_keys = await pool.fetchval(
+        "select count(*) from pg_constraint where contype = 'f'"
+        " and connamespace = 'ga4sync_reports'::regnamespace"
+    )
+    assert foreign_keys == 0
+    await pool.execute("delete from ga4_properties where id = $1", gone)
+    for spec in (PAGES, totals):
+        refs = await pool.fetch(f"select distinct property_ref from {table_name(spec.key)}")
+        assert [r["property_ref"] for r in refs] == [kept]
+
+
+async def test_a_page_of_a_property_deleted_meanwhile_is_refused_not_orphaned(pool):
+    await _ensure(pool, PAGES)
+    ref = await upsert_property(pool, uuid.uuid4(), "93")
+    await pool.execute("delete from ga4_properties where id = $1", ref)
+    async with pool.acquire() as conn:
+        for first_load in (False, True):
+            with pytest.raises(PropertyGone):
+                await upsert_report_rows(
+                    conn, PAGES, ref, [("20261120", "/a", "1\x1f0.5")], first_load=first_load
+                )
+    assert await pool.fetchval(f"select count(*) from {table_name(PAGES.key)}") == 0
+
+
+async def test_a_deletion_waits_for_the_page_being_written_and_takes_its_rows(pool):
+    await _ensure(pool, PAGES)
+    ref = await upsert_property(pool, uuid.uuid4(), "94")
+    async with pool.acquire() as writer, pool.acquire() as deleter:
+        async with writer.transaction():
+            await upsert_report_rows(writer, PAGES, ref, [("20261120", "/a", "1\x1f0.5")])
+            deletion = asyncio.create_task(
+                deleter.execute("delete from ga4_properties where id = $1", ref)
+            )
+            await asyncio.sleep(0.3)
+            assert not deletion.done()  # held by the page's lock on its property
+        await deletion
+    assert await pool.fetchval(f"select count(*) from {table_name(PAGES.key)}") == 0
+
+
+async def test_an_upgrade_drops_the_row_by_row_foreign_keys_of_existing_report_tables(pool):
+    await _ensure(pool, PAGES)
+    table = table_name(PAGES.key)
+    # A report table as made before migration 0024: a foreign key on its rows.
+    await pool.execute(
+        f"alter table {table} add foreign key (property_ref)"
+        " references ga4_properties (id) on delete cascade"
+    )
+    await pool.execute("drop trigger ga4sync_forget_property_rows on ga4_properties")
+    await pool.execute("drop function ga4sync_reports.forget_property_rows()")
+    await pool.execute("delete from schema_migrations where version like '0024%'")
+    async with pool.acquire() as conn:
+        await migrate(conn, [*BUILTIN_REPORTS, PAGES])
+    assert not await pool.fetchval(
+        "select count(*) from pg_constraint where contype = 'f' and conrelid = $1::regclass",
+        table,
+    )
+    ref = await upsert_property(pool, uuid.uuid4(), "95")
+    async with pool.acquire() as conn:
+        await upsert_report_rows(conn, PAGES, ref, [("20261120", "/a", "1\x1f0.5")])
+    await pool.execute("delete from ga4_properties where id = $1", ref)
+    assert await pool.fetchval(f"select count(*) from {table}") == 0

@@ -189,6 +189,10 @@ class AnswerDigests:
         )
 
 
+class PropertyGone(Ga4SyncError):
+    """The property whose rows were being written was deleted meanwhile."""
+
+
 @dataclass(frozen=True)
 class UpsertCounts:
     distinct_rows: int
@@ -234,6 +238,8 @@ async def _stage_and_upsert(
     await conn.execute(query("create_report_rows_staging"))
     if not rows:
         return UpsertCounts(0, 0, 0)
+    if await conn.fetchval(query("lock_property_for_rows"), property_ref) is None:
+        raise PropertyGone(f"property {property_ref} was deleted while its rows were read")
     if first_load:
         # Straight into the report's table, typed here: no staging, no conflict
         # clause, no key. A row another writer stored meanwhile fails the page,
