@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import UTC, date, datetime
 
@@ -172,3 +173,26 @@ def test_values_are_joined_and_a_separator_inside_a_value_cannot_shift_columns()
         # A value holding the separator: one per value, then the values as JSON.
         ("20261120", '\x1f\x1f["a\\u001fb", "x"]', "1\x1f2"),
     ]
+
+
+def test_a_page_parses_with_the_cycle_collector_paused_and_leaves_it_as_it_was(monkeypatch):
+    collecting: list[bool] = []
+    loads = json.loads
+
+    def watched_loads(text, **kwargs):
+        collecting.append(gc.isenabled())
+        return loads(text, **kwargs)
+
+    monkeypatch.setattr(json, "loads", watched_loads)
+    body = json.dumps({"rows": [], "rowCount": 0})
+    try:
+        parse_page(body)
+        assert collecting == [False] and gc.isenabled()
+        with pytest.raises(ValueError):
+            parse_page("{not json")
+        assert gc.isenabled()
+        gc.disable()
+        parse_page(body)
+        assert not gc.isenabled()  # one the program paused stays paused
+    finally:
+        gc.enable()
