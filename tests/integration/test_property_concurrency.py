@@ -8,7 +8,9 @@ import json
 import uuid
 from dataclasses import replace
 
+from ga4sync.reports import BUILTIN_REPORTS
 from ga4sync.settings import Settings
+from ga4sync.store.report_tables import table_name
 from ga4sync.sync.google_accounts import GoogleAccounts
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts
 
@@ -133,3 +135,26 @@ async def test_a_property_whose_quota_shows_a_lower_limit_is_held_to_it(
     assert summary.ok, summary.message()
     assert fake.max_concurrency == {"9004": 4}
     assert repeated(fake, "9004", since=sent_before) == 0
+
+
+async def test_a_chunk_being_stored_holds_no_request_and_the_next_one_flies_meanwhile(
+    pool, fake, connect_user, ingestion_for
+):
+    await connect_user({"9410": "UTC"}, cardinality=2)
+    tables = [table_name(spec.key) for spec in BUILTIN_REPORTS]
+    async with ingestion_for(ga4_property_concurrency=1, **MANY_CHUNKS) as ingestion:
+        async with pool.acquire() as blocker, blocker.transaction():
+            # Every page write waits: the report tables can be read, not written.
+            await blocker.execute(f"lock table {', '.join(tables)} in share mode")
+            run = asyncio.create_task(ingest_ga4_for_all_accounts(ingestion))
+            # One request at a time, yet the second chunk's request leaves while the
+            # first chunk waits to be stored; the third waits for a place.
+            await eventually(
+                lambda: sum(1 for pid, _ in fake.report_requests if pid == "9410") == 2,
+                "the second chunk's request",
+            )
+            await asyncio.sleep(0.3)
+            assert sum(1 for pid, _ in fake.report_requests if pid == "9410") == 2
+            assert fake.in_flight.get("9410", 0) == 0
+        summary = await run
+    assert summary.ok, summary.message()

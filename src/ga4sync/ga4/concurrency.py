@@ -124,9 +124,10 @@ class PropertyConcurrency:
         self._service_level = service_level
         self._reopen()
 
-    def follower(self) -> Gate:
-        """A gate of its own (chunks in progress, say) held to the same limit."""
-        gate = Gate(self.limit)
+    def follower(self, *, beyond: int = 0) -> Gate:
+        """A gate of its own (chunks in progress, say) held to the same limit, or to
+        ``beyond`` more holders than that."""
+        gate = Gate(lambda: self.limit() + beyond)
         self._followers.add(gate)
         return gate
 

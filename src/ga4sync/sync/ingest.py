@@ -67,6 +67,11 @@ from ga4sync.sync.tokens import UserTokens
 
 logger = logging.getLogger(__name__)
 
+# Chunks of a property in progress beyond its requests in flight: a chunk whose
+# answer is being parsed and stored holds no request, and the next chunk's request
+# flies meanwhile (each chunk in progress holds at most two pages).
+CHUNKS_BEYOND_REQUESTS = 1
+
 OnPropertyDone = Callable[[PropertyResult], Awaitable[None]]
 
 
@@ -390,7 +395,7 @@ async def _fetch_and_store(
             async def token(force_refresh: bool, user_id: uuid.UUID = user_id) -> str:
                 return await ingestion.tokens.get(user_id, force_refresh=force_refresh)
 
-            slots = concurrency.follower()
+            slots = concurrency.follower(beyond=CHUNKS_BEYOND_REQUESTS)
 
             async def one(chunk: Chunk, token: TokenSource = token, slots: Gate = slots) -> None:
                 async with slots:  # FIFO: chunks start in the plan's order

@@ -98,6 +98,10 @@ async def read_chunk(
         async for page in ingestion.client.report_pages(
             read.property_id, read.spec, chunk.start_date, chunk.end_date, token
         ):
+            # Spent and told once GA4 answered, whether or not the page is stored.
+            result.tokens_consumed += page.tokens_consumed
+            if page.quota:
+                result.quota = {name: asdict(status) for name, status in page.quota.items()}
             await pages.put(page)
             done += page.rows_read
             remaining = {name: status.remaining for name, status in page.quota.items()}
@@ -113,7 +117,7 @@ async def read_chunk(
         result.rows_updated += counts.updated
         result.rows_unchanged += counts.unchanged
 
-    async def write(rows: list[StagedRow]) -> None:
+    async def write(rows: list[StagedRow], splitter: PeriodSplitter) -> None:
         async with ingestion.pool.acquire() as conn:
             tally(
                 await upsert_report_rows(
@@ -128,6 +132,7 @@ async def read_chunk(
 
     async def consume() -> None:
         nonlocal fetched, row_count
+        splitter = await prepared
         first_page = True
         while (page := await pages.get()) is not None:
             progress.pages += 1
@@ -137,9 +142,6 @@ async def read_chunk(
             progress.duplicate_rows += page.rows_read - len(page.rows)
             progress.flags.update(page.quality_flags())
             result.rows_fetched += page.rows_read
-            result.tokens_consumed += page.tokens_consumed
-            if page.quota:
-                result.quota = {name: asdict(status) for name, status in page.quota.items()}
             result.time_zone = page.time_zone or result.time_zone
             result.currency_code = page.currency_code or result.currency_code
             _check_headers(read.spec, page)
@@ -167,23 +169,29 @@ async def read_chunk(
                 tally(counts)
                 finished.append(whole_read_deleted)
             elif rows:
-                await write(rows)
+                await write(rows, splitter)
         if not finished and fetched >= row_count and (rest := splitter.finish()):
-            await write(rest)  # the last period ended with the read
+            await write(rest, splitter)  # the last period ended with the read
+
+    async def prepare() -> PeriodSplitter:
+        """What is stored of the chunk's periods: their digests, or none at all (a
+        first load). Asked while the first request is in flight, which so leaves
+        in the order the chunk was let in."""
+        span = (ingestion.pool, read.spec, read.property_ref, chunk.start_date, chunk.end_date)
+        stored = await stored_digests(*span)
+        return PeriodSplitter(
+            read.spec.grain,
+            stored,
+            ingestion.settings.ga4_page_size,
+            first_load=not stored and not await rows_stored(*span),
+        )
 
     finished: list[int] = []  # rows deleted, once a whole read in one page is recorded
-    span = (ingestion.pool, read.spec, read.property_ref, chunk.start_date, chunk.end_date)
-    stored = await stored_digests(*span)
-    splitter = PeriodSplitter(
-        read.spec.grain,
-        stored,
-        ingestion.settings.ga4_page_size,
-        first_load=not stored and not await rows_stored(*span),
-    )
     progress.chunks += 1
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(produce())
+            prepared = group.create_task(prepare())
             group.create_task(consume())
     except BaseException:
         progress.incomplete_chunks += 1
@@ -192,6 +200,7 @@ async def read_chunk(
             await asyncio.shield(abandon_read(ingestion.pool, read.run_id, read.read_no))
         raise
     progress.row_count += row_count
+    splitter = prepared.result()
     if finished:
         result.rows_unchanged += sum(splitter.unchanged.values())
         result.rows_deleted += finished[0]
