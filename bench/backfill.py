@@ -54,7 +54,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -77,7 +77,7 @@ from ga4sync.ga4.api import COMPACT_ANSWERS
 from ga4sync.ga4.wire import build_request
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
 from ga4sync.settings import Settings
-from ga4sync.store.report_tables import table_name
+from ga4sync.store.report_tables import ident, table_name
 from ga4sync.sync.connections import connect_property, store_google_grant
 from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
 from ga4sync.sync.plan import Chunk, PlanSettings, plan_sync
@@ -433,6 +433,7 @@ class SyncOutcome:
     # same columns and primary key: the floor the sync's Postgres CPU is held to.
     copy_cpu_s: float | None = None
     reread: SyncOutcome | None = None
+    storage: list[Storage] = field(default_factory=list)
 
 
 async def plain_copy_cpu_s(db_url: str, property_ref: int) -> float | None:
@@ -462,6 +463,52 @@ async def plain_copy_cpu_s(db_url: str, property_ref: int) -> float | None:
                 return None  # Postgres runs elsewhere, or Linux does not say
             spent += after - before
         return spent
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True)
+class Storage:
+    """One report's rows on disk (heap, TOAST and indexes), as ga4sync stores them and
+    in a minimal typed table: no surrogate key, no synced_at, the primary key
+    (property_ref, date, the dimension values)."""
+
+    report: str
+    rows: int
+    ga4sync_bytes: int
+    minimal_bytes: int
+
+
+async def storage_per_row(db_url: str, property_ref: int) -> list[Storage]:
+    """Each report's bytes on disk against the same rows in a minimal typed table."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        sizes = []
+        for n, spec in enumerate(BUILTIN_REPORTS):
+            table = table_name(spec.key)
+            dims = [ident(c.name) for c in spec.columns if c.kind == "dimension"]
+            values = ", ".join(ident(c.name) for c in spec.columns)
+            key = ", ".join(["property_ref", "date", *dims])
+            await conn.execute(
+                f"create table bench_minimal_{n} as select property_ref, date, {values}"
+                f" from {table} with no data;"
+                f" alter table bench_minimal_{n} add primary key ({key})"
+            )
+            await conn.execute(
+                f"insert into bench_minimal_{n} select property_ref, date, {values} from {table}"
+                f" where property_ref = $1",
+                property_ref,
+            )
+            await conn.execute(f"vacuum analyze {table}, bench_minimal_{n}")
+            sizes.append(
+                Storage(
+                    spec.name,
+                    await conn.fetchval(f"select count(*) from {table}"),
+                    await conn.fetchval(f"select pg_total_relation_size('{table}')"),
+                    await conn.fetchval(f"select pg_total_relation_size('bench_minimal_{n}')"),
+                )
+            )
+        return sizes
     finally:
         await conn.close()
 
@@ -520,6 +567,7 @@ async def ga4sync_run(
         finally:
             await conn.close()
         copy_cpu = await plain_copy_cpu_s(db_url, prop_ref)
+        storage = await storage_per_row(db_url, prop_ref)
     span = (max(r.chunk.end_date for r in reads) - min(r.chunk.start_date for r in reads)).days
     pages = sum(q.get("pages", 0) for q in report["data_quality"].values())
     figure = Figure(
@@ -539,7 +587,7 @@ async def ga4sync_run(
         peak_rss_mb=report["peak_rss_mb"],
         rss_before_mb=report["rss_before_mb"],
     )
-    outcome = SyncOutcome(figure, report, problems, notes, copy_cpu)
+    outcome = SyncOutcome(figure, report, problems, notes, copy_cpu, storage=storage)
     if reread_report is not None:
         again = replace(
             figure,
@@ -756,6 +804,23 @@ def print_figures(
                 f" ({run.copy_cpu_s:.2f} s), {f.db_cpu_s / max(f.rows, 1) * 1e6:.1f} µs a row"
                 f" read; rows written {run.report['rows_inserted'] + run.report['rows_updated']:,}"
             )
+    if main.storage:
+        print(
+            "\non disk (heap, TOAST, indexes; vacuumed), bytes a row: ga4sync's report table"
+            " against a minimal typed table keyed by (property, date, dimension values)"
+        )
+        print(f"{'report':18} {'rows':>9} {'ga4sync':>8} {'minimal':>8} {'x minimal':>9}")
+        for size in main.storage:
+            ours, least = (b / max(size.rows, 1) for b in (size.ga4sync_bytes, size.minimal_bytes))
+            print(
+                f"{size.report:18} {size.rows:>9,} {ours:>8.0f} {least:>8.0f} {ours / least:>9.2f}"
+            )
+        total_ours = sum(s.ga4sync_bytes for s in main.storage)
+        total_least = sum(s.minimal_bytes for s in main.storage)
+        print(
+            f"{'all':18} {sum(s.rows for s in main.storage):>9,} {'':>8} {'':>8}"
+            f" {total_ours / total_least:>9.2f}"
+        )
     quota = main.report.get("quota") or {}
     hour_left = quota.get("tokensPerHour", {}).get("remaining", 0)
     day_left = quota.get("tokensPerDay", {}).get("remaining", 0)
