@@ -205,6 +205,34 @@ class SyncService:
         )
         return StartedJob(job, created=True)
 
+    async def start_first_sync(
+        self, user_id: uuid.UUID, property_refs: Sequence[int]
+    ) -> Job | None:
+        """The first sync of properties ``user_id`` just connected, as a run of its own
+        (trigger "connection"): of ``property_refs``, those the user has enabled that
+        were never synced and that no active run covers. Like a Sync now it reads the
+        recent days in the user's lane of the queue, then the history follows in the
+        background. It is neither refused during the daily run (the daily run, fixed
+        before they were connected, does not cover them) nor counted against the
+        Sync now rate limit. ``None`` when nothing is left to sync for the first time.
+        """
+        if not property_refs:
+            return None
+        job = await job_store.create_connection_job(
+            self._pool, user_id, sorted(set(property_refs)), self._settings.sync_lookback_days
+        )
+        if job is None:
+            return None
+        await self._queue.enqueue_run(job.id)
+        logger.info(
+            "first sync %s of %d connected properties of %s",
+            job.id,
+            len(job.property_refs or ()),
+            user_id,
+            extra={"action": "job_created"},
+        )
+        return job
+
     async def _daily_run_active(
         self, daily: Job, requested_by: uuid.UUID, scope: str, property_id: str | None
     ) -> DailyRunActive:
@@ -378,6 +406,7 @@ class SyncService:
             user_id,
             include_manual=job.kind != "daily",
             property_filter=job.property_filter,
+            property_refs=job.property_refs,
         )
         if total == 0:
             await self._finish(job_id)

@@ -69,6 +69,14 @@ SCHEMAS: dict[str, Any] = {
                 **ref("Failure"),
                 "description": "why the properties could not be listed (the grant is stored)",
             },
+            "first_sync_job_id": {
+                "type": ["string", "null"],
+                "format": "uuid",
+                "description": "the run (trigger connection) that syncs the connected "
+                "properties never synced before, started at once: follow it with GET "
+                "/v1/sync/ga4/job/{job_id}. null: none to sync (all synced already, "
+                "turned off, or already in an active run), or none discovered",
+            },
         },
     },
     "Disconnected": {
@@ -160,7 +168,18 @@ SCHEMAS: dict[str, Any] = {
                 "of them failed; the message names them and says why) or failed; null "
                 "while the run is pending or running",
             },
-            "kind": {"enum": ["manual", "daily"]},
+            "kind": {
+                "enum": ["manual", "daily"],
+                "description": "manual: on demand (trigger sync_now or connection); "
+                "daily: the daily run",
+            },
+            "trigger": {
+                "enum": ["sync_now", "connection", "daily"],
+                "description": "why the run happened: sync_now (POST /v1/sync/ga4/run), "
+                "connection (a Google account was connected: the first sync of the "
+                "properties it brought that were never synced) or daily (the schedule "
+                "or its backup trigger)",
+            },
             "scope": {"type": "string", "description": "'all' or the user id synced"},
             "property_id": {"type": ["string", "null"], "description": "one property only"},
             "message": {
