@@ -106,7 +106,7 @@ async def test_sync_now_from_the_status_page(
     )
     assert await page.get_attribute("#last-sync", "data-iso") != before
     first_run = page.locator("#history tbody tr").first
-    assert await first_run.locator("td").nth(1).text_content() == "manual"
+    assert await first_run.locator("td").nth(1).text_content() == "Sync now"
     assert await first_run.locator("td").nth(2).text_content() == "success"
     assert "Synced 2/2 properties" in await page.text_content("#job-detail")
     rows = await page.locator("#properties tbody tr").first.locator("td").nth(4).text_content()
@@ -222,7 +222,9 @@ async def test_connect_a_google_account_from_the_status_page(
     await page.click("#connect-google")
     # Google's consent screen approves and sends the browser back through the callback.
     await page.wait_for_selector("#notice.info", timeout=10_000)
-    assert "Google account connected: 2 properties found." in await page.text_content("#notice")
+    assert await page.text_content("#notice") == (
+        "Google account connected: 2 properties found. Their first sync started."
+    )
     assert "ga4sync=" not in page.url
     await page.wait_for_function(
         "() => document.querySelectorAll('#properties tbody tr').length === 2", timeout=10_000
@@ -230,6 +232,14 @@ async def test_connect_a_google_account_from_the_status_page(
     names = await page.locator("#properties tbody tr td:first-child").all_text_contents()
     assert sorted(names) == ["Your app · 340000002", "Your site · 340000001"]
     assert await pool.fetchval("select count(*) from google_credentials") == 1
+    # The page follows the connection's first sync (no worker here: it waits) and
+    # says why that run happened.
+    await page.wait_for_function(
+        "() => document.querySelector('#job-status').textContent === 'pending (connected)'",
+        timeout=10_000,
+    )
+    first_run = page.locator("#history tbody tr").first
+    assert await first_run.locator("td").nth(1).text_content() == "connected"
 
 
 class TestWhereThePageSendsThings:
