@@ -363,6 +363,9 @@ class SyncService:
             row["coverage"] = progress.of(
                 row, [s for s in self._settings.reports if s.applies_to(row["property_id"])]
             )
+            # Shown in the coverage (failures, error, resumes_at), not beside it.
+            for name in ("history_failures", "history_error", "history_retry_at"):
+                row.pop(name, None)
         return rows
 
     async def describe_reports(self, *, user_id: uuid.UUID | None) -> list[dict[str, Any]]:
@@ -480,6 +483,12 @@ class SyncService:
                 error=reason,
             ),
         )
+
+    async def history_step_lost(self, property_ref: int, reason: str) -> None:
+        """A background step of the property's history will not run to its end (its
+        task gave up or was lost too often): the recovery queues the next one once
+        its backoff has passed."""
+        await self._continuation.failed(property_ref, reason)
 
     async def fail_job(self, job_id: uuid.UUID, message: str) -> None:
         """Finish a job that cannot go on (its run task gave up)."""
