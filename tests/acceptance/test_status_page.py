@@ -524,6 +524,45 @@ class TestHistoryInTheBackground:
         assert await shown() == f"complete since {done['oldest_settled']}"
         assert await page.get_attribute("#notice", "class") != "error"
 
+    async def test_history_column_says_when_a_failed_history_retries_or_why_it_stopped(
+        self, browser, aiohttp_server, runtime, web_settings, connect_user, pool, clock
+    ):
+        pid = self.PROPERTY
+        await connect_user({pid: "UTC"}, cardinality=2)
+        retry_at = (clock.now + timedelta(minutes=30)).replace(second=0, microsecond=0)
+        await pool.execute(
+            "update ga4_properties set history_failures = 2,"
+            " history_error = 'GA4 kept failing', history_retry_at = $1",
+            retry_at,
+        )
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page()
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+        await page.wait_for_function(f"id => ({HISTORY_CELL})(id)", arg=pid, timeout=10_000)
+
+        async def shown() -> str:
+            return await page.evaluate(f"id => ({HISTORY_CELL})(id)?.textContent ?? ''", pid)
+
+        local = retry_at.astimezone(ZoneInfo("America/Los_Angeles"))
+        assert await shown() == (
+            "0% read, 56 days to go · 2 steps failed in a row: GA4 kept failing · retrying at"
+            f" {local:%Y-%m-%d %H:%M} America/Los_Angeles ({retry_at:%Y-%m-%d %H:%M} UTC)"
+        )
+        state = await page.evaluate(f"id => ({HISTORY_CELL})(id).dataset.state", pid)
+        assert state == "retrying"
+
+        # A cause no retry mends: it says so, and what starts the history again.
+        await pool.execute(
+            "update ga4_properties set history_failures = 1, history_retry_at = null,"
+            " history_error = 'every Google connection with access to it needs re-auth'"
+        )
+        await page.reload()
+        await page.wait_for_function(f"id => ({HISTORY_CELL})(id)", arg=pid, timeout=10_000)
+        assert await shown() == (
+            "0% read, 56 days to go · stopped: every Google connection with access to it"
+            " needs re-auth · resumes after the next sync"
+        )
+
 
 # The points of a property's chart, as the page drew them.
 CHART_POINTS = """id => [...(document
