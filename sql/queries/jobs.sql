@@ -5,12 +5,41 @@
 select pg_advisory_xact_lock(1952869237, hashtext($1::uuid::text));
 
 -- name: create_manual_job
--- Nothing is returned when the same requester already has this target running.
-insert into ga4_sync_jobs (kind, scope, requested_by, since_days, property_filter)
-values ('manual', $1, $2, $3, $4)
+-- A Sync now. Nothing is returned when the same requester already has this
+-- target running.
+insert into ga4_sync_jobs (kind, trigger, scope, requested_by, since_days, property_filter)
+values ('manual', 'sync_now', $1, $2, $3, $4)
 on conflict (requested_by, scope, coalesce(property_filter, ''))
-    where kind = 'manual' and status in ('pending', 'running')
+    where kind = 'manual' and trigger = 'sync_now' and status in ('pending', 'running')
 do nothing
+returning *;
+
+-- name: create_connection_job
+-- The first sync of properties $2 that user $1 just connected: those of them
+-- the user has enabled that were never synced and that no active run covers
+-- yet ($3: the lookback). Nothing is returned (no run) when none is left: a
+-- reconnection of properties already synced starts nothing.
+with fresh as (
+    select p.id
+    from ga4_properties p
+    where p.id = any($2::bigint[])
+      and p.last_sync_at is null
+      and exists (
+          select 1 from ga4_property_access a
+          where a.property_ref = p.id and a.user_id = $1 and a.enabled)
+      and not exists (
+          select 1 from ga4_sync_jobs j
+          where j.status in ('pending', 'running')
+            and (p.id = any(j.property_refs)
+                 or exists (
+                     select 1 from ga4_sync_job_properties jp
+                     where jp.job_id = j.id and jp.property_ref = p.id
+                       and jp.status = 'pending')))
+)
+insert into ga4_sync_jobs (kind, trigger, scope, requested_by, since_days, property_refs)
+select 'manual', 'connection', $1::uuid::text, $1, $3, array_agg(id order by id)
+from fresh
+having count(*) > 0
 returning *;
 
 -- name: run_target_exists
@@ -23,17 +52,19 @@ select exists (
 );
 
 -- name: get_active_manual_job
+-- The requester's active Sync now of this target.
 select *
 from ga4_sync_jobs
-where kind = 'manual' and requested_by = $1 and scope = $2
+where kind = 'manual' and trigger = 'sync_now' and requested_by = $1 and scope = $2
   and coalesce(property_filter, '') = coalesce($3, '')
   and status in ('pending', 'running');
 
 -- name: manual_runs_since
--- How many manual runs a user started since $2, and when the oldest of them was.
+-- How many Sync now runs a user started since $2, and when the oldest of them
+-- was (a connection's first sync is not one of them).
 select count(*) as runs, min(created_at) as oldest
 from ga4_sync_jobs
-where kind = 'manual' and requested_by = $1 and created_at > $2;
+where kind = 'manual' and trigger = 'sync_now' and requested_by = $1 and created_at > $2;
 
 -- name: get_active_daily_job
 select *
@@ -44,8 +75,8 @@ limit 1;
 
 -- name: create_daily_job
 -- lock_key is unique: one daily run per local date, however many callers race.
-insert into ga4_sync_jobs (kind, scope, lock_key, run_date, since_days)
-values ('daily', 'all', $1, $2, $3)
+insert into ga4_sync_jobs (kind, trigger, scope, lock_key, run_date, since_days)
+values ('daily', 'daily', 'all', $1, $2, $3)
 on conflict (lock_key) do nothing
 returning *;
 
@@ -69,7 +100,7 @@ returning *;
 -- name: plan_job_properties
 -- The properties a job covers, fixed the first time it runs.
 -- $1 job id, $2 user id (null = everyone; else the properties that user can access), $3 include 'manual'-frequency properties,
--- $4 one GA4 property id (null = all)
+-- $4 one GA4 property id (null = all), $5 the properties the job names (null = all)
 -- A property is in when a user with access (user $2 themselves, when given)
 -- has it enabled, on a schedule other than manual unless $3: one user turning
 -- it off or to manual stops only their own interest in it.
@@ -83,6 +114,7 @@ with planned as (
             and ($2::uuid is null or a.user_id = $2)
             and ($3 or a.sync_frequency <> 'manual'))
       and ($4::text is null or p.property_id = $4)
+      and ($5::bigint[] is null or p.id = any($5::bigint[]))
     on conflict do nothing
     returning 1
 )

@@ -62,6 +62,7 @@ select j.requested_by::text as user_id,
            order by extract(epoch from j.finished_at - j.created_at)) as p95_s
 from ga4_sync_jobs j
 where j.kind = 'manual'
+  and j.trigger = 'sync_now'
   and j.requested_by is not null
   and j.finished_at > now() - interval '24 hours'
   and ($1::uuid is null or j.requested_by = $1)

@@ -110,7 +110,7 @@ where p.id = $1;
 -- cannot sync until someone reconnects.
 select p.id, p.property_id, p.display_name, p.time_zone, p.service_level,
        p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
-       p.next_due_at,
+       p.next_due_at, p.history_failures, p.history_error, p.history_retry_at,
        coalesce(m.enabled, s.enabled) as enabled,
        coalesce(m.sync_frequency, s.sync_frequency) as sync_frequency,
        s.enabled as effective_enabled,
@@ -189,3 +189,25 @@ set next_due_at = $1 + case due.sync_frequency
 from due
 where p.id = due.id
 returning p.id;
+
+-- name: record_history_failure
+-- A background step of property $1's history failed ($2: why): one more
+-- failure in a row, and the next step is due at $4 plus the backoff of that
+-- many failures ($5: seconds after the 1st, 2nd, ... failure; the last one
+-- for every failure after), or never when $3 is false (the cause needs a
+-- person). Returns the count and when it retries.
+update ga4_properties
+set history_failures = history_failures + 1,
+    history_error = $2,
+    history_retry_at = case when $3 then $4::timestamptz + make_interval(
+        secs => ($5::float8[])[least(history_failures + 1, cardinality($5::float8[]))])
+    end
+where id = $1
+returning history_failures, history_retry_at;
+
+-- name: reset_history_failures
+-- A step of property $1's history succeeded: its failures are over.
+update ga4_properties
+set history_failures = 0, history_error = null, history_retry_at = null
+where id = $1
+  and (history_failures > 0 or history_error is not null or history_retry_at is not null);

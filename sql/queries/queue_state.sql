@@ -29,3 +29,21 @@ where task_name = 'ga4sync.continue_property'
   and status in ('todo', 'doing')
 order by (args ->> 'property_ref')::bigint, (args ->> 'recent')::boolean, status desc,
          scheduled_at nulls first;
+
+-- name: history_due_for_retry
+-- Properties whose history failed or was lost and whose backoff has passed at
+-- $1, at most $2 of them, longest waiting first: those that still sync (a
+-- user with access has them enabled) and have no step queued or running (a
+-- history step, or a resume its history follows).
+select p.id
+from ga4_properties p
+where p.history_retry_at <= $1
+  and exists (
+      select 1 from ga4_property_access a where a.property_ref = p.id and a.enabled)
+  and not exists (
+      select 1 from ga4sync_queue.procrastinate_jobs j
+      where j.task_name = 'ga4sync.continue_property'
+        and j.status in ('todo', 'doing')
+        and (j.args ->> 'property_ref')::bigint = p.id)
+order by p.history_retry_at, p.id
+limit $2;

@@ -15,7 +15,8 @@ counts a property into its job once, however often a task runs.
   stretch of history (queued at once, or when the quota reserve returns) or a
   sync its quota deferred (queued for when the quota returns);
 * ``ga4sync.recover`` (every minute) retries tasks of workers whose heartbeat
-  stopped, and re-queues jobs whose queue entry was lost;
+  stopped, re-queues jobs whose queue entry was lost, and queues the history of
+  properties whose last step failed or was lost once its backoff has passed;
 * ``ga4sync.cleanup`` (daily) deletes history past ``RETENTION_DAYS``.
 """
 
@@ -149,7 +150,26 @@ async def sync_due_property(context: JobContext, property_ref: int) -> None:
 
 async def continue_property(context: JobContext, property_ref: int, recent: bool) -> None:
     services = _services(context)
-    await services.upkeep.continue_property(services.ingestion, property_ref, recent=recent)
+    try:
+        await services.upkeep.continue_property(services.ingestion, property_ref, recent=recent)
+    except Exception as exc:
+        if _last_attempt(context, SYNC_PROPERTY_RETRY) or not isinstance(exc, TRANSIENT_ERRORS):
+            # No retry is coming: the recovery queues the history again after its backoff.
+            await _history_gave_up(services, property_ref, f"the history step gave up: {exc!r}")
+        raise
+
+
+async def _history_gave_up(services: Services, property_ref: int, reason: str) -> None:
+    try:
+        await services.sync.history_step_lost(property_ref, reason)
+    except Exception:
+        # The database is gone too: the step is failed with nothing recorded, and
+        # the property's next sync starts its history again.
+        logger.exception(
+            "could not record the end of property %s's history step",
+            property_ref,
+            extra={"action": "history_failed"},
+        )
 
 
 async def recover(context: JobContext, timestamp: int) -> None:
@@ -159,6 +179,7 @@ async def recover(context: JobContext, timestamp: int) -> None:
     await age_waiting_tasks(context.app)
     await services.upkeep.requeue_waiting_jobs()
     await services.upkeep.requeue_orphaned_properties()
+    await services.upkeep.resume_failed_history()
 
 
 async def cleanup(context: JobContext, timestamp: int) -> None:
@@ -241,6 +262,10 @@ async def _give_up(job: procrastinate.jobs.Job, sync: SyncService) -> None:
         )
     elif job.task_name == "ga4sync.run_job":
         await sync.fail_job(uuid.UUID(str(args["job_id"])), f"the sync could not start: {reason}")
+    elif job.task_name == "ga4sync.continue_property":
+        # History (or the resume it follows) stops here: the recovery queues it
+        # again once its backoff has passed.
+        await sync.history_step_lost(int(str(args["property_ref"])), reason)
 
 
 # A fan-out this large refreshes the queue's statistics (analyze_queue in

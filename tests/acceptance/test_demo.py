@@ -92,7 +92,8 @@ async def test_the_demos_status_page_connects_a_google_account(tmp_path):
                 await page.click("#connect-google")
                 await page.wait_for_function(
                     "() => document.querySelector('#notice.info')?.textContent"
-                    " === 'Google account connected: 2 properties found.'",
+                    " === 'Google account connected: 2 properties found."
+                    " Their first sync started.'",
                     timeout=15_000,
                 )
                 assert "ga4sync=" not in page.url and "code=" not in page.url

@@ -106,7 +106,7 @@ async def test_sync_now_from_the_status_page(
     )
     assert await page.get_attribute("#last-sync", "data-iso") != before
     first_run = page.locator("#history tbody tr").first
-    assert await first_run.locator("td").nth(1).text_content() == "manual"
+    assert await first_run.locator("td").nth(1).text_content() == "Sync now"
     assert await first_run.locator("td").nth(2).text_content() == "success"
     assert "Synced 2/2 properties" in await page.text_content("#job-detail")
     rows = await page.locator("#properties tbody tr").first.locator("td").nth(4).text_content()
@@ -222,7 +222,9 @@ async def test_connect_a_google_account_from_the_status_page(
     await page.click("#connect-google")
     # Google's consent screen approves and sends the browser back through the callback.
     await page.wait_for_selector("#notice.info", timeout=10_000)
-    assert "Google account connected: 2 properties found." in await page.text_content("#notice")
+    assert await page.text_content("#notice") == (
+        "Google account connected: 2 properties found. Their first sync started."
+    )
     assert "ga4sync=" not in page.url
     await page.wait_for_function(
         "() => document.querySelectorAll('#properties tbody tr').length === 2", timeout=10_000
@@ -230,6 +232,14 @@ async def test_connect_a_google_account_from_the_status_page(
     names = await page.locator("#properties tbody tr td:first-child").all_text_contents()
     assert sorted(names) == ["Your app · 340000002", "Your site · 340000001"]
     assert await pool.fetchval("select count(*) from google_credentials") == 1
+    # The page follows the connection's first sync (no worker here: it waits) and
+    # says why that run happened.
+    await page.wait_for_function(
+        "() => document.querySelector('#job-status').textContent === 'pending (connected)'",
+        timeout=10_000,
+    )
+    first_run = page.locator("#history tbody tr").first
+    assert await first_run.locator("td").nth(1).text_content() == "connected"
 
 
 class TestWhereThePageSendsThings:
@@ -513,6 +523,45 @@ class TestHistoryInTheBackground:
         assert done["backfill_percent"] == 100.0 and done["days_missing"] == 0
         assert await shown() == f"complete since {done['oldest_settled']}"
         assert await page.get_attribute("#notice", "class") != "error"
+
+    async def test_history_column_says_when_a_failed_history_retries_or_why_it_stopped(
+        self, browser, aiohttp_server, runtime, web_settings, connect_user, pool, clock
+    ):
+        pid = self.PROPERTY
+        await connect_user({pid: "UTC"}, cardinality=2)
+        retry_at = (clock.now + timedelta(minutes=30)).replace(second=0, microsecond=0)
+        await pool.execute(
+            "update ga4_properties set history_failures = 2,"
+            " history_error = 'GA4 kept failing', history_retry_at = $1",
+            retry_at,
+        )
+        server = await aiohttp_server(create_app(web_settings, runtime=runtime))
+        page = await browser.new_page()
+        await page.goto(str(server.make_url("/")) + f"#token={token(ADMIN)}")
+        await page.wait_for_function(f"id => ({HISTORY_CELL})(id)", arg=pid, timeout=10_000)
+
+        async def shown() -> str:
+            return await page.evaluate(f"id => ({HISTORY_CELL})(id)?.textContent ?? ''", pid)
+
+        local = retry_at.astimezone(ZoneInfo("America/Los_Angeles"))
+        assert await shown() == (
+            "0% read, 56 days to go · 2 steps failed in a row: GA4 kept failing · retrying at"
+            f" {local:%Y-%m-%d %H:%M} America/Los_Angeles ({retry_at:%Y-%m-%d %H:%M} UTC)"
+        )
+        state = await page.evaluate(f"id => ({HISTORY_CELL})(id).dataset.state", pid)
+        assert state == "retrying"
+
+        # A cause no retry mends: it says so, and what starts the history again.
+        await pool.execute(
+            "update ga4_properties set history_failures = 1, history_retry_at = null,"
+            " history_error = 'every Google connection with access to it needs re-auth'"
+        )
+        await page.reload()
+        await page.wait_for_function(f"id => ({HISTORY_CELL})(id)", arg=pid, timeout=10_000)
+        assert await shown() == (
+            "0% read, 56 days to go · stopped: every Google connection with access to it"
+            " needs re-auth · resumes after the next sync"
+        )
 
 
 # The points of a property's chart, as the page drew them.

@@ -37,6 +37,11 @@ class Job:
     rows_written: int
     property_filter: str | None
     rows_deleted: int
+    # Why the run happened: "sync_now" (a user's click), "connection" (a Google
+    # account connected: the first sync of its new properties) or "daily".
+    trigger: str = "sync_now"
+    # The properties the run names (a connection's); None: its scope's.
+    property_refs: list[int] | None = None
 
     @property
     def active(self) -> bool:
@@ -49,7 +54,12 @@ _JOB_FIELDS = tuple(field.name for field in dataclasses.fields(Job))
 def _job(row: asyncpg.Record | None) -> Job | None:
     if row is None:
         return None
-    return Job(**{name: row[name] for name in _JOB_FIELDS})
+    fields = {name: row[name] for name in _JOB_FIELDS}
+    if fields["kind"] == "daily":
+        fields["trigger"] = "daily"  # whoever wrote the row (a process older than the column)
+    if fields["property_refs"] is not None:
+        fields["property_refs"] = list(fields["property_refs"])
+    return Job(**fields)
 
 
 async def lock_manual_runs(conn: asyncpg.Connection, requested_by: uuid.UUID) -> None:
@@ -69,6 +79,17 @@ async def create_manual_job(
         await conn.fetchrow(
             query("create_manual_job"), scope, requested_by, since_days, property_filter
         )
+    )
+
+
+async def create_connection_job(
+    conn: Conn, user_id: uuid.UUID, property_refs: list[int], since_days: int
+) -> Job | None:
+    """The first sync of ``property_refs`` that ``user_id`` just connected: of them,
+    those the user has enabled, never synced and in no active run. ``None`` (no
+    run) when none is left."""
+    return _job(
+        await conn.fetchrow(query("create_connection_job"), user_id, property_refs, since_days)
     )
 
 
@@ -125,10 +146,16 @@ async def plan_job_properties(
     *,
     include_manual: bool,
     property_filter: str | None,
+    property_refs: list[int] | None = None,
 ) -> int:
     """Fix the properties the job covers (first call wins); return how many."""
     total: int = await conn.fetchval(
-        query("plan_job_properties"), job_id, user_id, include_manual, property_filter
+        query("plan_job_properties"),
+        job_id,
+        user_id,
+        include_manual,
+        property_filter,
+        property_refs,
     )
     return total
 

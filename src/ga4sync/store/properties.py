@@ -4,6 +4,7 @@ access them, and the outcome of their last sync."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -145,3 +146,30 @@ async def claim_due_properties(
 ) -> list[int]:
     """Claim (and return) properties whose hourly or 6-hourly sync is due at ``now``."""
     return [row["id"] for row in await conn.fetch(query("claim_due_properties"), now, limit)]
+
+
+async def record_history_failure(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    property_ref: int,
+    error: str,
+    *,
+    retry: bool,
+    now: datetime,
+    backoff_s: Sequence[float],
+) -> tuple[int, datetime | None]:
+    """One more failed step of the property's history: ``(failures in a row, when
+    the next step is due)``; never due (None) unless ``retry``. The wait after the
+    n-th failure in a row is ``backoff_s[n - 1]``, its last entry after that."""
+    row = await conn.fetchrow(
+        query("record_history_failure"), property_ref, error, retry, now, list(backoff_s)
+    )
+    if row is None:
+        return 0, None  # removed meanwhile
+    return row["history_failures"], row["history_retry_at"]
+
+
+async def reset_history_failures(
+    conn: asyncpg.Connection | asyncpg.Pool, property_ref: int
+) -> None:
+    """A step of the property's history succeeded: no failure in a row any more."""
+    await conn.execute(query("reset_history_failures"), property_ref)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 
@@ -21,3 +22,12 @@ async def history_steps(conn: asyncpg.Connection | asyncpg.Pool) -> dict[int, di
     its history goes on with: its next history step, else a sync its quota deferred."""
     rows = await conn.fetch(query("history_steps"))
     return {row["property_ref"]: dict(row) for row in rows}
+
+
+async def history_due_for_retry(
+    conn: asyncpg.Connection | asyncpg.Pool, now: datetime, limit: int
+) -> list[int]:
+    """Properties whose history failed or was lost, due again at ``now`` (backoff
+    passed), that still sync and have no step queued or running."""
+    rows = await conn.fetch(query("history_due_for_retry"), now, limit)
+    return [row["id"] for row in rows]

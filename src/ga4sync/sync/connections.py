@@ -77,11 +77,13 @@ async def save_discovered_properties(
     pool: asyncpg.Pool | asyncpg.Connection,
     user_id: uuid.UUID,
     properties: list[DiscoveredProperty],
-) -> None:
+) -> list[int]:
     """Keep what Google says a user can read, with each property's time zone and service
-    level; new properties are synced, known ones keep the user's enabled choice."""
+    level; new properties are synced, known ones keep the user's enabled choice.
+    Returns their ``ga4_properties.id``s."""
+    refs = []
     for prop in properties:
-        await upsert_discovered_property(
+        ref = await upsert_discovered_property(
             pool,
             user_id,
             prop.property_id,
@@ -91,3 +93,5 @@ async def save_discovered_properties(
             enabled=True,
             service_level=prop.service_level,
         )
+        refs.append(ref)
+    return refs

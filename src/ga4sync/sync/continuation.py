@@ -14,6 +14,15 @@ background work, ``Continuation.after`` queues what comes next:
 
 Steps are planned from coverage each time, so a step cut short by a crash, a
 deploy or a quota never reads a finished chunk again.
+
+A step that fails (GA4 kept failing past its retries, the task gave up, or its
+worker was lost too often) queues nothing itself: it is recorded on the
+property with the time the next one is due, after a backoff that grows with
+the failures in a row (``HISTORY_BACKOFF_S``), and the minutely recovery
+(``Upkeep.resume_failed_history``) queues it then. A successful step clears
+the record. A failure that needs a person (re-auth, lost access, a request GA4
+refuses for good, an unknown time zone) is recorded without a retry: it says
+why, and the property's next successful sync starts the history again.
 """
 
 from __future__ import annotations
@@ -26,7 +35,11 @@ from typing import Protocol
 import asyncpg
 
 from ga4sync.clock import Clock, utcnow
-from ga4sync.store.properties import get_property_to_sync
+from ga4sync.store.properties import (
+    get_property_to_sync,
+    record_history_failure,
+    reset_history_failures,
+)
 from ga4sync.sync.fair_order import tenant_ranks
 from ga4sync.sync.ingest import Ingestion, sync_property
 from ga4sync.sync.summary import PropertyResult
@@ -35,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 # One background step reads history for this long, then queues the next one.
 BACKFILL_STEP_S = 10.0
+# After the n-th failed step in a row the history waits the n-th of these (the
+# last one for every failure after): 1 min, 5 min, 30 min, 2 h, then every 4 h.
+HISTORY_BACKOFF_S = (60.0, 300.0, 1800.0, 7200.0, 14400.0)
 
 
 class ContinuationQueue(Protocol):
@@ -101,4 +117,48 @@ class Continuation:
             result = await sync_property(
                 ingestion, prop, recent=False, history_budget_s=BACKFILL_STEP_S
             )
+        await self._record(result, recent=recent)
         await self.after(result)
+
+    async def _record(self, result: PropertyResult, *, recent: bool) -> None:
+        """Keep the step's outcome on the property: a history step that succeeded
+        ends a run of failures; a failed step (a history step, or the resume its
+        history follows) adds one. A quota stop is no failure: it is queued."""
+        if result.status == "success":
+            if not recent:
+                await reset_history_failures(self._pool, result.property_ref)
+        elif result.status != "quota_deferred":
+            await self.failed(
+                result.property_ref,
+                result.error or result.status,
+                permanent=result.permanent,
+                property_id=result.property_id,
+            )
+
+    async def failed(
+        self,
+        property_ref: int,
+        error: str,
+        *,
+        permanent: bool = False,
+        property_id: str | None = None,
+    ) -> None:
+        """A background step of the property's history ended without reading on
+        (failed, gave up, or lost): record it, and when the next one is due unless
+        ``permanent`` (the recovery queues it then)."""
+        failures, retry_at = await record_history_failure(
+            self._pool,
+            property_ref,
+            error,
+            retry=not permanent,
+            now=self._now(),
+            backoff_s=HISTORY_BACKOFF_S,
+        )
+        logger.warning(
+            "property %s: history step failed (%d in a row), %s: %s",
+            property_id or property_ref,
+            failures,
+            f"retrying at {retry_at.isoformat()}" if retry_at else "not retried",
+            error,
+            extra={"action": "history_failed"},
+        )

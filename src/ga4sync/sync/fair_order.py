@@ -3,8 +3,9 @@
 Every unit of work (one property's sync, one step of its history) is queued
 in a lane and with a rank. Lanes, first to last:
 
-* ``interactive``: a user's Sync now, and a user's own properties of the daily
-  run when they click Sync now during it;
+* ``interactive``: a user's Sync now, the first sync of the properties a user
+  just connected, and a user's own properties of the daily run when they click
+  Sync now during it;
 * ``scheduled``: the daily run and the hourly / 6-hourly syncs;
 * ``resume``: a sync its quota deferred, once the quota returns;
 * ``history``: backfill steps.

@@ -15,9 +15,10 @@ the user's access and, if asked, deletes the synced rows; it is idempotent.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import asyncpg
@@ -37,11 +38,21 @@ from ga4sync.store.access import (
     set_access_settings,
 )
 from ga4sync.store.credentials import save_access_token
+from ga4sync.store.jobs import Job
 from ga4sync.sync.connections import (
     import_google_grant,
     save_discovered_properties,
     store_google_grant,
 )
+
+
+class FirstSync(Protocol):
+    """Starts the first sync of properties a user just connected (``SyncService``)."""
+
+    async def start_first_sync(
+        self, user_id: uuid.UUID, property_refs: Sequence[int]
+    ) -> Job | None: ...
+
 
 # How long a finished consent waits for its user to claim it: the browser comes
 # straight back to the frontend, which claims it at once.
@@ -72,6 +83,8 @@ class Connected:
     discovery_error: GoogleError | None = None
     # GA4 property ids the user had from an earlier discovery that Google no longer lists.
     access_removed: tuple[str, ...] = ()
+    # The run that syncs the connected properties never synced before (None: none to sync).
+    first_sync_job_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -85,10 +98,19 @@ class Disconnected:
 
 
 class GoogleAccounts:
-    def __init__(self, pool: asyncpg.Pool, settings: Settings, *, now: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        *,
+        now: Clock = utcnow,
+        first_sync: FirstSync | None = None,
+    ) -> None:
         self._pool = pool
         self._settings = settings
         self._now = now
+        # Without it (the CLI), connected properties wait for the next run.
+        self._first_sync = first_sync
 
     def _cipher(self) -> TokenCipher:
         return TokenCipher(self._settings.require_encryption_key())
@@ -225,7 +247,7 @@ class GoogleAccounts:
         except GoogleError as exc:
             # The grant is stored and valid; the properties can be discovered again.
             return Connected(user_id, [], discovery_error=exc)
-        await save_discovered_properties(self._pool, user_id, properties)
+        refs = await save_discovered_properties(self._pool, user_id, properties)
         # The listing is complete (discover raises otherwise): what it no longer
         # holds, the user lost at Google; rows others sync are not theirs to read.
         removed = await remove_undiscovered_access(
@@ -234,7 +256,18 @@ class GoogleAccounts:
             [p.property_id for p in properties],
             "Google no longer lists this property for your Google account",
         )
-        return Connected(user_id, properties, access_removed=tuple(removed))
+        # New properties sync now, not at the next Sync now or daily run.
+        first = (
+            await self._first_sync.start_first_sync(user_id, refs)
+            if self._first_sync is not None
+            else None
+        )
+        return Connected(
+            user_id,
+            properties,
+            access_removed=tuple(removed),
+            first_sync_job_id=None if first is None else first.id,
+        )
 
     async def disconnect(self, user_id: uuid.UUID, *, delete_data: bool) -> Disconnected:
         """Forget the grant here whatever Google says, then ask Google to revoke it."""

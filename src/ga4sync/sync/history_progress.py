@@ -34,7 +34,8 @@ class HistoryProgress:
     steps: Mapping[int, Mapping[str, Any]]
 
     def of(self, prop: Mapping[str, Any], reports: Sequence[ReportSpec]) -> dict[str, Any]:
-        """The progress of ``prop`` (a row with ``id`` and ``time_zone``) over ``reports``."""
+        """The progress of ``prop`` (a row with ``id`` and ``time_zone``, and its
+        history's failures when it has them) over ``reports``."""
         return property_progress(
             time_zone=prop["time_zone"],
             now=self.now,
@@ -42,6 +43,9 @@ class HistoryProgress:
             reports=reports,
             settings=self.settings,
             step=self.steps.get(prop["id"]),
+            failures=prop.get("history_failures") or 0,
+            error=prop.get("history_error"),
+            retry_at=prop.get("history_retry_at"),
         )
 
 

@@ -73,6 +73,12 @@ logger = logging.getLogger(__name__)
 CHUNKS_BEYOND_REQUESTS = 1
 
 OnPropertyDone = Callable[[PropertyResult], Awaitable[None]]
+# Failures that trying again cannot mend (see ``PropertyResult.permanent``).
+PERMANENT_FAILURES: tuple[type[Ga4SyncError], ...] = (
+    MissingCredentials,
+    Ga4RequestError,  # PropertyAccessDenied too: 400 INVALID_ARGUMENT, 403, ...
+    ReportsRefused,
+)
 
 
 @dataclass(frozen=True)
@@ -219,6 +225,7 @@ async def sync_property(
         )
     except ValueError:
         result.status, result.error = "failed", f"unknown time zone {prop.time_zone!r}"
+        result.permanent = True
     fresh = [c for c in chunks if c.kind == RECENT] if recent else []
     history = [c for c in chunks if c.kind != RECENT]
     chosen = fresh + (history if history_chunks is None else history[:history_chunks])
@@ -235,6 +242,7 @@ async def sync_property(
             result.status = "success"
     except GrantRevoked as exc:
         result.status, result.error = "needs_reauth", str(exc)
+        result.permanent = True
     except QuotaExhausted as exc:
         # The sync resumes by itself then (see sync/continuation.py): say when.
         zone = ZoneInfo(ingestion.settings.sync_timezone)
@@ -244,6 +252,9 @@ async def sync_property(
         result.retry_after_s = exc.retry_after_s
     except Ga4SyncError as exc:
         result.status, result.error = "failed", str(exc)
+        # No grant, no access, or a request GA4 refuses for good (4xx): a person must
+        # act. Google unavailable (5xx, network, after every retry) may pass.
+        result.permanent = isinstance(exc, PERMANENT_FAILURES)
     except asyncio.CancelledError:
         result.status, result.error = "failed", "interrupted before it finished"
         await asyncio.shield(_finish(ingestion, run_id, result, started, part))

@@ -205,6 +205,34 @@ class SyncService:
         )
         return StartedJob(job, created=True)
 
+    async def start_first_sync(
+        self, user_id: uuid.UUID, property_refs: Sequence[int]
+    ) -> Job | None:
+        """The first sync of properties ``user_id`` just connected, as a run of its own
+        (trigger "connection"): of ``property_refs``, those the user has enabled that
+        were never synced and that no active run covers. Like a Sync now it reads the
+        recent days in the user's lane of the queue, then the history follows in the
+        background. It is neither refused during the daily run (the daily run, fixed
+        before they were connected, does not cover them) nor counted against the
+        Sync now rate limit. ``None`` when nothing is left to sync for the first time.
+        """
+        if not property_refs:
+            return None
+        job = await job_store.create_connection_job(
+            self._pool, user_id, sorted(set(property_refs)), self._settings.sync_lookback_days
+        )
+        if job is None:
+            return None
+        await self._queue.enqueue_run(job.id)
+        logger.info(
+            "first sync %s of %d connected properties of %s",
+            job.id,
+            len(job.property_refs or ()),
+            user_id,
+            extra={"action": "job_created"},
+        )
+        return job
+
     async def _daily_run_active(
         self, daily: Job, requested_by: uuid.UUID, scope: str, property_id: str | None
     ) -> DailyRunActive:
@@ -335,6 +363,9 @@ class SyncService:
             row["coverage"] = progress.of(
                 row, [s for s in self._settings.reports if s.applies_to(row["property_id"])]
             )
+            # Shown in the coverage (failures, error, resumes_at), not beside it.
+            for name in ("history_failures", "history_error", "history_retry_at"):
+                row.pop(name, None)
         return rows
 
     async def describe_reports(self, *, user_id: uuid.UUID | None) -> list[dict[str, Any]]:
@@ -378,6 +409,7 @@ class SyncService:
             user_id,
             include_manual=job.kind != "daily",
             property_filter=job.property_filter,
+            property_refs=job.property_refs,
         )
         if total == 0:
             await self._finish(job_id)
@@ -451,6 +483,12 @@ class SyncService:
                 error=reason,
             ),
         )
+
+    async def history_step_lost(self, property_ref: int, reason: str) -> None:
+        """A background step of the property's history will not run to its end (its
+        task gave up or was lost too often): the recovery queues the next one once
+        its backoff has passed."""
+        await self._continuation.failed(property_ref, reason)
 
     async def fail_job(self, job_id: uuid.UUID, message: str) -> None:
         """Finish a job that cannot go on (its run task gave up)."""

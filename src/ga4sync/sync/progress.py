@@ -8,6 +8,12 @@ share of the history read (the least any report has), and a state:
 * ``done``: nothing missing;
 * ``running``: a background step is queued or reading;
 * ``waiting_for_quota``: the next step waits for the quota, until ``resumes_at``;
+* ``retrying``: the last step failed (or was lost); the next one is queued at
+  ``resumes_at``, after a backoff that grows with ``failures`` (the failed steps
+  in a row), and ``error`` says why the last one failed;
+* ``stopped``: the last step failed for a cause that needs a person (re-auth,
+  lost access, a request GA4 refuses for good): ``error`` says which; the
+  property's next successful sync starts the history again;
 * ``pending``: history is missing and the property's next sync will start it.
 
 The step is the property's next history step or, when a quota ran out and
@@ -36,9 +42,14 @@ def property_progress(
     reports: Sequence[ReportSpec],
     settings: PlanSettings,
     step: Mapping[str, Any] | None,
+    failures: int = 0,
+    error: str | None = None,
+    retry_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The progress of one property; ``step`` is the queued step its history goes on
-    with (a history step, or a sync its quota deferred), if any."""
+    with (a history step, or a sync its quota deferred), if any; ``failures``,
+    ``error`` and ``retry_at``: its history's failed steps in a row, why the last
+    one failed and when the next is due (None: not retried)."""
     try:
         statuses = coverage_status(
             time_zone=time_zone,
@@ -59,16 +70,24 @@ def property_progress(
         "days_missing": missing,
         "backfill_percent": round(min((s.backfill_percent for s in values), default=100.0), 1),
         "resumes_at": None,
+        "failures": failures if missing else 0,
+        "error": error if missing and failures else None,
     }
     if missing == 0:
         progress["state"] = "done"
-    elif step is None:
-        progress["state"] = "pending"
-    elif step["status"] == "todo" and step["scheduled_at"] and step["scheduled_at"] > now:
-        progress["state"] = "waiting_for_quota"
-        progress["resumes_at"] = step["scheduled_at"]
+    elif step is not None:
+        if step["status"] == "todo" and step["scheduled_at"] and step["scheduled_at"] > now:
+            progress["state"] = "waiting_for_quota"
+            progress["resumes_at"] = step["scheduled_at"]
+        else:
+            progress["state"] = "running"
+    elif failures and retry_at is not None:
+        progress["state"] = "retrying"
+        progress["resumes_at"] = retry_at
+    elif failures:
+        progress["state"] = "stopped"
     else:
-        progress["state"] = "running"
+        progress["state"] = "pending"
     return progress
 
 

@@ -25,6 +25,9 @@ class PropertyResult:
     tokens_consumed: int = 0
     duration_ms: int = 0
     error: str | None = None
+    # The failure needs a person (a grant to reconnect, access lost, a request GA4
+    # refuses for good, an unknown time zone): trying again later changes nothing.
+    permanent: bool = False
     retry_after_s: float | None = None
     data_quality: dict[str, Any] = field(default_factory=dict)
     quota: dict[str, Any] | None = None

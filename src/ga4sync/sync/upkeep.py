@@ -17,7 +17,7 @@ from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
 from ga4sync.store.coverage import prune_read_keys
 from ga4sync.store.properties import claim_due_properties, get_property_to_sync
-from ga4sync.store.queue_state import orphaned_job_properties
+from ga4sync.store.queue_state import history_due_for_retry, orphaned_job_properties
 from ga4sync.store.retention import (
     prune_oauth_states,
     prune_pending_grants,
@@ -76,6 +76,22 @@ class Upkeep:
         for job_id in waiting:
             await self._queue.enqueue_run(job_id)
         return len(waiting)
+
+    async def resume_failed_history(self, now: datetime | None = None, limit: int = 500) -> int:
+        """Queue the next history step of every property whose last step failed or
+        was lost, once its backoff has passed (see ``ga4sync.sync.continuation``).
+        A property with a step queued or running is left to it, so this queues a
+        property's step once however often it runs."""
+        due = await history_due_for_retry(self._pool, now or self._now(), limit)
+        for ref, rank in zip(due, await tenant_ranks(self._pool, due), strict=True):
+            await self._queue.enqueue_continuation(ref, recent=False, rank=rank)
+        if due:
+            logger.info(
+                "history of %d properties resumes after a failure",
+                len(due),
+                extra={"action": "history_resumed"},
+            )
+        return len(due)
 
     # -- reading ----------------------------------------------------------------
 

@@ -83,7 +83,9 @@ def _bind(app: web.Application, runtime: Runtime) -> None:
         max_exports_per_user=settings.exports_per_user,
     )
     # The app's own settings: a web process may be configured beyond the runtime's.
-    app[connections.ACCOUNTS] = GoogleAccounts(runtime.pool, settings, now=runtime.now)
+    app[connections.ACCOUNTS] = GoogleAccounts(
+        runtime.pool, settings, now=runtime.now, first_sync=runtime.sync
+    )
 
 
 def _add_cors(

@@ -60,6 +60,7 @@ def _connected_json(connected: Connected) -> dict[str, Any]:
             "the grant is stored, but the GA4 properties could not be listed; "
             "reconnect to discover them",
         ),
+        "first_sync_job_id": connected.first_sync_job_id,
     }
 
 

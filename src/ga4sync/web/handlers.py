@@ -58,6 +58,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "status": job.status,
         "outcome": outcome_of(job),
         "kind": job.kind,
+        "trigger": job.trigger,
         "scope": job.scope,
         "property_id": job.property_filter,
         "message": job.message,

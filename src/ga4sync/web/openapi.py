@@ -227,7 +227,11 @@ _COMPLETE = {
         required=True,
     ),
     "responses": {
-        "201": json_content(ref("Connected"), "Stored; properties discovered"),
+        "201": json_content(
+            ref("Connected"),
+            "Stored; properties discovered, and the first sync of those never synced "
+            "started (first_sync_job_id)",
+        ),
         "400": error("Malformed body"),
         "401": _UNAUTHORIZED,
         "403": error("other_user: the consent was started by another user; nothing stored"),
@@ -261,7 +265,11 @@ _IMPORT_TOKENS = {
         required=True,
     ),
     "responses": {
-        "201": json_content(ref("Connected"), "Stored; properties discovered"),
+        "201": json_content(
+            ref("Connected"),
+            "Stored; properties discovered, and the first sync of those never synced "
+            "started (first_sync_job_id)",
+        ),
         "400": error("Malformed body, or Google refused the token"),
         "401": _UNAUTHORIZED,
         "403": error("Another user's account without being an admin"),

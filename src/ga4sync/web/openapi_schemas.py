@@ -69,6 +69,14 @@ SCHEMAS: dict[str, Any] = {
                 **ref("Failure"),
                 "description": "why the properties could not be listed (the grant is stored)",
             },
+            "first_sync_job_id": {
+                "type": ["string", "null"],
+                "format": "uuid",
+                "description": "the run (trigger connection) that syncs the connected "
+                "properties never synced before, started at once: follow it with GET "
+                "/v1/sync/ga4/job/{job_id}. null: none to sync (all synced already, "
+                "turned off, or already in an active run), or none discovered",
+            },
         },
     },
     "Disconnected": {
@@ -160,7 +168,18 @@ SCHEMAS: dict[str, Any] = {
                 "of them failed; the message names them and says why) or failed; null "
                 "while the run is pending or running",
             },
-            "kind": {"enum": ["manual", "daily"]},
+            "kind": {
+                "enum": ["manual", "daily"],
+                "description": "manual: on demand (trigger sync_now or connection); "
+                "daily: the daily run",
+            },
+            "trigger": {
+                "enum": ["sync_now", "connection", "daily"],
+                "description": "why the run happened: sync_now (POST /v1/sync/ga4/run), "
+                "connection (a Google account was connected: the first sync of the "
+                "properties it brought that were never synced) or daily (the schedule "
+                "or its backup trigger)",
+            },
             "scope": {"type": "string", "description": "'all' or the user id synced"},
             "property_id": {"type": ["string", "null"], "description": "one property only"},
             "message": {
@@ -242,12 +261,42 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "description": "how far the history is read (SYNC_BACKFILL_DAYS back)",
                 "properties": {
-                    "state": {"enum": ["done", "running", "waiting_for_quota", "pending"]},
+                    "state": {
+                        "enum": [
+                            "done",
+                            "running",
+                            "waiting_for_quota",
+                            "retrying",
+                            "stopped",
+                            "pending",
+                            "unknown",
+                        ],
+                        "description": "done: nothing missing; running: a background step "
+                        "is queued or reading; waiting_for_quota: the next step waits for "
+                        "the GA4 quota until resumes_at; retrying: the last step failed "
+                        "(failures in a row, error) and the next one is queued at "
+                        "resumes_at, after a backoff of 1 min, 5 min, 30 min, 2 h, then "
+                        "4 h; stopped: the last step failed for a cause that needs a "
+                        "person (re-auth, lost access, a request GA4 refuses for good), "
+                        "which error names, and the next successful sync starts the "
+                        "history again; pending: the next sync starts it; unknown: the "
+                        "property's time zone is unknown (error)",
+                    },
                     "oldest_settled": {"type": ["string", "null"], "format": "date"},
                     "newest_settled": {"type": ["string", "null"], "format": "date"},
                     "days_missing": {"type": "integer"},
                     "backfill_percent": {"type": "number"},
                     "resumes_at": _TS,
+                    "failures": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "background steps of the history that failed in "
+                        "a row (0 once one succeeds)",
+                    },
+                    "error": {
+                        "type": ["string", "null"],
+                        "description": "why the last step failed (retrying, stopped)",
+                    },
                 },
             },
             "next_due_at": _TS,
