@@ -60,11 +60,20 @@ where kind = 'manual' and trigger = 'sync_now' and requested_by = $1 and scope =
   and status in ('pending', 'running');
 
 -- name: manual_runs_since
--- How many Sync now runs a user started since $2, and when the oldest of them
--- was (a connection's first sync is not one of them).
+-- How many Sync now and re-sync runs a user started since $2, and when the
+-- oldest of them was (a connection's first sync is not one of them).
 select count(*) as runs, min(created_at) as oldest
 from ga4_sync_jobs
-where kind = 'manual' and trigger = 'sync_now' and requested_by = $1 and created_at > $2;
+where kind = 'manual' and trigger in ('sync_now', 'resync')
+  and requested_by = $1 and created_at > $2;
+
+-- name: create_resync_job
+-- A re-sync of property $3 (its GA4 id $4) requested by $2 in scope $1: the
+-- definitions $5 (null: all) over the dates $6 .. $7 ($8: the lookback).
+insert into ga4_sync_jobs (kind, trigger, scope, requested_by, since_days, property_filter,
+                           property_refs, resync_reports, resync_start, resync_end)
+values ('manual', 'resync', $1, $2, $8, $4, array[$3::bigint], $5, $6, $7)
+returning *;
 
 -- name: get_active_daily_job
 select *

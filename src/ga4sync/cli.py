@@ -12,9 +12,11 @@ import logging
 import os
 import re
 import sys
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
@@ -29,13 +31,16 @@ from ga4sync.errors import ConfigError, Ga4SyncError, GoogleError, GoogleUnavail
 from ga4sync.migrate import migrate, pending_migrations
 from ga4sync.outage import install_outage_log_filter
 from ga4sync.settings import Settings
+from ga4sync.store.properties import find_property_ref, get_property_to_sync
 from ga4sync.store.report_tables import NothingToPrune, ensure_report_tables, prune_report
 from ga4sync.sync.connections import connect_property
 from ga4sync.sync.google_accounts import GoogleAccounts
-from ga4sync.sync.ingest import ingest_ga4_for_all_accounts, open_ingestion
+from ga4sync.sync.ingest import Resync, ingest_ga4_for_all_accounts, open_ingestion, sync_property
+from ga4sync.sync.jobs import ResyncRefused, ResyncTarget, resync_reports
 from ga4sync.sync.key_rotation import DEFAULT_BATCH_SIZE, rotate_stored_tokens
 from ga4sync.sync.report_catalog import describe_reports, format_reports
 from ga4sync.sync.report_check import check_reports, format_check
+from ga4sync.sync.summary import IngestSummary
 
 logger = logging.getLogger("ga4sync")
 
@@ -65,6 +70,13 @@ def _property_spec(value: str) -> tuple[str, str]:
     except (ZoneInfoNotFoundError, ValueError):
         raise argparse.ArgumentTypeError(f"unknown time zone {zone!r}") from None
     return property_id, zone
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date written YYYY-MM-DD") from None
 
 
 def _since_days(value: str) -> int:
@@ -123,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID[:TIME_ZONE]",
         help="also sync this property, e.g. 123456789:America/New_York (repeatable)",
     )
+    resync = commands.add_parser(
+        "resync",
+        help="read dates of one property again (GA4 reprocessed them) and print a summary",
+    )
+    resync.add_argument("--property", type=_property_id, required=True, help="the GA4 property id")
+    resync.add_argument("--report", help="only this report (default: every report it syncs)")
+    resync.add_argument(
+        "--from", dest="start", type=_date, required=True, help="first date, YYYY-MM-DD"
+    )
+    resync.add_argument("--to", dest="end", type=_date, required=True, help="last date, YYYY-MM-DD")
+    resync.add_argument("--json", action="store_true", help="print the summary as JSON")
     reports = commands.add_parser(
         "reports", help="the reports synced: list them, check them against GA4, prune old ones"
     )
@@ -187,6 +210,31 @@ async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Nam
             scope=args.user or "all",
             property_id=args.property,
         )
+    print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.message())
+    return 0 if summary.ok else 1
+
+
+async def _resync(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:
+    """What POST /v1/properties/{id}/resync queues, read here and now."""
+    await _ensure_schema(url, settings, embedded=embedded)
+    async with open_pool(url) as pool, open_ingestion(pool, settings) as ingestion:
+        ref = await find_property_ref(pool, args.property)
+        prop = None if ref is None else await get_property_to_sync(pool, ref)
+        if ref is None or prop is None:
+            raise ResyncRefused(
+                f"no property {args.property} to sync: not connected, or turned off by"
+                " every user with access"
+            )
+        target = ResyncTarget(
+            ref, prop.property_id, prop.time_zone, args.report, args.start, args.end
+        )
+        specs = resync_reports(settings, target, ingestion.now())
+        keys = None if args.report is None else [spec.key for spec in specs]
+        started = time.monotonic()
+        result = await sync_property(
+            ingestion, prop, resync=Resync(keys, args.start, args.end), history_chunks=0
+        )
+    summary = IngestSummary(results=[result], duration_s=time.monotonic() - started)
     print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.message())
     return 0 if summary.ok else 1
 
@@ -374,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_connect(url, embedded, settings, args))
             if args.command == "rotate-keys":
                 return asyncio.run(_rotate_keys(url, embedded, settings, args))
+            if args.command == "resync":
+                return asyncio.run(_resync(url, embedded, settings, args))
             if args.command == "reports":
                 return asyncio.run(_reports(url, embedded, settings, args))
             if args.command == "demo":

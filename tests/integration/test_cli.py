@@ -9,6 +9,7 @@ import json
 import logging
 import socket
 import uuid
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -384,3 +385,38 @@ def test_every_command_tunes_the_cycle_collector_first(database_url, monkeypatch
     monkeypatch.delenv("TOKEN_ENCRYPTION_KEY", raising=False)
     assert main(["sync"]) == 2
     assert tuned == ["tuned"]
+
+
+def test_resync_reads_the_dates_of_one_report_again_at_once(
+    database_url, encryption_key, google_in_thread, monkeypatch, capsys
+):
+    fake, base_url = google_in_thread
+
+    async def seed() -> None:
+        async with connect(database_url) as conn:
+            user = uuid.uuid4()
+            await store_google_grant(conn, TokenCipher(encryption_key), user, "rt-cli")
+            await connect_property(conn, user, "777", time_zone="Europe/Paris")
+
+    asyncio.run(seed())
+    _point_at(monkeypatch, database_url, encryption_key, base_url)
+    today = fake.today("777")
+    first, last = today - timedelta(days=9), today - timedelta(days=5)
+    dates = ["--from", str(first), "--to", str(last)]
+
+    assert main(["resync", "--property", "777", "--report", "pages", *dates, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["properties_total"] == 1 and summary["rows_inserted"] == 5 * 3
+    asked = [
+        (b["dimensions"][1]["name"], b["dateRanges"][0]["startDate"], b["dateRanges"][0]["endDate"])
+        for _, b in fake.report_requests
+    ]
+    assert asked == [("pagePath", str(first), str(last))]
+
+    assert main(["resync", "--property", "777", "--report", "nope", *dates]) == 1
+    assert "No report 'nope' syncs property 777" in capsys.readouterr().err
+    assert main(["resync", "--property", "999", *dates]) == 1
+    assert "no property 999 to sync" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["resync", "--property", "777", "--from", "yesterday", "--to", str(last)])
+    assert "is not a date" in capsys.readouterr().err

@@ -26,6 +26,7 @@ from ga4sync.sync.plan import (
     missing_dates,
     plan_sync,
     recent_start,
+    resync_chunks,
     target_start,
 )
 
@@ -787,3 +788,17 @@ def test_a_year_of_three_reports_plans_in_well_under_a_millisecond():
         plan(coverage)
         runs_s.append(perf_counter() - started)
     assert min(runs_s) < 0.005
+
+
+def test_resync_chunks_read_the_range_whatever_coverage_says_in_whole_periods():
+    today = date(2026, 11, 21)
+    days = resync_chunks("r", "day", date(2026, 10, 1), date(2026, 10, 12), today, 5)
+    assert [(c.start_date, c.end_date, c.kind) for c in days] == [
+        (date(2026, 10, 8), date(2026, 10, 12), RECENT),
+        (date(2026, 10, 3), date(2026, 10, 7), RECENT),
+        (date(2026, 10, 1), date(2026, 10, 2), RECENT),
+    ]
+    # A week report reads the whole ISO weeks the range touches, never past today.
+    weeks = resync_chunks("w", "week", date(2026, 11, 4), date(2026, 11, 21), today, 30)
+    assert [(c.start_date, c.end_date) for c in weeks] == [(date(2026, 11, 2), date(2026, 11, 21))]
+    assert resync_chunks("r", "day", date(2026, 11, 22), date(2026, 11, 23), today, 5) == []

@@ -40,8 +40,13 @@ class Job:
     # Why the run happened: "sync_now" (a user's click), "connection" (a Google
     # account connected: the first sync of its new properties) or "daily".
     trigger: str = "sync_now"
-    # The properties the run names (a connection's); None: its scope's.
+    # The properties the run names (a connection's, a re-sync's); None: its scope's.
     property_refs: list[int] | None = None
+    # A re-sync's definitions (keys; None: all) and dates, read again whatever
+    # their coverage says.
+    resync_reports: list[str] | None = None
+    resync_start: date | None = None
+    resync_end: date | None = None
 
     @property
     def active(self) -> bool:
@@ -57,8 +62,9 @@ def _job(row: asyncpg.Record | None) -> Job | None:
     fields = {name: row[name] for name in _JOB_FIELDS}
     if fields["kind"] == "daily":
         fields["trigger"] = "daily"  # whoever wrote the row (a process older than the column)
-    if fields["property_refs"] is not None:
-        fields["property_refs"] = list(fields["property_refs"])
+    for listed in ("property_refs", "resync_reports"):
+        if fields[listed] is not None:
+            fields[listed] = list(fields[listed])
     return Job(**fields)
 
 
@@ -91,6 +97,35 @@ async def create_connection_job(
     return _job(
         await conn.fetchrow(query("create_connection_job"), user_id, property_refs, since_days)
     )
+
+
+async def create_resync_job(
+    conn: Conn,
+    scope: str,
+    requested_by: uuid.UUID,
+    property_ref: int,
+    property_id: str,
+    report_keys: list[str] | None,
+    start: date,
+    end: date,
+    since_days: int,
+) -> Job:
+    """A re-sync of one property's ``report_keys`` (None: all) over ``start .. end``."""
+    job = _job(
+        await conn.fetchrow(
+            query("create_resync_job"),
+            scope,
+            requested_by,
+            property_ref,
+            property_id,
+            report_keys,
+            start,
+            end,
+            since_days,
+        )
+    )
+    assert job is not None
+    return job
 
 
 async def run_target_exists(conn: Conn, user_id: uuid.UUID | None, property_id: str) -> bool:

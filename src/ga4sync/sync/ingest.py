@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -59,6 +59,7 @@ from ga4sync.sync.plan import (
     load_zone,
     local_today,
     plan_sync,
+    resync_chunks,
     target_start,
 )
 from ga4sync.sync.reads import ChunkRead, ReportProgress, TokenSource, read_chunk
@@ -180,6 +181,16 @@ async def ingest_ga4_for_all_accounts(
     return summary
 
 
+@dataclass(frozen=True)
+class Resync:
+    """Dates read again whatever their coverage says: of the definitions ``reports``
+    (keys; None: every report of the property), ``start .. end``."""
+
+    reports: Sequence[str] | None
+    start: date
+    end: date
+
+
 async def sync_property(
     ingestion: Ingestion,
     prop: PropertyToSync,
@@ -190,6 +201,7 @@ async def sync_property(
     history_chunks: int | None = None,
     recent: bool = True,
     history_budget_s: float | None = None,
+    resync: Resync | None = None,
 ) -> PropertyResult:
     """Sync one property and record the run; Google failures become its outcome.
 
@@ -206,6 +218,7 @@ async def sync_property(
         spec
         for spec in (ingestion.settings.reports if reports is None else reports)
         if spec.applies_to(prop.property_id)
+        and (resync is None or resync.reports is None or spec.key in resync.reports)
     ]
     pool = ingestion.pool
     settings = plan_settings(ingestion.settings, lookback_days)
@@ -223,6 +236,20 @@ async def sync_property(
             settings=settings,
             grains={spec.key: spec.grain for spec in reports},
         )
+        if resync is not None:
+            # The named dates, read in this run whatever their coverage says.
+            chunks = [
+                chunk
+                for spec in reports
+                for chunk in resync_chunks(
+                    spec.key,
+                    spec.grain,
+                    resync.start,
+                    resync.end,
+                    today,
+                    settings.backfill_chunk_days,
+                )
+            ]
     except ValueError:
         result.status, result.error = "failed", f"unknown time zone {prop.time_zone!r}"
         result.permanent = True

@@ -22,6 +22,7 @@ import asyncpg
 
 from ga4sync.clock import Clock, utcnow
 from ga4sync.errors import Ga4SyncError
+from ga4sync.reports import ReportSpec
 from ga4sync.settings import Settings
 from ga4sync.store import jobs as job_store
 from ga4sync.store.app_settings import LAST_SUCCESS, SettingsCache, put_app_setting
@@ -38,8 +39,9 @@ from ga4sync.sync.chart import property_chart
 from ga4sync.sync.continuation import Continuation
 from ga4sync.sync.fair_order import Lane, fresh_by, manual_ranks, tenant_ranks
 from ga4sync.sync.history_progress import read_history_progress
-from ga4sync.sync.ingest import Ingestion, sync_property
+from ga4sync.sync.ingest import Ingestion, Resync, sync_property
 from ga4sync.sync.job_views import seen_by_user, summary_of
+from ga4sync.sync.plan import GA4_EARLIEST_DATE, load_zone, local_today
 from ga4sync.sync.report_catalog import describe_reports
 from ga4sync.sync.summary import PropertyResult
 
@@ -120,6 +122,64 @@ class RateLimited(Ga4SyncError):
             f"You can start {limit} syncs an hour; try again in {retry_after_s} seconds."
         )
         self.retry_after_s = retry_after_s
+
+
+class ResyncRefused(Ga4SyncError):
+    """A re-sync names a report the property does not sync, or dates it cannot read."""
+
+
+class ReportNotSynced(ResyncRefused):
+    """A re-sync names a report the property does not sync."""
+
+
+# A re-sync reads at most ten years of one property at once.
+MAX_RESYNC_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class ResyncTarget:
+    """What a re-sync reads again: one property, its definitions (None: every report
+    it syncs), the dates ``start .. end``."""
+
+    property_ref: int
+    property_id: str
+    time_zone: str
+    report: str | None
+    start: date
+    end: date
+
+
+def resync_reports(settings: Settings, target: ResyncTarget, now: datetime) -> list[ReportSpec]:
+    """The definitions a re-sync of ``target`` reads again, or ``ResyncRefused`` for a
+    report the property does not sync or dates it cannot read."""
+    specs = [s for s in settings.reports if s.applies_to(target.property_id)]
+    if target.report is not None:
+        named = [s for s in specs if s.name == target.report]
+        if not named:
+            synced = ", ".join(sorted(s.name for s in specs)) or "none"
+            raise ReportNotSynced(
+                f"No report {target.report!r} syncs property {target.property_id}"
+                f" (its reports: {synced})."
+            )
+        specs = named
+    try:
+        today = local_today(now, load_zone(target.time_zone))
+    except ValueError:
+        raise ResyncRefused(
+            f"property {target.property_id} has the unknown time zone {target.time_zone!r}"
+        ) from None
+    if target.start > target.end:
+        raise ResyncRefused("start_date must not be after end_date.")
+    if target.end > today:
+        raise ResyncRefused(
+            f"end_date {target.end} is after the property's today ({today},"
+            f" {target.time_zone}): GA4 has nothing to read there yet."
+        )
+    if target.start < GA4_EARLIEST_DATE:
+        raise ResyncRefused(f"GA4 has no data before {GA4_EARLIEST_DATE}.")
+    if (target.end - target.start).days >= MAX_RESYNC_DAYS:
+        raise ResyncRefused(f"A re-sync reads at most {MAX_RESYNC_DAYS} days at once.")
+    return specs
 
 
 @dataclass(frozen=True)
@@ -229,6 +289,43 @@ class SyncService:
             job.id,
             len(job.property_refs or ()),
             user_id,
+            extra={"action": "job_created"},
+        )
+        return job
+
+    async def start_resync(self, requested_by: uuid.UUID, scope: str, target: ResyncTarget) -> Job:
+        """A re-sync: the target's dates read again whatever their coverage says, as a
+        run of its own in the requester's lane of the queue (like a Sync now, and
+        counted against RUN_RATE_LIMIT with them). Rows GA4 no longer returns are
+        deleted, as after any complete read. It is not refused during the daily run:
+        that run reads recent days, a re-sync names its own.
+
+        Raises ``ResyncRefused`` for a report the property does not sync or dates
+        it cannot read, ``RateLimited`` past RUN_RATE_LIMIT.
+        """
+        specs = resync_reports(self._settings, target, self._now())
+        async with self._pool.acquire() as conn, conn.transaction():
+            await job_store.lock_manual_runs(conn, requested_by)
+            await self._check_rate(conn, requested_by)
+            job = await job_store.create_resync_job(
+                conn,
+                scope,
+                requested_by,
+                target.property_ref,
+                target.property_id,
+                None if target.report is None else [spec.key for spec in specs],
+                target.start,
+                target.end,
+                self._settings.sync_lookback_days,
+            )
+        await self._queue.enqueue_run(job.id)
+        logger.info(
+            "re-sync %s of property %s (%s .. %s) requested by %s",
+            job.id,
+            target.property_id,
+            target.start,
+            target.end,
+            requested_by,
             extra={"action": "job_created"},
         )
         return job
@@ -446,8 +543,17 @@ class SyncService:
                 error="the property was disabled or removed",
             )
         else:
+            resync = None
+            if job.trigger == "resync":
+                assert job.resync_start is not None and job.resync_end is not None
+                resync = Resync(job.resync_reports, job.resync_start, job.resync_end)
             result = await sync_property(
-                ingestion, prop, lookback_days=job.since_days, job_id=job_id, history_chunks=0
+                ingestion,
+                prop,
+                lookback_days=job.since_days,
+                job_id=job_id,
+                history_chunks=0,
+                resync=resync,
             )
             await self._continuation.after(result, history=False)
         await self.complete_property(job_id, result)

@@ -30,7 +30,7 @@ Pure: no I/O, no clock of its own (``now`` is an input), stdlib only.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -455,3 +455,27 @@ def coverage_status(
             backfill_percent=percent,
         )
     return statuses
+
+
+def resync_chunks(
+    report: str,
+    grain: Grain,
+    first: date,
+    last: date,
+    today: date,
+    chunk_days: int,
+) -> list[Chunk]:
+    """The chunks that read ``[first, last]`` of one report again, whatever its
+    coverage says, newest first: whole periods for a week or month report (those
+    overlapping the range), never past ``today`` nor before GA4's first date.
+    They are the run's own reads (kind ``recent``), not background history."""
+    first, last = max(first, GA4_EARLIEST_DATE), min(last, today)
+    if first > last:
+        return []
+    if grain == "day":
+        return [replace(c, kind=RECENT) for c in _history_chunks(report, first, last, chunk_days)]
+    run = list(periods.periods(first, last, grain))
+    return [
+        Chunk(report, max(part[0].start, GA4_EARLIEST_DATE), min(part[-1].end, today), RECENT)
+        for part in periods.history_chunks(run, grain, chunk_days)
+    ]

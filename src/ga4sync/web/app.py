@@ -53,6 +53,7 @@ def create_app(
     app.router.add_patch("/v1/properties/{property_id}", connections.patch_property)
     app.router.add_get("/v1/properties/{property_id}/runs", handlers.list_property_runs)
     app.router.add_get("/v1/properties/{property_id}/chart", handlers.get_property_chart)
+    app.router.add_post("/v1/properties/{property_id}/resync", handlers.resync_property)
     app.router.add_get("/v1/connections/google/start", connections.start)
     app.router.add_get("/v1/connections/google/callback", connections.callback)
     app.router.add_post("/v1/connections/google/complete", connections.complete)

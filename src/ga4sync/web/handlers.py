@@ -21,6 +21,9 @@ from ga4sync.sync.jobs import (
     JobNotFound,
     NotDueYet,
     RateLimited,
+    ReportNotSynced,
+    ResyncRefused,
+    ResyncTarget,
     RunTargetNotFound,
 )
 from ga4sync.web.auth import cron_token_matches
@@ -43,6 +46,7 @@ from ga4sync.web.params import (
     PROPERTY_ID_PATTERN,
     RUN_ID,
     SCOPES,
+    date_range,
     int_query,
     matches,
     page_limit,
@@ -67,6 +71,15 @@ def job_json(job: Job) -> dict[str, Any]:
         "finished_at": job.finished_at,
         "last_sync_at": job.last_sync_at,
         "run_date": job.run_date,
+        "resync": (
+            {
+                "reports": job.resync_reports,
+                "start_date": job.resync_start,
+                "end_date": job.resync_end,
+            }
+            if job.trigger == "resync"
+            else None
+        ),
         "duration_s": (
             round((job.finished_at - job.started_at).total_seconds(), 3)
             if job.started_at and job.finished_at
@@ -121,16 +134,55 @@ async def run_sync(request: web.Request) -> web.Response:
             fresh_by=exc.fresh_by.isoformat() if exc.fresh_by else None,
         ) from None
     except RateLimited as exc:
-        response = json_response(
-            {"error": "rate_limited", "message": str(exc), "retry_after_s": exc.retry_after_s},
-            status=429,
-        )
-        response.headers["Retry-After"] = str(exc.retry_after_s)
-        return response
+        return _rate_limited(exc)
     return json_response(
         {"job_id": started.job.id, "status": started.job.status, "created": started.created},
         status=202,
     )
+
+
+def _rate_limited(exc: RateLimited) -> web.Response:
+    response = json_response(
+        {"error": "rate_limited", "message": str(exc), "retry_after_s": exc.retry_after_s},
+        status=429,
+    )
+    response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
+async def resync_property(request: web.Request) -> web.Response:
+    """POST /v1/properties/{id}/resync — read dates of one property again (202, the job).
+
+    Body: ``start_date``, ``end_date`` (both inclusive), ``report`` (optional: one
+    report's name; absent, every report of the property).
+    """
+    principal = await principal_of(request)
+    body = await json_object(request)
+    unknown = sorted(set(body) - {"report", "start_date", "end_date"})
+    if unknown:
+        raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(unknown)}.")
+    start, end = date_range(body)
+    if start is None or end is None:
+        raise ApiError(400, "invalid_body", "start_date and end_date are required.")
+    report = body.get("report")
+    if report is not None and not isinstance(report, str):
+        raise ApiError(400, "invalid_report", "report is a report's name.")
+    named, ref = await named_property(request)
+    prop = await get_property(request.app[POOL], ref)
+    has_access = prop is not None and principal.user_id in prop["access_user_ids"]
+    if prop is None or not (has_access or principal.is_admin):
+        raise ApiError(404, "not_found", f"No property {named}.")
+    target = ResyncTarget(ref, prop["property_id"], prop["time_zone"], report, start, end)
+    scope = str(principal.user_id) if has_access else "all"
+    try:
+        job = await request.app[SERVICE].start_resync(principal.user_id, scope, target)
+    except ReportNotSynced as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except ResyncRefused as exc:
+        raise ApiError(400, "invalid_resync", str(exc)) from None
+    except RateLimited as exc:
+        return _rate_limited(exc)
+    return json_response(job_json(job), status=202)
 
 
 async def get_job(request: web.Request) -> web.Response:

@@ -146,6 +146,57 @@ _RUN = {
     },
 }
 
+_RESYNC = {
+    "summary": "Read dates of one property again (GA4 reprocessed them, or a custom "
+    "definition changed upstream)",
+    "description": "The dates are read again whatever their coverage says, as a run of "
+    "its own (trigger resync) queued like a Sync now and counted against RUN_RATE_LIMIT "
+    "with them; rows GA4 no longer returns are deleted as after any complete read, and "
+    "other reports' coverage is left alone. Users re-sync their own properties, admins "
+    "any.",
+    "security": _BEARER,
+    "parameters": [_PROPERTY_ID],
+    "requestBody": _body(
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["start_date", "end_date"],
+            "properties": {
+                "report": {
+                    "type": ["string", "null"],
+                    "description": "one report's name (GET /v1/reports); null or absent: "
+                    "every report of the property",
+                },
+                "start_date": {
+                    "type": "string",
+                    "format": "date",
+                    "pattern": DATE_PATTERN,
+                    "examples": ["2026-10-01"],
+                },
+                "end_date": {
+                    "type": "string",
+                    "format": "date",
+                    "pattern": DATE_PATTERN,
+                    "examples": ["2026-10-10"],
+                    "description": "at most the property's today (its time zone)",
+                },
+            },
+        },
+        required=True,
+    ),
+    "responses": {
+        "202": json_content(ref("Job"), "The re-sync's run, pending"),
+        "400": error(
+            "Malformed body, dates in the wrong order, after the property's today or "
+            "before GA4's first"
+        ),
+        "401": _UNAUTHORIZED,
+        "404": error("No such property of the caller, or no such report of the property"),
+        "413": _TOO_LARGE,
+        "429": error("More than RUN_RATE_LIMIT new runs in an hour; see Retry-After"),
+    },
+}
+
 _PATCH_PROPERTY = {
     "summary": "Turn syncing of one property on or off, or set how often it runs",
     "security": _BEARER,
@@ -499,6 +550,7 @@ _PATHS: dict[str, Any] = {
             },
         }
     },
+    "/v1/properties/{property_id}/resync": {"post": _RESYNC},
     "/v1/properties/{property_id}/chart": {
         "get": {
             "summary": "A property's last days of one day-grain report, a value a day "

@@ -170,15 +170,26 @@ SCHEMAS: dict[str, Any] = {
             },
             "kind": {
                 "enum": ["manual", "daily"],
-                "description": "manual: on demand (trigger sync_now or connection); "
+                "description": "manual: on demand (trigger sync_now, connection or resync); "
                 "daily: the daily run",
             },
             "trigger": {
-                "enum": ["sync_now", "connection", "daily"],
+                "enum": ["sync_now", "connection", "daily", "resync"],
                 "description": "why the run happened: sync_now (POST /v1/sync/ga4/run), "
                 "connection (a Google account was connected: the first sync of the "
-                "properties it brought that were never synced) or daily (the schedule "
-                "or its backup trigger)",
+                "properties it brought that were never synced), daily (the schedule "
+                "or its backup trigger) or resync (POST /v1/properties/{id}/resync: "
+                "dates read again)",
+            },
+            "resync": {
+                "type": ["object", "null"],
+                "description": "a re-sync's reports (null: every report of the property) "
+                "and dates; null for any other run",
+                "properties": {
+                    "reports": {"type": ["array", "null"], "items": {"type": "string"}},
+                    "start_date": {"type": "string", "format": "date"},
+                    "end_date": {"type": "string", "format": "date"},
+                },
             },
             "scope": {"type": "string", "description": "'all' or the user id synced"},
             "property_id": {"type": ["string", "null"], "description": "one property only"},
