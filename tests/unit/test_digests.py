@@ -87,3 +87,21 @@ def test_a_first_load_writes_every_period_and_names_them_loaded():
     assert splitter.add(ROWS) + splitter.finish() == ROWS
     assert splitter.loaded == {date(2026, 11, d): n for d, n in ((1, 2), (2, 1), (3, 2))}
     assert splitter.unchanged == {} and set(splitter.digests) == set(splitter.loaded)
+
+
+def test_a_digest_that_matches_with_another_row_count_is_not_taken_for_unchanged():
+    # The guard against a colliding digest: the stored row count must match too.
+    stored = digests_of(ROWS)
+    day = date(2026, 11, 2)
+    digest, rows = stored[day]
+    colliding = {**stored, day: (digest, rows + 1)}
+    again = PeriodSplitter("day", colliding, hold_at_most=100)
+    assert again.add(ROWS) + again.finish() == [("20261102", "/a", "3")]
+    assert day not in again.unchanged and len(again.unchanged) == 2
+
+
+def test_no_period_is_skipped_without_a_stored_digest():
+    # Covered before digests were kept (digest null): read, compared and written.
+    stored = {d: v for d, v in digests_of(ROWS).items() if d != date(2026, 11, 1)}
+    again = PeriodSplitter("day", stored, hold_at_most=100)
+    assert again.add(ROWS) + again.finish() == ROWS[:2]
