@@ -9,6 +9,8 @@ Each ``[[report]]`` table defines one report::
     metrics = ["activeUsers", "eventCount"]
     properties = ["123456789"]        # optional: only these GA4 properties
     keep_empty_rows = false           # optional
+    lookback_days = 7                 # optional: default SYNC_LOOKBACK_DAYS
+    backfill_days = 90                # optional: default SYNC_BACKFILL_DAYS
     [report.dimension_filter]         # optional: GA4's FilterExpression, as in its JSON
     filter = { fieldName = "eventName", stringFilter = { value = "sign_up" } }
 
@@ -36,7 +38,14 @@ from ga4sync.ga4.fields import (
     is_custom_dimension,
     is_custom_metric,
 )
-from ga4sync.reports.spec import GRAIN_DIMENSIONS, GRAINS, ReportSpec, SpecError
+from ga4sync.reports.spec import (
+    GRAIN_DIMENSIONS,
+    GRAINS,
+    MAX_BACKFILL_DAYS,
+    MAX_LOOKBACK_DAYS,
+    ReportSpec,
+    SpecError,
+)
 
 REPORT_KEYS = frozenset(
     {
@@ -48,6 +57,8 @@ REPORT_KEYS = frozenset(
         "metric_filter",
         "properties",
         "keep_empty_rows",
+        "lookback_days",
+        "backfill_days",
     }
 )
 _CONDITIONS = ("stringFilter", "inListFilter", "numericFilter", "betweenFilter", "emptyFilter")
@@ -141,6 +152,8 @@ def _parse_report(entry: Any) -> ReportSpec:
     keep_empty_rows = entry.get("keep_empty_rows", False)
     if not isinstance(keep_empty_rows, bool):
         raise _Invalid("keep_empty_rows", "true or false")
+    lookback_days = _days(entry, "lookback_days", MAX_LOOKBACK_DAYS, "SYNC_LOOKBACK_DAYS")
+    backfill_days = _days(entry, "backfill_days", MAX_BACKFILL_DAYS, "SYNC_BACKFILL_DAYS")
     try:
         return ReportSpec(
             name=name,
@@ -151,9 +164,24 @@ def _parse_report(entry: Any) -> ReportSpec:
             metric_filter=filters.get("metric_filter"),
             keep_empty_rows=keep_empty_rows,
             properties=None if properties is None else frozenset(str(p) for p in properties),
+            lookback_days=lookback_days,
+            backfill_days=backfill_days,
         )
     except SpecError as exc:  # the spec's own checks: name, limits, duplicates
         raise _Invalid(exc.field, exc.detail) from None
+
+
+def _days(entry: Mapping[str, Any], key: str, most: int, setting: str) -> int | None:
+    """A report's own number of days, or None for the setting's."""
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise _Invalid(
+            key,
+            f"a whole number of days from 0 to {most} (leave it out for {setting}), got {value!r}",
+        )
+    return value
 
 
 def _names(entry: Mapping[str, Any], key: str, *, required: bool) -> list[str]:
