@@ -93,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--since-days",
         type=_since_days,
-        help="lookback: dates read when this many days old or younger are read again "
-        "(default SYNC_LOOKBACK_DAYS, 3)",
+        help="lookback of the reports without a lookback_days of their own: dates read "
+        "when this many days old or younger are read again (default SYNC_LOOKBACK_DAYS, 3)",
     )
     sync.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo = commands.add_parser(

@@ -77,6 +77,8 @@ class ChunkRead:
     chunk: Chunk
     run_id: int
     read_no: int
+    # the report's lookback, recorded with the dates the read covers
+    lookback_days: int | None = None
 
 
 async def read_chunk(
@@ -165,6 +167,7 @@ async def read_chunk(
                         read_at=read_at,
                         answer=splitter.answer(),
                         first_load=splitter.first_load,
+                        lookback_days=read.lookback_days,
                     )
                 tally(counts)
                 finished.append(whole_read_deleted)
@@ -220,6 +223,7 @@ async def read_chunk(
         read_no=read.read_no,
         read_at=read_at,
         answer=splitter.answer(),
+        lookback_days=read.lookback_days,
     )
     result.rows_unchanged += sum(splitter.unchanged.values())
     # Added after the await: ``x += await f()`` reads x first, and would lose the
