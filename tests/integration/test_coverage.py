@@ -177,6 +177,7 @@ async def test_completing_a_read_scans_its_keys_once_whatever_the_statistics(poo
                 PAGES.key,
                 *AnswerDigests().arguments(),
                 3,
+                None,
             )
     nodes = _nodes(json.loads(explained)[0]["Plan"])
     over_keys = [
