@@ -28,6 +28,7 @@ from ga4sync.demo_secrets import load_demo_secrets
 from ga4sync.errors import ConfigError, Ga4SyncError, GoogleError, GoogleUnavailable, GrantRevoked
 from ga4sync.migrate import migrate, pending_migrations
 from ga4sync.outage import install_outage_log_filter
+from ga4sync.reports.standard import describe_catalogue, format_catalogue
 from ga4sync.settings import Settings
 from ga4sync.store.report_tables import NothingToPrune, ensure_report_tables, prune_report
 from ga4sync.sync.connections import connect_property
@@ -124,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also sync this property, e.g. 123456789:America/New_York (repeatable)",
     )
     reports = commands.add_parser(
-        "reports", help="the reports synced: list them, check them against GA4, prune old ones"
+        "reports",
+        help="the reports synced: list them, check them against GA4, prune old ones;"
+        " the catalogue of GA4's standard reports",
     )
     what = reports.add_subparsers(dest="reports_command", required=True)
     listing = what.add_parser("list", help="each report's columns, and its state per property")
@@ -134,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--property", type=_property_id, help="only this GA4 property id")
     check.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    catalog = what.add_parser(
+        "catalog",
+        help='GA4\'s standard reports a definition can use ([[report]] use = "<name>")',
+    )
+    catalog.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     prune = what.add_parser(
         "prune", help="delete the rows of a report no longer defined (or its older definitions)"
     )
@@ -363,6 +371,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A database restart is a few lines in the log, not a traceback a second.
     install_outage_log_filter()
     tune_collector()
+    if args.command == "reports" and args.reports_command == "catalog":
+        # What a definitions file can use: no database, no settings needed.
+        described = describe_catalogue()
+        print(json.dumps(described, indent=2) if args.json else format_catalogue(described))
+        return 0
     try:
         settings = Settings.from_env()
         with database_url(settings) as (url, embedded):

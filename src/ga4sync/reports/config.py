@@ -14,6 +14,14 @@ Each ``[[report]]`` table defines one report::
     [report.dimension_filter]         # optional: GA4's FilterExpression, as in its JSON
     filter = { fieldName = "eventName", stringFilter = { value = "sign_up" } }
 
+A report can start from an entry of the catalogue of GA4's standard reports
+(``ga4sync reports catalog``; see ``reports/standard.py``)::
+
+    [[report]]
+    use = "traffic_acquisition"       # the entry's dimensions and metrics, by day
+    name = "channels"                 # optional: default the entry's name
+    properties = ["123456789"]        # and any other key, which replaces the entry's
+
 The grain's dimension (``date``, ``isoYearIsoWeek``, ``yearMonth``) comes first
 by itself; listing it is allowed. Every error names the file, the report and the
 field, and is raised as ``ConfigError``: a process that cannot use its
@@ -46,6 +54,7 @@ from ga4sync.reports.spec import (
     ReportSpec,
     SpecError,
 )
+from ga4sync.reports.standard import STANDARD_REPORTS
 
 REPORT_KEYS = frozenset(
     {
@@ -59,6 +68,7 @@ REPORT_KEYS = frozenset(
         "keep_empty_rows",
         "lookback_days",
         "backfill_days",
+        "use",
     }
 )
 _CONDITIONS = ("stringFilter", "inListFilter", "numericFilter", "betweenFilter", "emptyFilter")
@@ -96,8 +106,10 @@ def parse_reports(document: Mapping[str, Any], *, source: str) -> tuple[ReportSp
     seen: dict[str, int] = {}
     for number, entry in enumerate(entries, start=1):
         label = f"report #{number}"
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-            label = f"report {entry['name']!r}"
+        if isinstance(entry, dict):
+            named = entry.get("name", entry.get("use"))
+            if isinstance(named, str):
+                label = f"report {named!r}"
         try:
             spec = _parse_report(entry)
         except _Invalid as exc:
@@ -118,6 +130,8 @@ def _parse_report(entry: Any) -> ReportSpec:
     unknown = sorted(set(entry) - REPORT_KEYS)
     if unknown:
         raise _Invalid(unknown[0], f"unknown key; known: {', '.join(sorted(REPORT_KEYS))}")
+    if "use" in entry:
+        entry = _from_catalogue(entry)
     name = entry.get("name")
     if not isinstance(name, str):
         raise _Invalid("name", "required, a string")
@@ -169,6 +183,26 @@ def _parse_report(entry: Any) -> ReportSpec:
         )
     except SpecError as exc:  # the spec's own checks: name, limits, duplicates
         raise _Invalid(exc.field, exc.detail) from None
+
+
+def _from_catalogue(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The catalogue entry ``use`` names, with what the definition sets instead."""
+    use = entry["use"]
+    if not isinstance(use, str):
+        raise _Invalid("use", "the name of a catalogue entry (a string)")
+    standard = STANDARD_REPORTS.get(use)
+    if standard is None:
+        raise _Invalid(
+            "use",
+            f"{use!r} is not in the catalogue of GA4's standard reports"
+            f"{_suggest(use, STANDARD_REPORTS)}; `ga4sync reports catalog` lists them",
+        )
+    base = {
+        "name": standard.name,
+        "dimensions": list(standard.dimensions),
+        "metrics": list(standard.metrics),
+    }
+    return {**base, **{key: value for key, value in entry.items() if key != "use"}}
 
 
 def _days(entry: Mapping[str, Any], key: str, most: int, setting: str) -> int | None:
