@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ga4sync.cli import main
+from ga4sync.demo import CATALOGUE_SAMPLE_QUERY, sample_query
 from ga4sync.reports import ReportSpec
 from ga4sync.reports.config import load_reports
 from ga4sync.reports.standard import STANDARD_REPORTS
@@ -135,6 +136,10 @@ async def test_every_entry_syncs_into_its_relation_what_ga4_answers(
             spec.name
         )
         assert {r["date"] for r in stored} == {first + timedelta(days=n) for n in range(7)}
+    # the demo's first query with the sample file
+    assert sample_query(load_reports(EXAMPLE)) == CATALOGUE_SAMPLE_QUERY
+    by_channel = await pool.fetch(CATALOGUE_SAMPLE_QUERY)
+    assert by_channel and all(r["sessions"] >= 0 for r in by_channel)
 
 
 # docs/reports.md: the rows of a thresholded report, each with its date's flag
