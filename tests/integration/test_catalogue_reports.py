@@ -6,6 +6,7 @@ answers for the same request."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from dataclasses import replace
 from datetime import date, timedelta
@@ -22,8 +23,19 @@ from ga4sync.sync.report_check import check_reports
 from tests.integration.test_custom_reports import at, ga4_answer, sync
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "catalog.toml"
+DOCS = Path(__file__).parents[2] / "docs" / "reports.md"
+README = Path(__file__).parents[2] / "README.md"
 TODAY = date(2026, 11, 20)
 PARSE = {"bigint": int, "double precision": float, "numeric": Decimal}
+
+
+def doc_queries(path: Path) -> list[str]:
+    """The statements of the ```sql blocks of a Markdown file."""
+    blocks = re.findall(r"```sql\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+    statements = [s.strip() for block in blocks for s in block.split(";")]
+    return [
+        s for s in statements if s and not all(line.startswith("--") for line in s.splitlines())
+    ]
 
 
 def catalogue() -> list[ReportSpec]:
@@ -136,6 +148,14 @@ async def test_every_entry_syncs_into_its_relation_what_ga4_answers(
             spec.name
         )
         assert {r["date"] for r in stored} == {first + timedelta(days=n) for n in range(7)}
+    # every query of the catalogue's docs runs on what was synced
+    for statement in doc_queries(DOCS):
+        await pool.fetch(statement)
+    relations = tuple(spec.relation for spec in specs)
+    readme = [q for q in doc_queries(README) if any(r in q for r in relations)]
+    assert len(readme) >= 2
+    for statement in readme:
+        await pool.fetch(statement)
     # the demo's first query with the sample file
     assert sample_query(load_reports(EXAMPLE)) == CATALOGUE_SAMPLE_QUERY
     by_channel = await pool.fetch(CATALOGUE_SAMPLE_QUERY)
@@ -162,6 +182,8 @@ async def test_a_thresholded_report_says_so_for_each_date_it_read(
     await connect_user({"9905": "America/Los_Angeles"}, cardinality=2)
     spec = STANDARD_REPORTS["demographic_details"].spec()
     assert (await sync(pool, ingestion_for, [spec])).ok
+    # the query the docs give
+    assert any(THRESHOLDED_ROWS.strip() in query for query in doc_queries(DOCS))
     rows = await pool.fetch(THRESHOLDED_ROWS)
     stored = await pool.fetchval(f"select count(*) from {spec.relation}")
     assert len(rows) == stored > 0
