@@ -383,6 +383,7 @@ async def _fetch_and_store(
     reserve = ingestion.settings.ga4_quota_reserve
     spent_per_chunk: list[int] = []
     refused: dict[str, str] = {}  # report key -> why GA4 refused it
+    spent: list[QuotaExhausted] = []  # a quota GA4 said is spent: no chunk starts after
 
     def history_waits(chunk: Chunk) -> bool:
         """Whether this history chunk must wait: time is up, or the quota reserve."""
@@ -433,7 +434,7 @@ async def _fetch_and_store(
 
             async def one(chunk: Chunk, token: TokenSource = token, slots: Gate = slots) -> None:
                 async with slots:  # FIFO: chunks start in the plan's order
-                    if chunk.report in refused or history_waits(chunk):
+                    if chunk.report in refused or spent or history_waits(chunk):
                         return
                     tokens_before = result.tokens_consumed
                     job = ChunkRead(
@@ -450,6 +451,12 @@ async def _fetch_and_store(
                             ingestion, job, token, result, progress[chunk.report]
                         )
                     except BaseException as exc:
+                        quota = _quota_spent(exc)
+                        if quota is not None:
+                            # Raised once the chunks GA4 answered before are
+                            # stored: cancelling them would waste their tokens.
+                            spent.append(quota)
+                            return
                         refusal = _refusal(exc)
                         if refusal is None:
                             raise
@@ -506,6 +513,8 @@ async def _fetch_and_store(
                 )
                 revoked = first
                 continue
+            if spent:
+                raise spent[0]
             if refused:
                 raise ReportsRefused(
                     "; ".join(f"report {specs[key].name}: {why}" for key, why in refused.items())
@@ -531,6 +540,13 @@ async def _fetch_and_store(
         http_status=denied.http_status,
         google_status=denied.google_status,
     )
+
+
+def _quota_spent(exc: BaseException) -> QuotaExhausted | None:
+    """The quota GA4 said is spent, if that is what stopped a chunk."""
+    if isinstance(exc, BaseExceptionGroup):
+        exc = _first_error(exc)
+    return exc if isinstance(exc, QuotaExhausted) else None
 
 
 def _refusal(exc: BaseException) -> Ga4RequestError | None:
