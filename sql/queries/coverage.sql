@@ -1,6 +1,7 @@
 -- name: get_coverage
--- The dates of a property's reports read completely since $2, and when.
-select report, date, read_at
+-- The dates of a property's reports read completely since $2, when, and under
+-- which lookback.
+select report, date, read_at, lookback_days
 from ga4_coverage
 where property_ref = $1 and date >= $2;
 
@@ -26,6 +27,6 @@ where not exists (
 
 -- name: get_coverage_of_properties
 -- get_coverage for many properties at once ($1 refs), since $2.
-select property_ref, report, date, read_at
+select property_ref, report, date, read_at, lookback_days
 from ga4_coverage
 where property_ref = any($1::bigint[]) and date >= $2;

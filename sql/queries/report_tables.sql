@@ -151,7 +151,9 @@ select exists (
 -- are deleted, the periods are recorded as read at $6 (with how many rows
 -- each has, and the digest of GA4's answer: $11 for the periods $10), and the
 -- read's keys go. $1 property_ref, $4 run id, $5 read number, $7 the
--- definition's key. The periods $8 (with $9 rows each) kept no key: they came
+-- definition's key, $12 the lookback the read was made under, $13 what GA4
+-- said of the read's data (its quality flags, or null). The periods $8
+-- (with $9 rows each) kept no key: they came
 -- back unchanged (their digest equal to the stored one, none of their rows
 -- written) or were first loaded (no row stored before the read); none of their
 -- rows is deleted. $2 may fall inside its period (a chunk never starts
@@ -178,12 +180,14 @@ per_period as (
     left join unnest($8::date[], $9::integer[]) as u (date, rows) on u.date = d::date
 ),
 covered as (
-    insert into ga4_coverage (property_ref, report, date, read_at, rows, digest)
-    select $1, $7, p.date, $6, p.rows, g.digest
+    insert into ga4_coverage
+        (property_ref, report, date, read_at, rows, digest, lookback_days, quality)
+    select $1, $7, p.date, $6, p.rows, g.digest, $12::smallint, $13::jsonb
     from per_period p
     left join unnest($10::date[], $11::bigint[]) as g (date, digest) on g.date = p.date
     on conflict (property_ref, report, date) do update
-    set read_at = excluded.read_at, rows = excluded.rows, digest = excluded.digest
+    set read_at = excluded.read_at, rows = excluded.rows, digest = excluded.digest,
+        lookback_days = excluded.lookback_days, quality = excluded.quality
 ),
 cleared as (
     delete from ga4_read_keys where run_id = $4 and read_no = $5

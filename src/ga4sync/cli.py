@@ -30,6 +30,7 @@ from ga4sync.demo_secrets import load_demo_secrets
 from ga4sync.errors import ConfigError, Ga4SyncError, GoogleError, GoogleUnavailable, GrantRevoked
 from ga4sync.migrate import migrate, pending_migrations
 from ga4sync.outage import install_outage_log_filter
+from ga4sync.reports.standard import describe_catalogue, format_catalogue
 from ga4sync.settings import Settings
 from ga4sync.store.properties import find_property_ref, get_property_to_sync
 from ga4sync.store.report_tables import NothingToPrune, ensure_report_tables, prune_report
@@ -105,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--since-days",
         type=_since_days,
-        help="lookback: dates read when this many days old or younger are read again "
-        "(default SYNC_LOOKBACK_DAYS, 3)",
+        help="lookback of the reports without a lookback_days of their own: dates read "
+        "when this many days old or younger are read again (default SYNC_LOOKBACK_DAYS, 3)",
     )
     sync.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo = commands.add_parser(
@@ -147,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     resync.add_argument("--to", dest="end", type=_date, required=True, help="last date, YYYY-MM-DD")
     resync.add_argument("--json", action="store_true", help="print the summary as JSON")
     reports = commands.add_parser(
-        "reports", help="the reports synced: list them, check them against GA4, prune old ones"
+        "reports",
+        help="the reports synced: list them, check them against GA4, prune old ones;"
+        " the catalogue of GA4's standard reports",
     )
     what = reports.add_subparsers(dest="reports_command", required=True)
     listing = what.add_parser("list", help="each report's columns, and its state per property")
@@ -157,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--property", type=_property_id, help="only this GA4 property id")
     check.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    catalog = what.add_parser(
+        "catalog",
+        help='GA4\'s standard reports a definition can use ([[report]] use = "<name>")',
+    )
+    catalog.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     prune = what.add_parser(
         "prune", help="delete the rows of a report no longer defined (or its older definitions)"
     )
@@ -411,6 +419,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A database restart is a few lines in the log, not a traceback a second.
     install_outage_log_filter()
     tune_collector()
+    if args.command == "reports" and args.reports_command == "catalog":
+        # What a definitions file can use: no database, no settings needed.
+        described = describe_catalogue()
+        print(json.dumps(described, indent=2) if args.json else format_catalogue(described))
+        return 0
     try:
         settings = Settings.from_env()
         with database_url(settings) as (url, embedded):

@@ -27,6 +27,7 @@ from ga4sync.embedded import psql_path
 from ga4sync.fake_google import FakeGoogle
 from ga4sync.processes import running, until_stopped
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.reports.standard import STANDARD_REPORTS
 from ga4sync.runtime import Runtime, open_runtime
 from ga4sync.settings import Settings, obscure_password
 from ga4sync.store.credentials import get_google_credentials, list_credential_users
@@ -78,10 +79,21 @@ def data_tables(reports: Sequence[ReportSpec]) -> str:
     return ", ".join([*(spec.relation for spec in reports), "ga4_property_runs", "ga4_sync_jobs"])
 
 
+# With the catalogue's traffic acquisition report (examples/catalog.toml).
+CATALOGUE_SAMPLE_QUERY = """\
+select p.display_name, t.session_default_channel_group,
+       sum(t.sessions) as sessions, sum(t.key_events) as key_events
+from ga4_traffic_acquisition t join ga4_properties p using (property_id)
+group by 1, 2 order by 1, 3 desc;"""
+
+
 def sample_query(reports: Sequence[ReportSpec]) -> str:
-    """A first query to try: the built-in daily totals, else the first report's rows."""
+    """A first query to try: the built-in daily totals, or the catalogue's sessions
+    by channel, else the first report's rows."""
     if any(spec == BUILTIN_REPORTS[0] for spec in reports):
         return SAMPLE_QUERY
+    if any(spec == STANDARD_REPORTS["traffic_acquisition"].spec() for spec in reports):
+        return CATALOGUE_SAMPLE_QUERY
     first = reports[0]
     return f"select * from {first.relation} order by property_id, date limit 20;"
 

@@ -176,6 +176,8 @@ async def test_completing_a_read_scans_its_keys_once_whatever_the_statistics(poo
                 READ_AT,
                 PAGES.key,
                 *AnswerDigests().arguments(),
+                3,
+                None,
             )
     nodes = _nodes(json.loads(explained)[0]["Plan"])
     over_keys = [

@@ -140,3 +140,7 @@ async def test_data_quality_flags_are_recorded(pool, connect_user, ingestion_for
     assert "other_row" not in quality["daily_totals"]
     assert quality["pages"]["other_row"] is True
     assert quality["traffic_sources"]["other_row"] is True
+    # and per date read, with the rows, for as long as they are kept
+    per_date = await pool.fetch("select report, quality from ga4_coverage")
+    assert len(per_date) == 3 * 3
+    assert all(r["quality"]["thresholded"] and r["quality"]["sampled"] for r in per_date)

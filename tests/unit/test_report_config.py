@@ -76,6 +76,36 @@ def test_the_digest_follows_what_the_rows_mean(tmp_path):
     assert other.key != one.key
 
 
+def test_a_report_s_own_lookback_and_history_are_sync_settings_not_its_identity(tmp_path):
+    plain = load_reports(write(tmp_path, A))[0]
+    own = load_reports(write(tmp_path, A + "lookback_days = 7\nbackfill_days = 30\n"))[0]
+    assert (plain.lookback_days, plain.backfill_days) == (None, None)
+    assert (own.lookback_days, own.backfill_days) == (7, 30)
+    # the same rows, so the same definition and table: changing them makes none new
+    assert own.key == plain.key and own.relation == plain.relation
+    assert "lookback_days" not in own.definition()
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "says"),
+    [
+        ("lookback_days = -1", "lookback_days", "from 0 to 365 (leave it out for SYNC_LOOKBACK"),
+        ("lookback_days = 366", "lookback_days", "got 366"),
+        ('lookback_days = "7"', "lookback_days", "got '7'"),
+        ("lookback_days = true", "lookback_days", "got True"),
+        ("lookback_days = 7.5", "lookback_days", "whole number of days"),
+        ("backfill_days = 5001", "backfill_days", "from 0 to 5000 (leave it out for SYNC_BACKFILL"),
+    ],
+)
+def test_a_report_s_own_days_are_checked(tmp_path, line, field, says):
+    path = write(tmp_path, A + line + "\n")
+    with pytest.raises(ConfigError) as raised:
+        load_reports(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: report 'a': {field}: "), message
+    assert says in message
+
+
 @pytest.mark.parametrize(
     ("text", "report", "field", "says"),
     [

@@ -3,8 +3,9 @@
 Every standard field of :mod:`ga4sync.ga4.fields` is served. A non-time
 dimension has ``cardinality`` values (realistic leading ones, then a pattern),
 except those with a fixed set of values (``hour``, ``minute``, true/false
-flags), which always have them all. Time dimensions (``date``, ``isoYearIsoWeek``,
-``yearMonth`` ...) are functions of the day (see :mod:`.timegrid`). A metric's
+flags, age brackets and genders), which always have them all. Time dimensions
+(``date``, ``isoYearIsoWeek``, ``yearMonth`` ...) are functions of the day (see
+:mod:`.timegrid`). A metric's
 value is drawn from a per-metric table of wire-format strings; how values of
 several days (or of rolled-up dimension values) combine is the metric's
 ``kind``: ``sum`` (counts, amounts, durations), ``users`` (distinct users:
@@ -225,8 +226,6 @@ _MORE_DIMENSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "videoTitle": ((), "Video {}"),
     "videoProvider": (("youtube", "vimeo"), "provider-{}"),
     "videoUrl": ((), "https://www.youtube.com/watch?v=v{}"),
-    "userAgeBracket": (("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"), "age-{}"),
-    "userGender": (("female", "male", "unknown"), "gender-{}"),
     "audienceName": (("All Users", "Purchasers", "Engaged Users"), "Audience {}"),
     "audienceId": ((), "1{:08d}"),
     "brandingInterest": (("Technology", "Travel", "Shoppers"), "Interest {}"),
@@ -244,6 +243,9 @@ _FIXED: dict[str, tuple[str, ...]] = {
     "outbound": ("false", "true"),
     "visible": ("false", "true"),
     "signedInWithUserId": ("no", "yes"),
+    # GA4's own brackets and genders, as its demographics report them
+    "userAgeBracket": ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"),
+    "userGender": ("female", "male", "unknown"),
 }
 
 DATE_DIMENSION = "date"

@@ -9,8 +9,18 @@ Each ``[[report]]`` table defines one report::
     metrics = ["activeUsers", "eventCount"]
     properties = ["123456789"]        # optional: only these GA4 properties
     keep_empty_rows = false           # optional
+    lookback_days = 7                 # optional: default SYNC_LOOKBACK_DAYS
+    backfill_days = 90                # optional: default SYNC_BACKFILL_DAYS
     [report.dimension_filter]         # optional: GA4's FilterExpression, as in its JSON
     filter = { fieldName = "eventName", stringFilter = { value = "sign_up" } }
+
+A report can start from an entry of the catalogue of GA4's standard reports
+(``ga4sync reports catalog``; see ``reports/standard.py``)::
+
+    [[report]]
+    use = "traffic_acquisition"       # the entry's dimensions and metrics, by day
+    name = "channels"                 # optional: default the entry's name
+    properties = ["123456789"]        # and any other key, which replaces the entry's
 
 The grain's dimension (``date``, ``isoYearIsoWeek``, ``yearMonth``) comes first
 by itself; listing it is allowed. Every error names the file, the report and the
@@ -36,7 +46,15 @@ from ga4sync.ga4.fields import (
     is_custom_dimension,
     is_custom_metric,
 )
-from ga4sync.reports.spec import GRAIN_DIMENSIONS, GRAINS, ReportSpec, SpecError
+from ga4sync.reports.spec import (
+    GRAIN_DIMENSIONS,
+    GRAINS,
+    MAX_BACKFILL_DAYS,
+    MAX_LOOKBACK_DAYS,
+    ReportSpec,
+    SpecError,
+)
+from ga4sync.reports.standard import STANDARD_REPORTS
 
 REPORT_KEYS = frozenset(
     {
@@ -48,6 +66,9 @@ REPORT_KEYS = frozenset(
         "metric_filter",
         "properties",
         "keep_empty_rows",
+        "lookback_days",
+        "backfill_days",
+        "use",
     }
 )
 _CONDITIONS = ("stringFilter", "inListFilter", "numericFilter", "betweenFilter", "emptyFilter")
@@ -85,8 +106,10 @@ def parse_reports(document: Mapping[str, Any], *, source: str) -> tuple[ReportSp
     seen: dict[str, int] = {}
     for number, entry in enumerate(entries, start=1):
         label = f"report #{number}"
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-            label = f"report {entry['name']!r}"
+        if isinstance(entry, dict):
+            named = entry.get("name", entry.get("use"))
+            if isinstance(named, str):
+                label = f"report {named!r}"
         try:
             spec = _parse_report(entry)
         except _Invalid as exc:
@@ -107,6 +130,8 @@ def _parse_report(entry: Any) -> ReportSpec:
     unknown = sorted(set(entry) - REPORT_KEYS)
     if unknown:
         raise _Invalid(unknown[0], f"unknown key; known: {', '.join(sorted(REPORT_KEYS))}")
+    if "use" in entry:
+        entry = _from_catalogue(entry)
     name = entry.get("name")
     if not isinstance(name, str):
         raise _Invalid("name", "required, a string")
@@ -141,6 +166,8 @@ def _parse_report(entry: Any) -> ReportSpec:
     keep_empty_rows = entry.get("keep_empty_rows", False)
     if not isinstance(keep_empty_rows, bool):
         raise _Invalid("keep_empty_rows", "true or false")
+    lookback_days = _days(entry, "lookback_days", MAX_LOOKBACK_DAYS, "SYNC_LOOKBACK_DAYS")
+    backfill_days = _days(entry, "backfill_days", MAX_BACKFILL_DAYS, "SYNC_BACKFILL_DAYS")
     try:
         return ReportSpec(
             name=name,
@@ -151,9 +178,44 @@ def _parse_report(entry: Any) -> ReportSpec:
             metric_filter=filters.get("metric_filter"),
             keep_empty_rows=keep_empty_rows,
             properties=None if properties is None else frozenset(str(p) for p in properties),
+            lookback_days=lookback_days,
+            backfill_days=backfill_days,
         )
     except SpecError as exc:  # the spec's own checks: name, limits, duplicates
         raise _Invalid(exc.field, exc.detail) from None
+
+
+def _from_catalogue(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The catalogue entry ``use`` names, with what the definition sets instead."""
+    use = entry["use"]
+    if not isinstance(use, str):
+        raise _Invalid("use", "the name of a catalogue entry (a string)")
+    standard = STANDARD_REPORTS.get(use)
+    if standard is None:
+        raise _Invalid(
+            "use",
+            f"{use!r} is not in the catalogue of GA4's standard reports"
+            f"{_suggest(use, STANDARD_REPORTS)}; `ga4sync reports catalog` lists them",
+        )
+    base = {
+        "name": standard.name,
+        "dimensions": list(standard.dimensions),
+        "metrics": list(standard.metrics),
+    }
+    return {**base, **{key: value for key, value in entry.items() if key != "use"}}
+
+
+def _days(entry: Mapping[str, Any], key: str, most: int, setting: str) -> int | None:
+    """A report's own number of days, or None for the setting's."""
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise _Invalid(
+            key,
+            f"a whole number of days from 0 to {most} (leave it out for {setting}), got {value!r}",
+        )
+    return value
 
 
 def _names(entry: Mapping[str, Any], key: str, *, required: bool) -> list[str]:

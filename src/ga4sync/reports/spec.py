@@ -10,7 +10,10 @@ the week.
 A definition is identified by its name and a digest of everything that decides
 what its rows mean (dimensions, metrics, filters, grain, empty rows). Changing
 any of it makes a new definition with a table of its own: rows of two
-definitions never share a relation.
+definitions never share a relation. How a report is synced is not part of it:
+the properties it applies to, and how far back it is re-read (``lookback_days``)
+and read at all (``backfill_days``), change which dates are read, never what a
+row means.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ PERIOD_DIMENSIONS = frozenset(GRAIN_DIMENSIONS.values())
 
 MAX_DIMENSIONS = 9  # GA4's limits per request, the grain's dimension included
 MAX_METRICS = 10
+# the bounds of SYNC_LOOKBACK_DAYS and SYNC_BACKFILL_DAYS, which a report's own follow
+MAX_LOOKBACK_DAYS = 365
+MAX_BACKFILL_DAYS = 5000
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 # Metrics whose values cannot be summed across dates or dimension values.
@@ -92,6 +98,10 @@ class ReportSpec:
     keep_empty_rows: bool = False
     # the GA4 property ids the report is limited to (None: every property)
     properties: frozenset[str] | None = None
+    # a date read when it was this many days old or younger is read again, and
+    # history reaches this many days back (None: SYNC_LOOKBACK_DAYS, SYNC_BACKFILL_DAYS)
+    lookback_days: int | None = None
+    backfill_days: int | None = None
 
     def __post_init__(self) -> None:
         name = self.name
@@ -130,6 +140,16 @@ class ReportSpec:
                 if field_name in seen:
                     raise SpecError(name, kind, f"{field_name!r} is listed twice")
                 seen.add(field_name)
+        for days_field, value, most in (
+            ("lookback_days", self.lookback_days, MAX_LOOKBACK_DAYS),
+            ("backfill_days", self.backfill_days, MAX_BACKFILL_DAYS),
+        ):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most
+            ):
+                raise SpecError(
+                    name, days_field, f"a whole number of days from 0 to {most}, got {value!r}"
+                )
         others = [d for d in self.key_dimensions if d in PERIOD_DIMENSIONS]
         if others:
             raise SpecError(
@@ -152,7 +172,8 @@ class ReportSpec:
         return self.properties is None or property_id in self.properties
 
     def definition(self) -> dict[str, Any]:
-        """What decides the meaning of the report's rows, as plain JSON."""
+        """What decides the meaning of the report's rows, as plain JSON (not how it
+        is synced: its properties, lookback and backfill)."""
         return {
             "grain": self.grain,
             "dimensions": list(self.dimensions),

@@ -1,6 +1,6 @@
-"""Coverage: which dates of a property's reports were read completely, and when;
-and the keys a read in progress has seen, so that a complete read can delete the
-rows GA4 no longer returns."""
+"""Coverage: which dates of a property's reports were read completely, when, and
+under which lookback; and the keys a read in progress has seen, so that a
+complete read can delete the rows GA4 no longer returns."""
 
 from __future__ import annotations
 
@@ -17,24 +17,45 @@ from ga4sync.queries import query
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 # report -> date -> instant of its last complete read
 Coverage = dict[str, dict[date, datetime]]
+# report -> date -> the lookback that read was made under (reads made before it
+# was kept have none)
+Lookbacks = dict[str, dict[date, int]]
+
+
+async def get_coverage_reads(
+    conn: Conn, property_ref: int, since: date
+) -> tuple[Coverage, Lookbacks]:
+    """The dates on or after ``since`` read completely, per report, and the
+    lookback each read was made under."""
+    coverage: Coverage = defaultdict(dict)
+    lookbacks: Lookbacks = defaultdict(dict)
+    for row in await conn.fetch(query("get_coverage"), property_ref, since):
+        coverage[row["report"]][row["date"]] = row["read_at"]
+        if row["lookback_days"] is not None:
+            lookbacks[row["report"]][row["date"]] = row["lookback_days"]
+    return dict(coverage), dict(lookbacks)
 
 
 async def get_coverage(conn: Conn, property_ref: int, since: date) -> Coverage:
     """The dates on or after ``since`` read completely, per report."""
-    coverage: Coverage = defaultdict(dict)
-    for row in await conn.fetch(query("get_coverage"), property_ref, since):
-        coverage[row["report"]][row["date"]] = row["read_at"]
-    return dict(coverage)
+    return (await get_coverage_reads(conn, property_ref, since))[0]
 
 
 async def get_coverage_of_properties(
     conn: Conn, property_refs: list[int], since: date
-) -> dict[int, Coverage]:
-    """``get_coverage`` of each property in ``property_refs``."""
+) -> tuple[dict[int, Coverage], dict[int, Lookbacks]]:
+    """``get_coverage_reads`` of each property in ``property_refs``."""
     found: dict[int, Coverage] = defaultdict(lambda: defaultdict(dict))
+    lookbacks: dict[int, Lookbacks] = defaultdict(lambda: defaultdict(dict))
     for row in await conn.fetch(query("get_coverage_of_properties"), property_refs, since):
-        found[row["property_ref"]][row["report"]][row["date"]] = row["read_at"]
-    return {ref: dict(reports) for ref, reports in found.items()}
+        ref, report, day = row["property_ref"], row["report"], row["date"]
+        found[ref][report][day] = row["read_at"]
+        if row["lookback_days"] is not None:
+            lookbacks[ref][report][day] = row["lookback_days"]
+    return (
+        {ref: dict(reports) for ref, reports in found.items()},
+        {ref: dict(reports) for ref, reports in lookbacks.items()},
+    )
 
 
 @asynccontextmanager

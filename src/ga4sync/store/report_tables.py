@@ -275,11 +275,15 @@ async def store_whole_read(
     read_at: datetime,
     answer: AnswerDigests | None = None,
     first_load: bool = False,
+    lookback_days: int | None = None,
+    quality: Mapping[str, object] | None = None,
 ) -> tuple[UpsertCounts, int]:
     """Store a read GA4 answered in one page and record it complete, in one
     transaction: the page is the read's every key, so none is kept. ``rows``
     leave out the periods ``answer`` found unchanged. Returns the rows' counts
-    and the rows deleted (those GA4 no longer returned)."""
+    and the rows deleted (those GA4 no longer returned). ``lookback_days`` is
+    the lookback the read was made under and ``quality`` what GA4 said of its
+    data (its flags), both recorded with its coverage."""
     async with conn.transaction():
         counts = await _stage_and_upsert(conn, spec, property_ref, rows, None, first_load)
         await conn.execute(query("plan_without_nested_loops"))
@@ -293,6 +297,8 @@ async def store_whole_read(
             read_at,
             spec.key,
             *(answer or AnswerDigests()).arguments(),
+            lookback_days,
+            quality or None,
         )
     return counts, deleted
 
@@ -308,11 +314,14 @@ async def finish_read(
     read_no: int,
     read_at: datetime,
     answer: AnswerDigests | None = None,
+    lookback_days: int | None = None,
+    quality: Mapping[str, object] | None = None,
 ) -> int:
     """Record a complete read of the periods from ``start_date`` to ``end_date``:
     delete the rows of those periods that the read did not return (but those of
     the periods ``answer`` found unchanged), mark them covered with their
-    digests. Returns rows deleted.
+    digests, the lookback the read was made under and what GA4 said of its data
+    (``quality``, its flags). Returns rows deleted.
 
     Planned without nested loops: the read's keys are not analyzed yet, and a
     nested loop over them costs the product of the read's rows and its keys.
@@ -329,6 +338,8 @@ async def finish_read(
             read_at,
             spec.key,
             *(answer or AnswerDigests()).arguments(),
+            lookback_days,
+            quality or None,
         )
     return deleted
 

@@ -9,7 +9,7 @@ the same settings, so they cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from ga4sync.settings import Settings
 from ga4sync.store.coverage import get_coverage_of_properties
 from ga4sync.store.queue_state import history_steps
 from ga4sync.sync.ingest import plan_settings
-from ga4sync.sync.plan import PlanSettings
+from ga4sync.sync.plan import PlanSettings, ReadLookbacks
 from ga4sync.sync.progress import Coverage, coverage_since, property_progress
 
 
@@ -32,6 +32,7 @@ class HistoryProgress:
     settings: PlanSettings
     coverage: Mapping[int, Coverage]
     steps: Mapping[int, Mapping[str, Any]]
+    lookbacks: Mapping[int, ReadLookbacks] = field(default_factory=dict)
 
     def of(self, prop: Mapping[str, Any], reports: Sequence[ReportSpec]) -> dict[str, Any]:
         """The progress of ``prop`` (a row with ``id`` and ``time_zone``, and its
@@ -46,6 +47,7 @@ class HistoryProgress:
             failures=prop.get("history_failures") or 0,
             error=prop.get("history_error"),
             retry_at=prop.get("history_retry_at"),
+            lookbacks=self.lookbacks.get(prop["id"]),
         )
 
 
@@ -53,9 +55,12 @@ async def read_history_progress(
     pool: asyncpg.Pool, settings: Settings, property_refs: list[int], now: datetime
 ) -> HistoryProgress:
     plan = plan_settings(settings)
+    since = coverage_since(now, plan, settings.reports)
+    coverage, lookbacks = await get_coverage_of_properties(pool, property_refs, since)
     return HistoryProgress(
         now=now,
         settings=plan,
-        coverage=await get_coverage_of_properties(pool, property_refs, coverage_since(now, plan)),
+        coverage=coverage,
         steps=await history_steps(pool),
+        lookbacks=lookbacks,
     )

@@ -40,7 +40,7 @@ from ga4sync.outage import is_database_unavailable
 from ga4sync.reports import ReportSpec
 from ga4sync.settings import Settings
 from ga4sync.store.access import drop_property_access
-from ga4sync.store.coverage import get_coverage
+from ga4sync.store.coverage import get_coverage_reads
 from ga4sync.store.properties import (
     PropertyToSync,
     list_properties_to_sync,
@@ -136,6 +136,22 @@ def plan_settings(settings: Settings, lookback_days: int | None = None) -> PlanS
     )
 
 
+def report_plan_settings(
+    settings: PlanSettings, reports: Sequence[ReportSpec]
+) -> dict[str, PlanSettings]:
+    """Per report (by key), ``settings`` with the report's own lookback and backfill."""
+    return {
+        spec.key: settings.for_report(spec.lookback_days, spec.backfill_days) for spec in reports
+    }
+
+
+def report_lookback(settings: Settings, spec: ReportSpec) -> int:
+    """The lookback a report's reads are made under, recorded with its coverage: its
+    own, or ``SYNC_LOOKBACK_DAYS`` (not a run's one-off lookback, which must not
+    settle dates for the runs after it)."""
+    return settings.sync_lookback_days if spec.lookback_days is None else spec.lookback_days
+
+
 async def ingest_ga4_for_all_accounts(
     ingestion: Ingestion,
     since_days: int | None = None,
@@ -149,8 +165,9 @@ async def ingest_ga4_for_all_accounts(
 ) -> IngestSummary:
     """Sync every enabled property (of one user when ``scope`` is a user id).
 
-    ``since_days`` is the lookback (``SYNC_LOOKBACK_DAYS`` when None): dates
-    read when younger than that are read again. ``history_chunks`` bounds the
+    ``since_days`` is the lookback (``SYNC_LOOKBACK_DAYS`` when None) of the
+    reports without one of their own: dates read when younger than that are
+    read again. ``history_chunks`` bounds the
     history read per property (None: all of it). Returns the summary; failures
     of single properties are in it, not raised.
     """
@@ -210,7 +227,9 @@ async def sync_property(
     ``history_chunks`` chunks (None: all), none started after
     ``history_budget_s``, and none that would eat into the quota reserve
     (``GA4_QUOTA_RESERVE``; the result then says when the quota returns). The
-    result says how many days of history are left.
+    result says how many days of history are left. ``lookback_days`` is the
+    run's lookback for the reports without one of their own; each report reads
+    as far back as its own backfill, or ``SYNC_BACKFILL_DAYS``.
     """
     started = time.monotonic()
     result = PropertyResult(property_ref=prop.id, property_id=prop.property_id)
@@ -222,12 +241,14 @@ async def sync_property(
     ]
     pool = ingestion.pool
     settings = plan_settings(ingestion.settings, lookback_days)
+    own = report_plan_settings(settings, reports)
     now = ingestion.now()
     chunks: list[Chunk] = []
     try:
         zone = load_zone(prop.time_zone)
         today = local_today(now, zone)
-        coverage = await get_coverage(pool, prop.id, target_start(today, settings))
+        since = min(target_start(today, s) for s in [settings, *own.values()])
+        coverage, lookbacks = await get_coverage_reads(pool, prop.id, since)
         by_report = {spec.key: coverage.get(spec.key, {}) for spec in reports}
         chunks = plan_sync(
             time_zone=prop.time_zone,
@@ -235,6 +256,8 @@ async def sync_property(
             coverage=by_report,
             settings=settings,
             grains={spec.key: spec.grain for spec in reports},
+            report_settings=own,
+            read_lookbacks=lookbacks,
         )
         if resync is not None:
             # The named dates, read in this run whatever their coverage says.
@@ -387,6 +410,7 @@ async def _fetch_and_store(
     reserve = ingestion.settings.ga4_quota_reserve
     spent_per_chunk: list[int] = []
     refused: dict[str, str] = {}  # report key -> why GA4 refused it
+    spent: list[QuotaExhausted] = []  # a quota GA4 said is spent: no chunk starts after
 
     def history_waits(chunk: Chunk) -> bool:
         """Whether this history chunk must wait: time is up, or the quota reserve."""
@@ -437,7 +461,7 @@ async def _fetch_and_store(
 
             async def one(chunk: Chunk, token: TokenSource = token, slots: Gate = slots) -> None:
                 async with slots:  # FIFO: chunks start in the plan's order
-                    if chunk.report in refused or history_waits(chunk):
+                    if chunk.report in refused or spent or history_waits(chunk):
                         return
                     tokens_before = result.tokens_consumed
                     job = ChunkRead(
@@ -447,12 +471,19 @@ async def _fetch_and_store(
                         chunk=chunk,
                         run_id=run_id,
                         read_no=numbers[chunk],
+                        lookback_days=report_lookback(ingestion.settings, specs[chunk.report]),
                     )
                     try:
                         complete = await read_chunk(
                             ingestion, job, token, result, progress[chunk.report]
                         )
                     except BaseException as exc:
+                        quota = _quota_spent(exc)
+                        if quota is not None:
+                            # Raised once the chunks GA4 answered before are
+                            # stored: cancelling them would waste their tokens.
+                            spent.append(quota)
+                            return
                         refusal = _refusal(exc)
                         if refusal is None:
                             raise
@@ -509,6 +540,8 @@ async def _fetch_and_store(
                 )
                 revoked = first
                 continue
+            if spent:
+                raise spent[0]
             if refused:
                 raise ReportsRefused(
                     "; ".join(f"report {specs[key].name}: {why}" for key, why in refused.items())
@@ -534,6 +567,13 @@ async def _fetch_and_store(
         http_status=denied.http_status,
         google_status=denied.google_status,
     )
+
+
+def _quota_spent(exc: BaseException) -> QuotaExhausted | None:
+    """The quota GA4 said is spent, if that is what stopped a chunk."""
+    if isinstance(exc, BaseExceptionGroup):
+        exc = _first_error(exc)
+    return exc if isinstance(exc, QuotaExhausted) else None
 
 
 def _refusal(exc: BaseException) -> Ga4RequestError | None:

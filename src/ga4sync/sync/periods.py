@@ -77,6 +77,13 @@ def is_period_settled(
     return (read_at.astimezone(zone).date() - period.end).days > lookback_days
 
 
+def lookback_of(period: Period, lookback_days: int, made_under: Mapping[date, int] | None) -> int:
+    """The lookback that settles the period's read: ``lookback_days``, or the one
+    the read was made under when smaller (see ``sync/plan.py``)."""
+    then = made_under.get(period.start) if made_under else None
+    return lookback_days if then is None else min(then, lookback_days)
+
+
 def unsettled_runs(
     coverage: Mapping[date, datetime],
     first: date,
@@ -84,12 +91,15 @@ def unsettled_runs(
     grain: PeriodGrain,
     zone: ZoneInfo,
     lookback_days: int,
+    made_under: Mapping[date, int] | None = None,
 ) -> Iterator[list[Period]]:
     """Maximal runs of consecutive unsettled periods overlapping ``[first, last]``,
-    oldest first; coverage is keyed by each period's first day."""
+    oldest first; coverage (and ``made_under``, the lookback each read was made
+    under) is keyed by each period's first day."""
     run: list[Period] = []
     for period in periods(first, last, grain):
-        if is_period_settled(period, coverage.get(period.start), zone, lookback_days):
+        lookback = lookback_of(period, lookback_days, made_under)
+        if is_period_settled(period, coverage.get(period.start), zone, lookback):
             if run:
                 yield run
                 run = []

@@ -7,11 +7,16 @@ after it, so a read only counts for good once it happened late enough:
 * **Settled.** A date is settled when its last complete read happened on a local
   date (in the property's time zone) more than ``lookback_days`` days after it:
   ``(read_at.astimezone(zone).date() - d).days > lookback_days``. A settled
-  date is never read again; every other date of the target range is.
+  date is never read again; every other date of the target range is. The
+  lookback is the report's (its own, or the sync's), or the one the read was
+  made under when that was smaller: a lookback raised later does not unsettle
+  the dates read for good under the old one (it would re-read a report's whole
+  history), a lookback lowered settles at once what is old enough under it.
 * **Target range.** From ``today - max(backfill_days, lookback_days + 1)`` up to
   and including today, "today" being the sync's instant in the property's time
   zone; never before the property's first date with data nor before GA4's
-  first possible date.
+  first possible date. A report with a backfill or lookback of its own has a
+  target range of its own.
 * **Chunks.** The dates to read are grouped into maximal runs of consecutive
   dates. The part of a run within ``lookback_days + 1`` days of today is one
   "recent" chunk; older parts ("history": backfill and gaps left by downtime)
@@ -72,6 +77,20 @@ class PlanSettings:
             raise ValueError(f"backfill_days must be >= 0, got {self.backfill_days}")
         if self.backfill_chunk_days < 1:
             raise ValueError(f"backfill_chunk_days must be >= 1, got {self.backfill_chunk_days}")
+
+    def for_report(self, lookback_days: int | None, backfill_days: int | None) -> PlanSettings:
+        """These settings with a report's own lookback and backfill (None: these)."""
+        if lookback_days is None and backfill_days is None:
+            return self
+        return PlanSettings(
+            lookback_days=self.lookback_days if lookback_days is None else lookback_days,
+            backfill_days=self.backfill_days if backfill_days is None else backfill_days,
+            backfill_chunk_days=self.backfill_chunk_days,
+        )
+
+
+# per report, the lookback each read was made under (a date without: the report's own)
+ReadLookbacks = Mapping[str, Mapping[date, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,14 +229,19 @@ def _unsettled_runs(
     settle_at: Sequence[datetime | None],
     zone: ZoneInfo,
     lookback_days: int,
+    made_under: Mapping[date, int] | None = None,
 ) -> Iterator[tuple[date, date]]:
     """Maximal runs ``(first, last)`` of unsettled dates from ``start``, oldest first.
 
     ``settle_at`` comes from :func:`_settle_instants` and fixes the range. One
     lookup per date of the range, so the cost follows the range, not the size
-    of the coverage (which grows by a date every day, forever).
+    of the coverage (which grows by a date every day, forever). ``made_under``
+    gives the lookback reads were made under: a date unsettled under
+    ``lookback_days`` is settled when its read was made under a smaller
+    lookback that settles it.
     """
     get = coverage.get
+    under = made_under.get if made_under else None
     run_first: date | None = None
     day = start
     for threshold in settle_at:
@@ -230,6 +254,10 @@ def _unsettled_runs(
             settled = is_settled(day, read_at, zone, lookback_days)
         else:
             settled = read_at >= threshold
+        if not settled and read_at is not None and under is not None:
+            then = under(day)
+            if then is not None and then < lookback_days:
+                settled = is_settled(day, read_at, zone, then)
         if not settled:
             if run_first is None:
                 run_first = day
@@ -248,11 +276,13 @@ def missing_dates(
     end: date,
     zone: ZoneInfo,
     lookback_days: int,
+    made_under: Mapping[date, int] | None = None,
 ) -> list[date]:
     """The dates in ``[start, end]`` that are not settled, oldest first."""
     settle_at = _settle_instants(zone, start, end, lookback_days)
     dates: list[date] = []
-    for first, last in _unsettled_runs(coverage, start, settle_at, zone, lookback_days):
+    runs = _unsettled_runs(coverage, start, settle_at, zone, lookback_days, made_under)
+    for first, last in runs:
         dates.extend(first + timedelta(days=n) for n in range((last - first).days + 1))
     return dates
 
@@ -295,6 +325,34 @@ class _Window:
         return cls(zone, today, start, recent_from, settle_at)
 
 
+class _Windows:
+    """The window of each report's settings: one per distinct settings, shared."""
+
+    def __init__(
+        self,
+        time_zone: str,
+        now: datetime,
+        settings: PlanSettings,
+        earliest: date | None,
+        report_settings: Mapping[str, PlanSettings] | None,
+    ) -> None:
+        self._args = (time_zone, now, earliest)
+        self._settings = settings
+        self._report_settings = report_settings or {}
+        self._made: dict[PlanSettings, _Window] = {}
+        self.of(settings)  # an unknown time zone fails even without reports
+
+    def of(self, settings: PlanSettings) -> _Window:
+        window = self._made.get(settings)
+        if window is None:
+            time_zone, now, earliest = self._args
+            window = self._made[settings] = _Window.of(time_zone, now, settings, earliest)
+        return window
+
+    def settings(self, report: str) -> PlanSettings:
+        return self._report_settings.get(report, self._settings)
+
+
 def plan_sync(
     *,
     time_zone: str,
@@ -303,6 +361,8 @@ def plan_sync(
     settings: PlanSettings,
     earliest: date | None = None,
     grains: Mapping[str, Grain] | None = None,
+    report_settings: Mapping[str, PlanSettings] | None = None,
+    read_lookbacks: ReadLookbacks | None = None,
 ) -> list[Chunk]:
     """The chunks a sync at ``now`` must read, in the order to read them.
 
@@ -310,22 +370,27 @@ def plan_sync(
     mapping) to the instant of the last complete read of each date (of each
     period's first day, for a week or month report); its order breaks ties
     between reports. ``grains`` gives the reports that are not by day their
-    grain (see ``sync/periods.py``).
+    grain (see ``sync/periods.py``), ``report_settings`` the reports with a
+    lookback or backfill of their own their settings, ``read_lookbacks`` the
+    lookback the reads were made under.
     """
-    window = _Window.of(time_zone, now, settings, earliest)
-    recent_from = window.recent_from
+    windows = _Windows(time_zone, now, settings, earliest, report_settings)
     # (kind rank, -end ordinal, report rank) puts recent before history, then
     # newest first, then reports as given; the three together are unique
     keyed: list[tuple[tuple[int, int, int], Chunk]] = []
     for rank, (report, dates) in enumerate(coverage.items()):
         grain = (grains or {}).get(report, "day")
+        own = windows.settings(report)
+        window = windows.of(own)
+        made_under = (read_lookbacks or {}).get(report)
         if grain != "day":
-            for chunk in _period_chunks(report, dates, grain, window, settings):
+            for chunk in _period_chunks(report, dates, grain, window, own, made_under):
                 kind_rank = 0 if chunk.kind == RECENT else 1
                 keyed.append(((kind_rank, -chunk.end_date.toordinal(), rank), chunk))
             continue
+        recent_from = window.recent_from
         runs = _unsettled_runs(
-            dates, window.start, window.settle_at, window.zone, settings.lookback_days
+            dates, window.start, window.settle_at, window.zone, own.lookback_days, made_under
         )
         for first, last in runs:
             if last >= recent_from:
@@ -333,9 +398,7 @@ def plan_sync(
                 keyed.append(((0, -last.toordinal(), rank), recent))
             if first < recent_from:
                 history_last = min(last, recent_from - _ONE_DAY)
-                for chunk in _history_chunks(
-                    report, first, history_last, settings.backfill_chunk_days
-                ):
+                for chunk in _history_chunks(report, first, history_last, own.backfill_chunk_days):
                     keyed.append(((1, -chunk.end_date.toordinal(), rank), chunk))
     keyed.sort(key=lambda item: item[0])
     return [chunk for _, chunk in keyed]
@@ -347,12 +410,19 @@ def _period_chunks(
     grain: PeriodGrain,
     window: _Window,
     settings: PlanSettings,
+    made_under: Mapping[date, int] | None,
 ) -> Iterator[Chunk]:
     """The chunks of a week or month report: whole periods, recent then history."""
     if window.start > window.today:
         return
     runs = periods.unsettled_runs(
-        coverage, window.start, window.today, grain, window.zone, settings.lookback_days
+        coverage,
+        window.start,
+        window.today,
+        grain,
+        window.zone,
+        settings.lookback_days,
+        made_under,
     )
     for run in runs:
         recent = [p for p in run if p.end >= window.recent_from]
@@ -369,6 +439,7 @@ def _period_status(
     grain: PeriodGrain,
     window: _Window,
     settings: PlanSettings,
+    made_under: Mapping[date, int] | None,
 ) -> CoverageStatus:
     """:func:`coverage_status` of a week or month report, counted in days of the
     target range; a period is history when it ends before the recent window."""
@@ -377,7 +448,10 @@ def _period_status(
     settled: list[periods.Period] = []
     for period in periods.periods(start, today, grain):
         is_settled_ = periods.is_period_settled(
-            period, coverage.get(period.start), window.zone, settings.lookback_days
+            period,
+            coverage.get(period.start),
+            window.zone,
+            periods.lookback_of(period, settings.lookback_days, made_under),
         )
         if is_settled_:
             settled.append(period)
@@ -419,6 +493,8 @@ def coverage_status(
     settings: PlanSettings,
     earliest: date | None = None,
     grains: Mapping[str, Grain] | None = None,
+    report_settings: Mapping[str, PlanSettings] | None = None,
+    read_lookbacks: ReadLookbacks | None = None,
 ) -> dict[str, CoverageStatus]:
     """Per report, how much of its history is settled at ``now``.
 
@@ -426,19 +502,23 @@ def coverage_status(
     target range), so ``days_missing`` is the number of history dates that
     :func:`plan_sync` plans, and the store may leave older dates out.
     """
-    window = _Window.of(time_zone, now, settings, earliest)
-    start, today = window.start, window.today
-    history_end = window.recent_from - _ONE_DAY
-    history_days = max(0, (history_end - start).days + 1)
-
+    windows = _Windows(time_zone, now, settings, earliest, report_settings)
     statuses: dict[str, CoverageStatus] = {}
     for report, dates in coverage.items():
         grain = (grains or {}).get(report, "day")
+        own = windows.settings(report)
+        window = windows.of(own)
+        made_under = (read_lookbacks or {}).get(report)
         if grain != "day":
-            statuses[report] = _period_status(dates, grain, window, settings)
+            statuses[report] = _period_status(dates, grain, window, own, made_under)
             continue
+        start, today = window.start, window.today
+        history_end = window.recent_from - _ONE_DAY
+        history_days = max(0, (history_end - start).days + 1)
         runs = list(
-            _unsettled_runs(dates, start, window.settle_at, window.zone, settings.lookback_days)
+            _unsettled_runs(
+                dates, start, window.settle_at, window.zone, own.lookback_days, made_under
+            )
         )
         missing = sum(
             (min(last, history_end) - first).days + 1

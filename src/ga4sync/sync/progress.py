@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ga4sync.reports import ReportSpec
-from ga4sync.sync.plan import PlanSettings, coverage_status
+from ga4sync.sync.plan import PlanSettings, ReadLookbacks, coverage_status
 
 Coverage = Mapping[str, Mapping[date, datetime]]
 
@@ -45,11 +45,14 @@ def property_progress(
     failures: int = 0,
     error: str | None = None,
     retry_at: datetime | None = None,
+    lookbacks: ReadLookbacks | None = None,
 ) -> dict[str, Any]:
     """The progress of one property; ``step`` is the queued step its history goes on
     with (a history step, or a sync its quota deferred), if any; ``failures``,
     ``error`` and ``retry_at``: its history's failed steps in a row, why the last
-    one failed and when the next is due (None: not retried)."""
+    one failed and when the next is due (None: not retried); ``lookbacks``: the
+    lookback each read was made under. Each report is read as far back as its
+    own settings say."""
     try:
         statuses = coverage_status(
             time_zone=time_zone,
@@ -57,6 +60,11 @@ def property_progress(
             coverage={spec.key: coverage.get(spec.key, {}) for spec in reports},
             settings=settings,
             grains={spec.key: spec.grain for spec in reports},
+            report_settings={
+                spec.key: settings.for_report(spec.lookback_days, spec.backfill_days)
+                for spec in reports
+            },
+            read_lookbacks=lookbacks,
         )
     except ValueError:
         return {"state": "unknown", "error": f"unknown time zone {time_zone!r}"}
@@ -91,8 +99,11 @@ def property_progress(
     return progress
 
 
-def coverage_since(now: datetime, settings: PlanSettings) -> date:
-    """The oldest date any property's target range can start at (loose: a day of
-    margin for the zones ahead of UTC)."""
-    back = max(settings.backfill_days, settings.lookback_days + 1) + 1
+def coverage_since(
+    now: datetime, settings: PlanSettings, reports: Sequence[ReportSpec] = ()
+) -> date:
+    """The oldest date any property's target range can start at, for any of
+    ``reports`` (loose: a day of margin for the zones ahead of UTC)."""
+    reach = [settings, *(settings.for_report(s.lookback_days, s.backfill_days) for s in reports)]
+    back = max(max(s.backfill_days, s.lookback_days + 1) for s in reach) + 1
     return (now - timedelta(days=back)).date()

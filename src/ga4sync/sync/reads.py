@@ -77,6 +77,8 @@ class ChunkRead:
     chunk: Chunk
     run_id: int
     read_no: int
+    # the report's lookback, recorded with the dates the read covers
+    lookback_days: int | None = None
 
 
 async def read_chunk(
@@ -92,6 +94,7 @@ async def read_chunk(
     read_at = ingestion.now()
     fetched = 0
     row_count = 0
+    flags: dict[str, object] = {}  # what GA4 said of this read's data, over its pages
 
     async def produce() -> None:
         done = 0
@@ -140,7 +143,8 @@ async def read_chunk(
             fetched += page.rows_read
             progress.rows_fetched += page.rows_read
             progress.duplicate_rows += page.rows_read - len(page.rows)
-            progress.flags.update(page.quality_flags())
+            flags.update(page.quality_flags())
+            progress.flags.update(flags)
             result.rows_fetched += page.rows_read
             result.time_zone = page.time_zone or result.time_zone
             result.currency_code = page.currency_code or result.currency_code
@@ -165,6 +169,8 @@ async def read_chunk(
                         read_at=read_at,
                         answer=splitter.answer(),
                         first_load=splitter.first_load,
+                        lookback_days=read.lookback_days,
+                        quality=flags,
                     )
                 tally(counts)
                 finished.append(whole_read_deleted)
@@ -220,6 +226,8 @@ async def read_chunk(
         read_no=read.read_no,
         read_at=read_at,
         answer=splitter.answer(),
+        lookback_days=read.lookback_days,
+        quality=flags,
     )
     result.rows_unchanged += sum(splitter.unchanged.values())
     # Added after the await: ``x += await f()`` reads x first, and would lose the

@@ -18,8 +18,14 @@ from ga4sync.store.property_runs import last_report_outcomes
 from ga4sync.sync.history_progress import read_history_progress
 
 
-def describe_spec(spec: ReportSpec) -> dict[str, Any]:
-    """A definition as the API gives it: no per-property state."""
+def describe_spec(spec: ReportSpec, settings: Settings | None = None) -> dict[str, Any]:
+    """A definition as the API gives it: no per-property state. Its lookback and
+    backfill are its own, else ``settings``' (None when neither is known)."""
+    lookback = spec.lookback_days
+    backfill = spec.backfill_days
+    if settings is not None:
+        lookback = settings.sync_lookback_days if lookback is None else lookback
+        backfill = settings.sync_backfill_days if backfill is None else backfill
     return {
         "name": spec.name,
         "relation": spec.relation,
@@ -31,6 +37,8 @@ def describe_spec(spec: ReportSpec) -> dict[str, Any]:
         "metric_filter": spec.metric_filter,
         "keep_empty_rows": spec.keep_empty_rows,
         "properties": sorted(spec.properties) if spec.properties is not None else None,
+        "lookback_days": lookback,
+        "backfill_days": backfill,
         "columns": [
             {"name": "property_id", "type": "text", "field": None, "kind": "key"},
             {"name": "date", "type": "date", "field": spec.dimensions[0], "kind": "key"},
@@ -75,7 +83,7 @@ async def describe_reports(
     outcomes = await last_report_outcomes(pool, refs)
     described = []
     for spec in reports:
-        entry = describe_spec(spec)
+        entry = describe_spec(spec, settings)
         entry["per_property"] = [
             {
                 "property_id": row["property_id"],
@@ -99,6 +107,7 @@ def format_reports(described: Sequence[dict[str, Any]], *, source: str) -> str:
         lines.append(
             f"{report['relation']}  ({report['grain']} grain"
             + (f", properties {', '.join(limited)}" if limited else "")
+            + f", lookback {report['lookback_days']} days, history {report['backfill_days']} days"
             + f", definition {report['definition_key']})"
         )
         for column in report["columns"]:

@@ -428,6 +428,16 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "description": "the GA4 properties it is limited to (null: all)",
             },
+            "lookback_days": {
+                "type": ["integer", "null"],
+                "description": "a date read when it was this many days old or younger is read "
+                "again: the report's own lookback_days, else SYNC_LOOKBACK_DAYS",
+            },
+            "backfill_days": {
+                "type": ["integer", "null"],
+                "description": "how far back its history is read: the report's own "
+                "backfill_days, else SYNC_BACKFILL_DAYS",
+            },
             "columns": {
                 "type": "array",
                 "items": {
