@@ -3,7 +3,7 @@
 -- says. It is a manual run (kind 'manual', the Sync now lane of the queue,
 -- counted against the Sync now rate limit) of trigger 'resync', naming its
 -- property (property_refs) and what to read again: the definitions
--- (resync_reports, their keys; null: every report of the property) and the
+-- (resync_reports, their names; null: every report of the property) and the
 -- dates resync_start .. resync_end.
 alter table ga4_sync_jobs drop constraint ga4_sync_jobs_trigger_check;
 alter table ga4_sync_jobs add constraint ga4_sync_jobs_trigger_check

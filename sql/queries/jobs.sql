@@ -69,7 +69,7 @@ where kind = 'manual' and trigger in ('sync_now', 'resync')
 
 -- name: create_resync_job
 -- A re-sync of property $3 (its GA4 id $4) requested by $2 in scope $1: the
--- definitions $5 (null: all) over the dates $6 .. $7 ($8: the lookback).
+-- reports named $5 (null: all) over the dates $6 .. $7 ($8: the lookback).
 insert into ga4_sync_jobs (kind, trigger, scope, requested_by, since_days, property_filter,
                            property_refs, resync_reports, resync_start, resync_end)
 values ('manual', 'resync', $1, $2, $8, $4, array[$3::bigint], $5, $6, $7)

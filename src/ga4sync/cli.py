@@ -237,10 +237,10 @@ async def _resync(url: str, embedded: bool, settings: Settings, args: argparse.N
             ref, prop.property_id, prop.time_zone, args.report, args.start, args.end
         )
         specs = resync_reports(settings, target, ingestion.now())
-        keys = None if args.report is None else [spec.key for spec in specs]
+        names = None if args.report is None else [spec.name for spec in specs]
         started = time.monotonic()
         result = await sync_property(
-            ingestion, prop, resync=Resync(keys, args.start, args.end), history_chunks=0
+            ingestion, prop, resync=Resync(names, args.start, args.end), history_chunks=0
         )
     summary = IngestSummary(results=[result], duration_s=time.monotonic() - started)
     print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.message())

@@ -85,7 +85,7 @@ async def test_a_resync_reads_exactly_its_dates_of_its_report_and_deletes_what_g
     assert response.status == 202, await response.text()
     job = await response.json()
     assert job["trigger"] == "resync" and job["kind"] == "manual"
-    assert job["resync"]["start_date"] == str(FIRST) and job["resync"]["end_date"] == str(LAST)
+    assert job["resync"] == {"reports": ["pages"], "start_date": str(FIRST), "end_date": str(LAST)}
     done = await wait_for_job(runtime.sync, uuid.UUID(job["job_id"]))
     assert done.status == "success", done.message
 

@@ -42,7 +42,7 @@ class Job:
     trigger: str = "sync_now"
     # The properties the run names (a connection's, a re-sync's); None: its scope's.
     property_refs: list[int] | None = None
-    # A re-sync's definitions (keys; None: all) and dates, read again whatever
+    # A re-sync's reports (names; None: all) and dates, read again whatever
     # their coverage says.
     resync_reports: list[str] | None = None
     resync_start: date | None = None
@@ -105,12 +105,12 @@ async def create_resync_job(
     requested_by: uuid.UUID,
     property_ref: int,
     property_id: str,
-    report_keys: list[str] | None,
+    report_names: list[str] | None,
     start: date,
     end: date,
     since_days: int,
 ) -> Job:
-    """A re-sync of one property's ``report_keys`` (None: all) over ``start .. end``."""
+    """A re-sync of one property's ``report_names`` (None: all) over ``start .. end``."""
     job = _job(
         await conn.fetchrow(
             query("create_resync_job"),
@@ -118,7 +118,7 @@ async def create_resync_job(
             requested_by,
             property_ref,
             property_id,
-            report_keys,
+            report_names,
             start,
             end,
             since_days,

@@ -200,8 +200,8 @@ async def ingest_ga4_for_all_accounts(
 
 @dataclass(frozen=True)
 class Resync:
-    """Dates read again whatever their coverage says: of the definitions ``reports``
-    (keys; None: every report of the property), ``start .. end``."""
+    """Dates read again whatever their coverage says: of the reports named
+    ``reports`` (None: every report of the property), ``start .. end``."""
 
     reports: Sequence[str] | None
     start: date
@@ -237,7 +237,7 @@ async def sync_property(
         spec
         for spec in (ingestion.settings.reports if reports is None else reports)
         if spec.applies_to(prop.property_id)
-        and (resync is None or resync.reports is None or spec.key in resync.reports)
+        and (resync is None or resync.reports is None or spec.name in resync.reports)
     ]
     pool = ingestion.pool
     settings = plan_settings(ingestion.settings, lookback_days)

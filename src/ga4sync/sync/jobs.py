@@ -313,7 +313,7 @@ class SyncService:
                 requested_by,
                 target.property_ref,
                 target.property_id,
-                None if target.report is None else [spec.key for spec in specs],
+                None if target.report is None else [spec.name for spec in specs],
                 target.start,
                 target.end,
                 self._settings.sync_lookback_days,
