@@ -147,7 +147,8 @@ _RUN = {
 }
 
 _PATCH_PROPERTY = {
-    "summary": "Turn syncing of one property on or off, or set how often it runs",
+    "summary": "Turn syncing of one property on or off, set how often it runs, or turn "
+    "its realtime polling on or off",
     "security": _BEARER,
     "parameters": [_PROPERTY_ID],
     "requestBody": _body(
@@ -158,13 +159,20 @@ _PATCH_PROPERTY = {
             "properties": {
                 "enabled": {"type": "boolean"},
                 "sync_frequency": {"enum": list(FREQUENCIES)},
+                "realtime": {
+                    "type": "boolean",
+                    "description": "poll the property's [[realtime]] reports every minute "
+                    "(off by default: it spends GA4's realtime quota)",
+                },
             },
         },
         required=True,
     ),
     "description": "The caller's own settings of the property: one shared with other "
     "users syncs while any of them has it enabled, at the most frequent schedule among "
-    "them. An admin without access to the property changes every user's settings of it.",
+    "them, and its realtime is polled while any of them has it on (off for everyone, its "
+    "realtime snapshots are deleted). An admin without access to the property changes "
+    "every user's settings of it.",
     "responses": {
         "200": json_content(ref("PropertySettings"), "The caller's settings, and the effective"),
         "400": error("Malformed id or body"),
