@@ -492,6 +492,44 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Realtime": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "relation": {"type": "string", "examples": ["ga4_realtime_active_users"]},
+            "dimensions": {"type": "array", "items": {"type": "string"}},
+            "metrics": {"type": "array", "items": {"type": "string"}},
+            "every_minutes": {"type": "integer"},
+            "history_minutes": {"type": "integer"},
+            "minute_ranges": {"type": "array", "items": {"type": "object"}},
+            "properties": {"type": ["array", "null"], "items": {"type": "string"}},
+            "columns": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "RealtimeRows": {
+        "type": "object",
+        "required": ["realtime", "relation", "property_id", "captured_at", "rows"],
+        "properties": {
+            "realtime": {"type": "string"},
+            "relation": {"type": "string", "examples": ["ga4_realtime_active_users"]},
+            "property_id": {"type": "string"},
+            "captured_at": {
+                **_TS,
+                "description": "when the latest snapshot was captured (null: not polled yet)",
+            },
+            "history_minutes": {"type": "integer"},
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "description": "the relation's columns: property_id, captured_at, "
+                    "minute_range (two minute ranges), each dimension (string), each "
+                    "metric (number)",
+                    "additionalProperties": {"type": ["string", "number", "null"]},
+                },
+            },
+        },
+    },
     "RowsPage": {
         "type": "object",
         "required": ["report", "relation", "property_id", "next", "rows"],
