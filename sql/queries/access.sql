@@ -1,13 +1,14 @@
 -- name: set_access_settings
 -- User $2's settings of property $1 (null $2: every user with access): enabled
--- ($3) and/or sync_frequency ($4), null leaving one as it is. When the
+-- ($3), sync_frequency ($4) and/or realtime ($5), null leaving one as it is. When the
 -- property's effective schedule changes (see get_property), its next_due_at
 -- is cleared so the new schedule starts at the next tick. Returns how many
 -- access rows were changed (0: the user has no access).
 with changed as (
     update ga4_property_access a
     set enabled = coalesce($3, a.enabled),
-        sync_frequency = coalesce($4, a.sync_frequency)
+        sync_frequency = coalesce($4, a.sync_frequency),
+        realtime = coalesce($5, a.realtime)
     where a.property_ref = $1 and ($2::uuid is null or a.user_id = $2)
     returning a.user_id, a.enabled, a.sync_frequency
 ),

@@ -78,9 +78,10 @@ order by p.property_id = $1 desc
 limit 1;
 
 -- name: get_property
--- enabled and sync_frequency are user $2's own settings when they have access,
--- else (an admin, or $2 null) the property's effective ones: enabled while any
--- user with access has it enabled, at the most frequent schedule among them.
+-- enabled, sync_frequency and realtime are user $2's own settings when they
+-- have access, else (an admin, or $2 null) the property's effective ones:
+-- enabled while any user with access has it enabled, at the most frequent
+-- schedule among them; realtime polled while any of them has it on.
 select p.id, p.property_id, p.display_name, p.time_zone, p.currency_code,
        p.service_level, p.last_sync_at, p.last_sync_status, p.last_sync_error, p.consecutive_failures,
        p.next_due_at,
@@ -88,6 +89,8 @@ select p.id, p.property_id, p.display_name, p.time_zone, p.currency_code,
        coalesce(m.sync_frequency, s.sync_frequency) as sync_frequency,
        s.enabled as effective_enabled,
        s.sync_frequency as effective_sync_frequency,
+       coalesce(m.realtime, s.realtime) as realtime,
+       s.realtime as effective_realtime,
        array(select a.user_id from ga4_property_access a where a.property_ref = p.id
              order by a.created_at, a.user_id) as access_user_ids
 from ga4_properties p
@@ -96,7 +99,8 @@ cross join lateral (
     select coalesce(bool_or(a.enabled), false) as enabled,
            coalesce((array_agg(a.sync_frequency order by not a.enabled,
                array_position('{hourly,every_6h,daily,manual}'::text[], a.sync_frequency)))[1],
-               'daily') as sync_frequency
+               'daily') as sync_frequency,
+           coalesce(bool_or(a.realtime), false) as realtime
     from ga4_property_access a
     where a.property_ref = p.id
 ) s
@@ -115,6 +119,8 @@ select p.id, p.property_id, p.display_name, p.time_zone, p.service_level,
        coalesce(m.sync_frequency, s.sync_frequency) as sync_frequency,
        s.enabled as effective_enabled,
        s.sync_frequency as effective_sync_frequency,
+       coalesce(m.realtime, s.realtime) as realtime,
+       s.realtime as effective_realtime,
        coalesce(g.has_credentials, false) and cardinality(coalesce(g.grant_users, '{}')) = 0
            as needs_reauth,
        coalesce(g.has_credentials, false) as connected,
@@ -130,7 +136,8 @@ cross join lateral (
     select coalesce(bool_or(a.enabled), false) as enabled,
            coalesce((array_agg(a.sync_frequency order by not a.enabled,
                array_position('{hourly,every_6h,daily,manual}'::text[], a.sync_frequency)))[1],
-               'daily') as sync_frequency
+               'daily') as sync_frequency,
+           coalesce(bool_or(a.realtime), false) as realtime
     from ga4_property_access a
     where a.property_ref = p.id
 ) s

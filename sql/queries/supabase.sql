@@ -101,7 +101,8 @@ select to_regclass($1)::oid;
 -- Every privilege that PUBLIC, anon or authenticated holds on an object of
 -- ga4sync's: the schemas ga4sync_queue and ga4sync_reports and all in them,
 -- and in public the relations named in $1 (with their sequences), the views
--- ga4_<report> of the report definitions, and the functions named in $2. An
+-- ga4_<report> of the report definitions and ga4_realtime_<name> of the
+-- realtime definitions, and the functions named in $2. An
 -- object whose ACL is still the default counts its default grants (functions:
 -- EXECUTE to PUBLIC). kind is what GRANT calls the object, name its qualified
 -- name; column_name is set for a privilege on one column.
@@ -117,7 +118,8 @@ public_relations as (
     select c.oid from pg_class c
     where c.relnamespace = 'public'::regnamespace
       and (c.relname = any($1::text[])
-           or c.relname in (select 'ga4_' || d.name from ga4_report_definitions d))
+           or c.relname in (select 'ga4_' || d.name from ga4_report_definitions d)
+           or c.relname in (select 'ga4_realtime_' || r.name from ga4_realtime_definitions r))
 ),
 relations as (
     select c.oid, c.relname, c.relnamespace, c.relkind, c.relowner, c.relacl from pg_class c

@@ -188,7 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _migrate(url: str, settings: Settings) -> int:
     async with connect(url) as conn:
-        applied = await migrate(conn, settings.reports, expose=settings.supabase_expose_reports)
+        applied = await migrate(
+            conn,
+            settings.reports,
+            expose=settings.supabase_expose_reports,
+            realtime=settings.realtime,
+        )
     print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
     return 0
 
@@ -198,14 +203,24 @@ async def _ensure_schema(url: str, settings: Settings, *, embedded: bool) -> Non
     reports in use: made here when the definitions changed."""
     async with connect(url) as conn:
         if embedded:
-            await migrate(conn, settings.reports, expose=settings.supabase_expose_reports)
+            await migrate(
+                conn,
+                settings.reports,
+                expose=settings.supabase_expose_reports,
+                realtime=settings.realtime,
+            )
             return
         pending = await pending_migrations(conn)
         if pending:
             raise ConfigError(
                 f"the database is not migrated ({len(pending)} pending): run `ga4sync migrate`"
             )
-        await ensure_report_tables(conn, settings.reports, expose=settings.supabase_expose_reports)
+        await ensure_report_tables(
+            conn,
+            settings.reports,
+            expose=settings.supabase_expose_reports,
+            realtime=settings.realtime,
+        )
 
 
 async def _sync(url: str, embedded: bool, settings: Settings, args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from procrastinate.schema import SchemaManager
 
 from ga4sync.queries import migration_files, query
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.reports.realtime import RealtimeSpec
 from ga4sync.store.report_tables import ensure_report_tables
 
 logger = logging.getLogger(__name__)
@@ -29,9 +30,11 @@ async def migrate(
     reports: Sequence[ReportSpec] = BUILTIN_REPORTS,
     *,
     expose: bool = False,
+    realtime: Sequence[RealtimeSpec] | None = None,
 ) -> list[str]:
-    """Apply what is missing, then make the tables and views of ``reports``;
-    return the versions applied by this call."""
+    """Apply what is missing, then make the tables and views of ``reports`` (and of
+    the ``realtime`` definitions, when given); return the versions applied by this
+    call."""
     await conn.execute(query("lock_migrations"))
     try:
         await conn.execute(query("create_schema_migrations"))
@@ -55,7 +58,7 @@ async def migrate(
             done.append(version)
         await conn.execute(query("pin_queue_search_path"))
         await conn.execute(query("index_queue_locks"))
-        await ensure_report_tables(conn, reports, expose=expose)
+        await ensure_report_tables(conn, reports, expose=expose, realtime=realtime)
         return done
     finally:
         await conn.execute(query("unlock_migrations"))

@@ -17,7 +17,9 @@ counts a property into its job once, however often a task runs.
 * ``ga4sync.recover`` (every minute) retries tasks of workers whose heartbeat
   stopped, re-queues jobs whose queue entry was lost, and queues the history of
   properties whose last step failed or was lost once its backoff has passed;
-* ``ga4sync.cleanup`` (daily) deletes history past ``RETENTION_DAYS``.
+* ``ga4sync.cleanup`` (daily) deletes history past ``RETENTION_DAYS``;
+* ``ga4sync.realtime_tick`` (every minute, scheduled only when ``[[realtime]]``
+  definitions are configured) polls GA4's realtime reports that are due.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from ga4sync.settings import Settings
 from ga4sync.sync.fair_order import Lane
 from ga4sync.sync.ingest import Ingestion
 from ga4sync.sync.jobs import SyncService
+from ga4sync.sync.realtime import RealtimePoller
 from ga4sync.sync.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
@@ -68,6 +71,7 @@ SYNC_PROPERTY_RETRY = RetryStrategy(max_attempts=8, exponential_wait=2, retry_ex
 # multiples of 15 minutes); the tick itself decides whether a run is due.
 DAILY_TICK_CRON = "*/5 * * * *"
 RECOVER_CRON = "* * * * *"
+REALTIME_CRON = "* * * * *"
 CLEANUP_CRON = "40 3 * * *"
 STALLED_MAX_ATTEMPTS = 3  # a task that kills its worker this often is failed, not retried
 # The fair order (ga4sync.sync.fair_order) as procrastinate priorities: higher is
@@ -100,6 +104,8 @@ class Services:
     upkeep: Upkeep
     ingestion: Ingestion
     settings: Settings
+    # None: no [[realtime]] definitions, nothing to poll
+    realtime: RealtimePoller | None = None
 
 
 def _services(context: JobContext) -> Services:
@@ -170,6 +176,12 @@ async def _history_gave_up(services: Services, property_ref: int, reason: str) -
             property_ref,
             extra={"action": "history_failed"},
         )
+
+
+async def realtime_tick(context: JobContext, timestamp: int) -> None:
+    services = _services(context)
+    if services.realtime is not None:
+        await services.realtime.tick(datetime.fromtimestamp(timestamp, UTC))
 
 
 async def recover(context: JobContext, timestamp: int) -> None:
@@ -391,11 +403,14 @@ async def use_queue_schema(conn: psycopg.AsyncConnection) -> None:
         await conn.commit()
 
 
-def create_queue_app(database_url: str, *, periodic: bool = True) -> procrastinate.App:
+def create_queue_app(
+    database_url: str, *, periodic: bool = True, realtime: bool = False
+) -> procrastinate.App:
     """The procrastinate app on ``database_url`` with ga4sync's tasks (opened by the caller).
 
     ``periodic=False`` leaves the tick and recovery tasks unscheduled (they can still
-    be queued by hand), for workers driven by an injected clock.
+    be queued by hand), for workers driven by an injected clock. ``realtime``: there
+    are realtime definitions, and their minutely tick is scheduled too.
     """
     connector = procrastinate.PsycopgConnector(conninfo=database_url, configure=use_queue_schema)
     app = procrastinate.App(connector=connector)
@@ -418,8 +433,18 @@ def create_queue_app(database_url: str, *, periodic: bool = True) -> procrastina
     prune = app.task(name="ga4sync.cleanup", pass_context=True, queueing_lock="ga4sync.cleanup")(
         cleanup
     )
+    # One tick at a time (lock), and none piling up behind it (queueing_lock): a
+    # tick that outlasts its minute lets the next one poll what is still due.
+    poll = app.task(
+        name="ga4sync.realtime_tick",
+        pass_context=True,
+        lock="ga4sync.realtime",
+        queueing_lock="ga4sync.realtime_tick",
+    )(realtime_tick)
     if periodic:
         app.periodic(cron=DAILY_TICK_CRON, periodic_id="daily")(tick)
         app.periodic(cron=RECOVER_CRON, periodic_id="recover")(sweep)
         app.periodic(cron=CLEANUP_CRON, periodic_id="cleanup")(prune)
+        if realtime:
+            app.periodic(cron=REALTIME_CRON, periodic_id="realtime")(poll)
     return app

@@ -31,6 +31,7 @@ from ga4sync.sync import schedule
 from ga4sync.sync.alerts import alerts_from_settings
 from ga4sync.sync.ingest import open_ingestion
 from ga4sync.sync.jobs import SyncService
+from ga4sync.sync.realtime import RealtimePoller, open_realtime
 from ga4sync.sync.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ async def open_runtime(
         cache = SettingsCache(pool)
         watch = DatabaseWatch(database_url, on_connect=cache.listen)
         await watch.start()
-        app = create_queue_app(database_url, periodic=periodic)
+        app = create_queue_app(database_url, periodic=periodic, realtime=bool(settings.realtime))
         try:
             async with app.open_async():
                 queue = ProcrastinateQueue(app)
@@ -111,9 +112,17 @@ async def run_worker(runtime: Runtime) -> None:
     app = runtime.queue_app
     loop = asyncio.get_running_loop()
     app.perform_import_paths()  # type: ignore[no-untyped-call]
-    async with open_ingestion(runtime.pool, settings, now=runtime.now) as ingestion:
+    async with (
+        open_ingestion(runtime.pool, settings, now=runtime.now) as ingestion,
+        open_realtime(runtime.pool, settings, ingestion.tokens, now=runtime.now) as poller,
+    ):
+        realtime: RealtimePoller | None = poller if settings.realtime else None
         services = Services(
-            sync=runtime.sync, upkeep=runtime.upkeep, ingestion=ingestion, settings=settings
+            sync=runtime.sync,
+            upkeep=runtime.upkeep,
+            ingestion=ingestion,
+            settings=settings,
+            realtime=realtime,
         )
         stopped_worker_id: int | None = None
         restart_delay_s = RESTART_DELAY_S[0]

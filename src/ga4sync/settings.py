@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ga4sync.errors import ConfigError
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
-from ga4sync.reports.config import load_reports
+from ga4sync.reports.config import load_definitions
+from ga4sync.reports.realtime import RealtimeSpec
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -65,6 +66,9 @@ class Settings:
     ga4_request_timeout_s: float = 120.0
     # Share of each GA4 token bucket that history reads leave to daily and manual syncs.
     ga4_quota_reserve: float = 0.25
+    # Share of each of GA4's realtime token buckets (a category of its own) that
+    # realtime polling leaves unspent: below it, polls wait for the hour or day.
+    ga4_realtime_quota_reserve: float = 0.1
     # Days GA4 data keeps changing: a date is settled once read when it was older.
     sync_lookback_days: int = 3
     # History read for a new property (0: none) and how many days one chunk holds.
@@ -103,6 +107,8 @@ class Settings:
     # what to sync: the definitions in GA4SYNC_REPORTS, or the built-in reports
     reports: tuple[ReportSpec, ...] = BUILTIN_REPORTS
     reports_file: Path | None = None
+    # the [[realtime]] definitions of that file: polled for properties whose realtime is on
+    realtime: tuple[RealtimeSpec, ...] = ()
     # Let Supabase's signed-in users read their own properties' report rows.
     supabase_expose_reports: bool = False
 
@@ -134,6 +140,9 @@ class Settings:
             ga4_retry_base_s=env.number("GA4_RETRY_BASE_S", 1.0, low=0.0, high=60.0),
             ga4_request_timeout_s=env.number("GA4_REQUEST_TIMEOUT_S", 120.0, low=1.0, high=3600.0),
             ga4_quota_reserve=env.number("GA4_QUOTA_RESERVE", 0.25, low=0.0, high=0.9),
+            ga4_realtime_quota_reserve=env.number(
+                "GA4_REALTIME_QUOTA_RESERVE", 0.1, low=0.0, high=0.9
+            ),
             # SYNC_SINCE_DAYS, the fixed window's length before coverage, names the lookback.
             sync_lookback_days=env.integer(
                 "SYNC_LOOKBACK_DAYS" if env.text("SYNC_LOOKBACK_DAYS") else "SYNC_SINCE_DAYS",
@@ -175,7 +184,13 @@ class Settings:
         reports_file = env.text("GA4SYNC_REPORTS")
         if reports_file is not None:
             path = Path(reports_file).expanduser()
-            settings = replace(settings, reports=load_reports(path), reports_file=path)
+            definitions = load_definitions(path)
+            settings = replace(
+                settings,
+                reports=definitions.reports,
+                realtime=definitions.realtime,
+                reports_file=path,
+            )
         return settings
 
     @property

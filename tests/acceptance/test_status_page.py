@@ -19,6 +19,8 @@ import pytest
 from aiohttp import web
 
 from ga4sync.reports import ReportSpec
+from ga4sync.reports.realtime import RealtimeSpec
+from ga4sync.store.realtime import claim_realtime_polls, store_snapshot
 from ga4sync.store.report_tables import ensure_report_tables
 from ga4sync.web.app import create_app
 
@@ -833,6 +835,46 @@ class TestWhatTheChartShows:
             "No metric of users_by_device (activeUsers) adds up to a day's value over"
             " deviceCategory: users, rates and averages do not."
         )
+
+
+async def test_active_users_now_per_property(
+    browser, aiohttp_server, runtime, web_settings, connect_user, pool
+):
+    now = RealtimeSpec("active_users", (), ("activeUsers",))
+    by_country = RealtimeSpec("by_country", ("country",), ("activeUsers",))
+    settings = replace(web_settings, realtime=(by_country, now))
+    async with pool.acquire() as conn:
+        await ensure_report_tables(conn, settings.reports, realtime=settings.realtime)
+    user = await connect_user({"5801": "UTC", "5802": "UTC", "5803": "UTC"})
+    await pool.execute(
+        "update ga4_property_access a set realtime = true from ga4_properties p"
+        " where p.id = a.property_ref and p.property_id in ('5801', '5802')"
+    )
+    ref = await pool.fetchval("select id from ga4_properties where property_id = '5801'")
+    at = datetime.now(UTC)
+    for spec, rows in ((now, [["17"]]), (by_country, [["Peru", "9"], ["Chile", "8"]])):
+        await claim_realtime_polls(pool, at, [(ref, spec.name, 1)])
+        async with pool.acquire() as conn:
+            await store_snapshot(conn, spec, ref, at, rows)
+    server = await aiohttp_server(create_app(settings, runtime=runtime))
+    page = await browser.new_page()
+    await page.goto(str(server.make_url("/")) + f"#token={token(user)}")
+    await page.wait_for_function(
+        "() => document.querySelectorAll('#properties tbody tr').length === 3", timeout=10_000
+    )
+    headers = await page.locator("#properties thead th").all_text_contents()
+    assert "Active users now" in headers
+
+    def cell(pid: str):
+        return page.locator(f"#properties tr[data-property-id='{pid}'] td.realtime")
+
+    # GA4's own count of the property's users (the definition without dimensions)
+    assert await cell("5801").get_attribute("data-active-users") == "17"
+    assert await cell("5801").locator(".users").text_content() == "17"
+    assert "ga4_realtime_active_users" in await cell("5801").text_content()
+    assert await cell("5801").locator("time.when").count() == 1  # when GA4 was asked
+    assert await cell("5802").text_content() == "first poll pending"  # on, not polled yet
+    assert await cell("5803").text_content() == "off"
 
 
 # Everything the page's layout must never do at a width: scroll sideways, clip a

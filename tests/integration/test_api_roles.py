@@ -21,6 +21,7 @@ from ga4sync.migrate import migrate
 from ga4sync.queries import query
 from ga4sync.queue import create_queue_app, priority
 from ga4sync.reports import BUILTIN_REPORTS
+from ga4sync.reports.realtime import RealtimeSpec
 from ga4sync.store.privileges import api_role_grants
 from ga4sync.store.properties import upsert_property
 from ga4sync.sync.fair_order import Lane
@@ -69,6 +70,11 @@ where case o.kind
 order by 1, 2, 3
 """
 PUBLIC_USAGE = {("schema", "public", "USAGE")}  # Supabase's, not ga4sync's
+# Realtime relations are exposed as report relations are, and only so.
+REALTIME = (
+    RealtimeSpec("active_users", (), ("activeUsers",)),
+    RealtimeSpec("by_country", ("country",), ("activeUsers", "eventCount"), history_minutes=5),
+)
 
 
 async def role_can(conn: asyncpg.Connection, role: str) -> set[tuple[str, str, str]]:
@@ -81,6 +87,7 @@ async def role_can(conn: asyncpg.Connection, role: str) -> set[tuple[str, str, s
 async def exposed_reads(conn: asyncpg.Connection) -> set[tuple[str, str, str]]:
     """What SUPABASE_EXPOSE_REPORTS is documented to grant signed-in users."""
     views = [f"public.ga4_{spec.name}" for spec in BUILTIN_REPORTS] + ["public.ga4_my_properties"]
+    views += [f"public.ga4_realtime_{spec.name}" for spec in REALTIME]
     tables = await conn.fetch(
         "select 'ga4sync_reports.' || c.relname as name from pg_class c"
         " where c.relnamespace = 'ga4sync_reports'::regnamespace and c.relkind = 'r'"
@@ -142,7 +149,12 @@ async def test_api_roles_reach_only_what_exposure_grants(empty_database_url, ins
         await prepare_supabase(conn)
     kept_job = await install_previous_version(url) if install == "upgrade" else None
     async with connect(url) as conn:
-        await migrate(conn, expose=expose)
+        await migrate(conn, expose=expose, realtime=REALTIME)
+        realtime_tables = await conn.fetchval(
+            "select count(*) from pg_class where relnamespace = 'ga4sync_reports'::regnamespace"
+            " and relname like 'realtime\\_%' and relkind = 'r'"
+        )
+        assert realtime_tables == len(REALTIME)
 
         assert await role_can(conn, "anon") == set()
         expected = await exposed_reads(conn) if expose else set()

@@ -11,6 +11,7 @@ from aiohttp import web
 SERVICE = "analyticsdata.googleapis.com"
 DATA_API_METHOD = "google.analytics.data.v1beta.BetaAnalyticsData."
 RUN_REPORT_METHOD = DATA_API_METHOD + "RunReport"
+RUN_REALTIME_REPORT_METHOD = DATA_API_METHOD + "RunRealtimeReport"
 ADMIN_SERVICE = "analyticsadmin.googleapis.com"
 ADMIN_METHOD = "google.analytics.admin.v1beta.AnalyticsAdminService."
 QUOTAS_URL = "https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"

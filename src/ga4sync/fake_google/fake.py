@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import date, datetime
 from typing import Any
@@ -43,6 +43,12 @@ ANALYTICS_360_QUOTA_LIMITS = {
     "potentiallyThresholdedRequestsPerHour": 120,
     "tokensPerProjectPerHour": 140_000,
 }
+
+
+# GA4's realtime quota: a category of its own, with buckets of the same sizes as
+# the core ones. A runRealtimeReport spends these and never the core buckets.
+DEFAULT_REALTIME_QUOTA_LIMITS = dict(DEFAULT_QUOTA_LIMITS)
+ANALYTICS_360_REALTIME_QUOTA_LIMITS = dict(ANALYTICS_360_QUOTA_LIMITS)
 
 
 def token_cost(rows_returned: int) -> int:
@@ -139,7 +145,12 @@ class FakeGoogle(TokenStore):
     * ``admin_requests``: ``(path, query string)`` of every Admin API request;
     * ``metadata_requests``: the property ID of every getMetadata request;
     * ``compatibility_requests``: ``(property_id, body)`` of every checkCompatibility
-      request.
+      request;
+    * ``realtime_requests``: ``(property_id, body)`` of every runRealtimeReport request,
+      refused ones included; ``realtime_answers``: ``(property_id, answer)`` of every
+      one answered, the answer as sent (``propertyQuota`` included when asked);
+    * ``realtime_quota_used``: realtime tokens charged per property in the current
+      quota day (the core ones are in ``quota_used``).
 
     Settable at any time: ``latency_s`` (added per runReport while in flight),
     ``hold_reports`` (while true, runReport requests that passed the concurrency
@@ -149,7 +160,11 @@ class FakeGoogle(TokenStore):
     ``analytics_360_quota_limits`` (those of each Analytics 360 property; one property's
     own with :meth:`set_quota_limits`), ``generic_quota_errors`` (refuse an
     exhausted quota with Google's generic "Resource has been exhausted" message, which
-    names no quota, instead of the bucket's own), ``default_cardinality``,
+    names no quota, instead of the bucket's own), ``realtime_quota_limits`` and
+    ``analytics_360_realtime_quota_limits`` (the realtime buckets' sizes; one
+    property's own with :meth:`set_realtime_quota_limits`), ``realtime_clock`` (the
+    seconds since the epoch realtime answers are computed at: ``time.time`` unless
+    set), ``default_cardinality``,
     ``default_custom_dimensions`` and ``default_custom_metrics`` (for properties never
     added) and ``admin_page_size_max`` (the cap on accountSummaries' pageSize).
     """
@@ -174,6 +189,18 @@ class FakeGoogle(TokenStore):
         self.metadata_requests: list[str] = []
         self.compatibility_requests: list[tuple[str, dict[str, Any]]] = []
         self.admin_page_size_max = 200
+        self.realtime_requests: list[tuple[str, dict[str, Any]]] = []
+        self.realtime_answers: list[tuple[str, dict[str, Any]]] = []
+        self.realtime_quota_limits: dict[str, int] = dict(DEFAULT_REALTIME_QUOTA_LIMITS)
+        self.analytics_360_realtime_quota_limits: dict[str, int] = dict(
+            ANALYTICS_360_REALTIME_QUOTA_LIMITS
+        )
+        self._property_realtime_quota_limits: dict[str, dict[str, int]] = {}
+        self.realtime_quota_used: dict[str, int] = {}
+        self.realtime_in_flight: dict[str, int] = {}
+        self.realtime_clock: Callable[[], float] = time.time
+        self._realtime_failures: dict[str, deque[tuple[int, str | None]]] = {}
+        self._realtime_day: dict[str, date] = {}
         self.directory = AccountDirectory()
         self.max_concurrency: dict[str, int] = {}
         # Tokens charged per property in the current quota day (midnight Pacific resets it).
@@ -554,7 +581,11 @@ class FakeGoogle(TokenStore):
         error and thresholded-request buckets are full again, as after midnight Pacific."""
         for pid in [property_id] if property_id else list(self.quota_used):
             self.quota_used[pid] = 0
-        for key in [k for k in self._windows if property_id is None or k[0] == property_id]:
+        for key in [
+            k
+            for k in self._windows
+            if not k[1].startswith("rt_") and (property_id is None or k[0] == property_id)
+        ]:
             del self._windows[key]
 
     def record_server_error(self, property_id: str) -> None:
@@ -596,6 +627,116 @@ class FakeGoogle(TokenStore):
             ),
         }
 
+    # --- realtime ------------------------------------------------------------------------
+
+    def realtime_minute(self) -> int:
+        """The minute realtime answers are computed at: minutes since the epoch."""
+        return int(self.realtime_clock() // 60)
+
+    def fail_next_realtime(
+        self, property_id: str, status: int = 500, *, quota: str | None = None, times: int = 1
+    ) -> None:
+        """Answer the next ``times`` runRealtimeReport requests of the property with an
+        error, as :meth:`fail_next` does runReport's (429: ``quota`` names the bucket)."""
+        if status not in STATUS_NAMES:
+            raise ValueError(f"unsupported status {status}")
+        if status == 429:
+            quota = quota or "concurrent"
+            if quota not in QUOTA_KINDS:
+                raise ValueError(f"quota must be one of {sorted(QUOTA_KINDS)}")
+        elif quota is not None:
+            raise ValueError("quota is only meaningful with status=429")
+        self._realtime_failures.setdefault(property_id, deque()).extend([(status, quota)] * times)
+
+    def take_realtime_failure(self, property_id: str) -> tuple[int, str | None] | None:
+        queue = self._realtime_failures.get(property_id)
+        return queue.popleft() if queue else None
+
+    def set_realtime_quota_limits(self, property_id: str, limits: Mapping[str, int] | None) -> None:
+        """Give one property realtime bucket sizes of its own (those not named follow its
+        service level's); None: its service level's again."""
+        if limits is None:
+            self._property_realtime_quota_limits.pop(property_id, None)
+            return
+        unknown = set(limits) - set(DEFAULT_REALTIME_QUOTA_LIMITS)
+        if unknown:
+            raise ValueError(f"unknown quota {sorted(unknown)}")
+        self._property_realtime_quota_limits[property_id] = dict(limits)
+
+    def realtime_quota_limits_of(self, property_id: str) -> dict[str, int]:
+        level = (
+            self.analytics_360_realtime_quota_limits
+            if self.property(property_id).analytics_360
+            else self.realtime_quota_limits
+        )
+        return {**level, **self._property_realtime_quota_limits.get(property_id, {})}
+
+    def _realtime_day_used(self, property_id: str) -> int:
+        today = datetime.now(PACIFIC).date()
+        seen = self._realtime_day.setdefault(property_id, today)
+        if seen != today:
+            self._realtime_day[property_id] = today
+            self.realtime_quota_used[property_id] = 0
+        return self.realtime_quota_used.get(property_id, 0)
+
+    def realtime_exhausted_quota(self, property_id: str) -> str | None:
+        """The realtime bucket that is empty for this property's next realtime request."""
+        hour = int(time.time() // 3600)
+        limits = self.realtime_quota_limits_of(property_id)
+        if self._realtime_day_used(property_id) >= limits["tokensPerDay"]:
+            return "daily"
+        if self._window(property_id, "rt_hour", hour) >= limits["tokensPerHour"]:
+            return "hourly"
+        if self._window(property_id, "rt_project_hour", hour) >= limits["tokensPerProjectPerHour"]:
+            return "project_hourly"
+        if (
+            self._window(property_id, "rt_server_errors", hour)
+            >= limits["serverErrorsPerProjectPerHour"]
+        ):
+            return "server_errors"
+        return None
+
+    def record_realtime_server_error(self, property_id: str) -> None:
+        self._add(property_id, "rt_server_errors", int(time.time() // 3600), 1)
+
+    def charge_realtime(self, property_id: str, rows_returned: int) -> dict[str, dict[str, int]]:
+        """Charge one answered realtime request to the realtime buckets; returns the
+        realtime PropertyQuota as the API reports it (see :meth:`charge`)."""
+        cost = token_cost(rows_returned)
+        hour = int(time.time() // 3600)
+        limits = self.realtime_quota_limits_of(property_id)
+        day_used = self._realtime_day_used(property_id) + cost
+        self.realtime_quota_used[property_id] = day_used
+        hour_used = self._add(property_id, "rt_hour", hour, cost)
+        project_used = self._add(property_id, "rt_project_hour", hour, cost)
+        errors = self._window(property_id, "rt_server_errors", hour)
+        others = self.realtime_in_flight.get(property_id, 1) - 1
+        return {
+            "tokensPerDay": _quota_status(cost, max(0, limits["tokensPerDay"] - day_used)),
+            "tokensPerHour": _quota_status(cost, max(0, limits["tokensPerHour"] - hour_used)),
+            "concurrentRequests": _quota_status(0, max(0, limits["concurrentRequests"] - others)),
+            "serverErrorsPerProjectPerHour": _quota_status(
+                0, max(0, limits["serverErrorsPerProjectPerHour"] - errors)
+            ),
+            "potentiallyThresholdedRequestsPerHour": _quota_status(
+                0, limits["potentiallyThresholdedRequestsPerHour"]
+            ),
+            "tokensPerProjectPerHour": _quota_status(
+                cost, max(0, limits["tokensPerProjectPerHour"] - project_used)
+            ),
+        }
+
+    def refill_realtime_quota(self, property_id: str | None = None) -> None:
+        """A new quota day and hour for the realtime buckets (one property or all)."""
+        for pid in [property_id] if property_id else list(self.realtime_quota_used):
+            self.realtime_quota_used[pid] = 0
+        for key in [
+            k
+            for k in self._windows
+            if k[1].startswith("rt_") and (property_id is None or k[0] == property_id)
+        ]:
+            del self._windows[key]
+
     # --- serving -------------------------------------------------------------------------
 
     def app(self) -> web.Application:
@@ -613,4 +754,11 @@ class FakeGoogle(TokenStore):
         return serve_in_thread(self, host, port)
 
 
-__all__ = ["ANALYTICS_360_QUOTA_LIMITS", "DEFAULT_QUOTA_LIMITS", "FakeGoogle", "token_cost"]
+__all__ = [
+    "ANALYTICS_360_QUOTA_LIMITS",
+    "ANALYTICS_360_REALTIME_QUOTA_LIMITS",
+    "DEFAULT_QUOTA_LIMITS",
+    "DEFAULT_REALTIME_QUOTA_LIMITS",
+    "FakeGoogle",
+    "token_cost",
+]

@@ -1,5 +1,5 @@
-"""HTTP side of the fake: the Data API (runReport, getMetadata, checkCompatibility) and
-token routes, and serving them on 127.0.0.1.
+"""HTTP side of the fake: the Data API (runReport, runRealtimeReport, getMetadata,
+checkCompatibility) and token routes, and serving them on 127.0.0.1.
 
 The consent, revocation and Admin API routes live in ``oauth_routes`` and ``admin_routes``.
 """
@@ -23,6 +23,7 @@ from .appkey import FAKE_KEY
 from .errors import (
     DATA_API_METHOD,
     READONLY_SCOPE,
+    RUN_REALTIME_REPORT_METHOD,
     api_error,
     insufficient_scope,
     invalid_argument,
@@ -33,6 +34,7 @@ from .errors import (
     unauthenticated,
 )
 from .oauth_routes import add_oauth_routes, exchange_code
+from .realtime import build_realtime_answer, parse_realtime_request
 from .request import InvalidArgument, field_names, filter_expression, parse_report_request
 from .response import render_response
 from .schema import PropertySchema, compatibility_filter
@@ -123,6 +125,69 @@ async def run_report(request: web.Request) -> web.Response:
         return web.Response(body=payload, content_type="application/json", charset="UTF-8")
     finally:
         fake.in_flight[property_id] -= 1
+
+
+async def run_realtime_report(request: web.Request) -> web.Response:
+    """``POST /v1beta/properties/{id}:runRealtimeReport``: the last minutes' events,
+    charged to the property's realtime quota (never its core one)."""
+    fake = request.app[FAKE_KEY]
+    property_id = request.match_info["property_id"]
+    body = await _json_body(request)
+    fake.realtime_requests.append((property_id, body if isinstance(body, dict) else {}))
+    method = RUN_REALTIME_REPORT_METHOD
+    authorization = request.headers.get("Authorization")
+    problem = fake.auth_problem(authorization)
+    if problem:
+        return unauthenticated(problem, method=method)
+    if not fake.scope_allows(authorization, DATA_API_SCOPES):
+        return insufficient_scope(method=method)
+    failure = fake.take_realtime_failure(property_id)
+    if failure:
+        status, quota = failure
+        if status >= 500:
+            fake.record_realtime_server_error(property_id)
+        if status == 429:
+            return quota_exhausted(quota or "concurrent")
+        if status == 401:
+            return unauthenticated("ACCESS_TOKEN_EXPIRED", method=method)
+        return api_error(status)
+    if fake.is_removed(property_id) or fake.access_denied(authorization, property_id):
+        return api_error(403)
+    if body is None:
+        return invalid_argument("Invalid JSON payload received. Unexpected token.")
+    config = fake.property(property_id)
+    try:
+        report = parse_realtime_request(
+            body,
+            custom_dimensions=config.custom_dimensions,
+            analytics_360=config.analytics_360,
+        )
+    except InvalidArgument as exc:
+        return invalid_argument(str(exc))
+    in_flight = fake.realtime_in_flight.get(property_id, 0) + 1
+    fake.realtime_in_flight[property_id] = in_flight
+    try:
+        exhausted = fake.realtime_exhausted_quota(property_id)
+        if in_flight > fake.realtime_quota_limits_of(property_id)["concurrentRequests"]:
+            exhausted = "concurrent"
+        if exhausted:
+            return quota_exhausted("generic" if fake.generic_quota_errors else exhausted)
+        if fake.latency_s > 0:
+            await asyncio.sleep(fake.latency_s)
+        numeric_enums = "enum-encoding=int" in request.query.get("$alt", "")
+        answer = build_realtime_answer(
+            report, property_id, config, fake.seed, fake.realtime_minute(), numeric_enums
+        )
+        payload = dict(answer.payload)
+        if report.return_property_quota:
+            payload["propertyQuota"] = fake.charge_realtime(property_id, answer.rows_returned)
+        else:
+            fake.charge_realtime(property_id, answer.rows_returned)
+        payload["kind"] = "analyticsData#runRealtimeReport"
+        fake.realtime_answers.append((property_id, payload))
+        return _json_response(payload)
+    finally:
+        fake.realtime_in_flight[property_id] -= 1
 
 
 def _json_response(payload: Any) -> web.Response:
@@ -301,6 +366,9 @@ def make_app(fake: FakeGoogle) -> web.Application:
     app[FAKE_KEY] = fake
     # The method name follows a colon in the last path segment (Google's custom-verb URLs).
     app.router.add_post(r"/v1beta/properties/{property_id:[^/:]+}:runReport", run_report)
+    app.router.add_post(
+        r"/v1beta/properties/{property_id:[^/:]+}:runRealtimeReport", run_realtime_report
+    )
     app.router.add_post(
         r"/v1beta/properties/{property_id:[^/:]+}:checkCompatibility", check_compatibility
     )

@@ -26,6 +26,9 @@ The grain's dimension (``date``, ``isoYearIsoWeek``, ``yearMonth``) comes first
 by itself; listing it is allowed. Every error names the file, the report and the
 field, and is raised as ``ConfigError``: a process that cannot use its
 definitions does not start.
+
+The same file holds the ``[[realtime]]`` definitions (``ga4sync.reports.realtime``).
+A file with realtime definitions and no ``[[report]]`` keeps the built-in reports.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import difflib
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,8 @@ from ga4sync.ga4.fields import (
     is_custom_dimension,
     is_custom_metric,
 )
+from ga4sync.reports.builtin import BUILTIN_REPORTS
+from ga4sync.reports.realtime import RealtimeInvalid, RealtimeSpec, parse_realtime
 from ga4sync.reports.spec import (
     GRAIN_DIMENSIONS,
     GRAINS,
@@ -82,8 +88,22 @@ class _Invalid(Exception):
         self.field = field
 
 
+@dataclass(frozen=True)
+class Definitions:
+    """What a definitions file defines: the reports synced, and the realtime reports polled."""
+
+    reports: tuple[ReportSpec, ...]
+    realtime: tuple[RealtimeSpec, ...] = ()
+
+
 def load_reports(path: Path) -> tuple[ReportSpec, ...]:
-    """The definitions in the TOML file at ``path``; ``ConfigError`` names what is wrong."""
+    """The report definitions in the TOML file at ``path``; ``ConfigError`` names what
+    is wrong."""
+    return load_definitions(path).reports
+
+
+def load_definitions(path: Path) -> Definitions:
+    """The report and realtime definitions in the TOML file at ``path``."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -92,14 +112,58 @@ def load_reports(path: Path) -> tuple[ReportSpec, ...]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_reports(document, source=str(path))
+    return parse_definitions(document, source=str(path))
+
+
+def parse_definitions(document: Mapping[str, Any], *, source: str) -> Definitions:
+    reports = parse_reports(document, source=source)
+    realtime = _parse_realtime_tables(document.get("realtime"), source)
+    # ga4_realtime_<name> and a report's ga4_<name> must not be one relation.
+    names = {spec.name for spec in reports}
+    for spec in realtime:
+        if f"realtime_{spec.name}" in names:
+            raise ConfigError(
+                f"{source}: realtime {spec.name!r}: name: its relation {spec.relation} is also"
+                f" report 'realtime_{spec.name}''s; rename one of them"
+            )
+    return Definitions(reports=reports, realtime=realtime)
+
+
+def _parse_realtime_tables(entries: Any, source: str) -> tuple[RealtimeSpec, ...]:
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise ConfigError(f"{source}: realtime: realtime reports are [[realtime]] tables")
+    specs: list[RealtimeSpec] = []
+    seen: dict[str, int] = {}
+    for number, entry in enumerate(entries, start=1):
+        label = f"realtime #{number}"
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            label = f"realtime {entry['name']!r}"
+        try:
+            spec = parse_realtime(entry)
+        except RealtimeInvalid as exc:
+            raise ConfigError(f"{source}: {label}: {exc.field}: {exc}") from None
+        if spec.name in seen:
+            raise ConfigError(
+                f"{source}: {label}: name: also the name of realtime #{seen[spec.name]};"
+                " names must be unique"
+            )
+        seen[spec.name] = number
+        specs.append(spec)
+    return tuple(specs)
 
 
 def parse_reports(document: Mapping[str, Any], *, source: str) -> tuple[ReportSpec, ...]:
-    unknown = sorted(set(document) - {"report"})
+    unknown = sorted(set(document) - {"report", "realtime"})
     if unknown:
-        raise ConfigError(f"{source}: unknown key {unknown[0]!r}; reports are [[report]] tables")
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r}; reports are [[report]] tables, realtime"
+            " reports [[realtime]] tables"
+        )
     entries = document.get("report")
+    if entries is None and document.get("realtime"):
+        return BUILTIN_REPORTS  # realtime reports added to the built-in reports
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{source}: no [[report]] tables: define at least one report")
     specs: list[ReportSpec] = []

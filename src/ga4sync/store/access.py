@@ -20,11 +20,12 @@ async def set_access_settings(
     user_id: uuid.UUID | None,
     enabled: bool | None = None,
     sync_frequency: str | None = None,
+    realtime: bool | None = None,
 ) -> int:
     """Change ``user_id``'s settings of the property (None: every user with access);
     a setting left None stays. Returns how many users' settings changed (0: no access)."""
     changed: int = await conn.fetchval(
-        query("set_access_settings"), property_ref, user_id, enabled, sync_frequency
+        query("set_access_settings"), property_ref, user_id, enabled, sync_frequency, realtime
     )
     return changed
 

@@ -1,5 +1,5 @@
 """What Supabase's API roles hold of ga4sync's objects: nothing, or with
-``SUPABASE_EXPOSE_REPORTS`` their reads of the report relations.
+``SUPABASE_EXPOSE_REPORTS`` their reads of the report and realtime relations.
 
 Supabase serves the schema ``public`` through its Data API to anyone holding
 the anon key, and its default privileges grant every new table, sequence and
@@ -22,8 +22,9 @@ import asyncpg
 
 from ga4sync.queries import query
 
-# ga4sync's relations in public (each report's view ga4_<report> is found from
-# its definition) and its functions there.
+# ga4sync's relations in public (each report's view ga4_<report>, and each
+# realtime definition's ga4_realtime_<name>, is found from its definition) and
+# its functions there.
 PUBLIC_RELATIONS = (
     "app_settings",
     "ga4_coverage",
@@ -33,6 +34,9 @@ PUBLIC_RELATIONS = (
     "ga4_property_access_lost",
     "ga4_property_runs",
     "ga4_read_keys",
+    "ga4_realtime_definitions",
+    "ga4_realtime_polls",
+    "ga4_realtime_quota",
     "ga4_report_definitions",
     "ga4_report_rows",
     "ga4_sync_job_properties",
@@ -71,7 +75,7 @@ class Grant:
         if self.schema == "public" and self.privilege == "SELECT":
             if self.column is not None:
                 return self.name == "public.ga4_properties"
-            return self.is_view  # ga4_<report> and ga4_my_properties
+            return self.is_view  # ga4_<report>, ga4_realtime_<name> and ga4_my_properties
         return False
 
 

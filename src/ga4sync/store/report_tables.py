@@ -25,6 +25,7 @@ from asyncpg.pgproto.pgproto import UUID as PgUUID
 from ga4sync.errors import ConfigError, Ga4SyncError
 from ga4sync.queries import query
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.reports.realtime import RealtimeSpec
 from ga4sync.store.coverage import Conn, connection
 from ga4sync.store.exposure import apply_exposure
 from ga4sync.store.privileges import revoke_api_role_grants
@@ -398,9 +399,15 @@ class TablesChanged:
 
 
 async def ensure_report_tables(
-    conn: asyncpg.Connection, reports: Sequence[ReportSpec], *, expose: bool = False
+    conn: asyncpg.Connection,
+    reports: Sequence[ReportSpec],
+    *,
+    expose: bool = False,
+    realtime: Sequence[RealtimeSpec] | None = None,
 ) -> TablesChanged:
     """Make the tables and views of ``reports`` exist; retire other definitions.
+    With ``realtime`` (the ``[[realtime]]`` definitions in use), make theirs too and
+    drop those of realtime definitions changed or gone (None: leave them as they are).
 
     Idempotent, and serialised by a transaction-level advisory lock, so that
     processes starting at once make each table once. ``expose`` grants Supabase's
@@ -427,6 +434,11 @@ async def ensure_report_tables(
             if current != spec.key:
                 await _point_view(conn, spec, stored, current, invoker=invoker, roles=roles)
                 changed.views.append(spec.relation)
+        if realtime is not None:
+            # imported here: ga4sync.store.realtime imports this module
+            from ga4sync.store.realtime import ensure_realtime_tables
+
+            await ensure_realtime_tables(conn, realtime, invoker=invoker, roles=roles)
         await revoke_api_role_grants(conn, expose=expose)
         await _apply_exposure(conn, expose)
     for key in changed.created:
@@ -435,14 +447,19 @@ async def ensure_report_tables(
 
 
 async def _apply_exposure(conn: asyncpg.Connection, expose: bool) -> None:
+    from ga4sync.store.realtime import realtime_relations
+
     definitions = await list_report_definitions(conn)
     views = []
     for name in dict.fromkeys(d.name for d in definitions):
         view = f"public.{ident('ga4_' + name)}"
         if await conn.fetchval(query("relation_kind"), view) == "v":
             views.append(view)
+    tables = [table_name(d.key) for d in definitions]
+    # Realtime snapshots are exposed like report rows: each user their own properties'.
+    realtime_tables, realtime_views = await realtime_relations(conn)
     await apply_exposure(
-        conn, expose=expose, tables=[table_name(d.key) for d in definitions], views=views
+        conn, expose=expose, tables=tables + realtime_tables, views=views + realtime_views
     )
 
 
@@ -494,11 +511,16 @@ async def _point_view(
 
 
 async def delete_unshared_report_rows(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
-    """Delete, from every report table, the rows of properties only ``user_id`` accesses."""
+    """Delete, from every report table (realtime snapshots included), the rows of
+    properties only ``user_id`` accesses."""
+    from ga4sync.store.realtime import list_realtime_definitions
+
+    keys = [stored.key for stored in await list_report_definitions(conn)]
+    keys += [stored.key for stored in await list_realtime_definitions(conn)]
     deleted = 0
-    for stored in await list_report_definitions(conn):
+    for key in keys:
         deleted += await conn.fetchval(
-            query("delete_unshared_report_rows").format(table=table_name(stored.key)), user_id
+            query("delete_unshared_report_rows").format(table=table_name(key)), user_id
         )
     return deleted
 

@@ -39,6 +39,7 @@ from ga4sync.store.access import (
 )
 from ga4sync.store.credentials import save_access_token
 from ga4sync.store.jobs import Job
+from ga4sync.store.realtime import forget_property_realtime, realtime_polled
 from ga4sync.sync.connections import (
     import_google_grant,
     save_discovered_properties,
@@ -301,16 +302,24 @@ class GoogleAccounts:
         *,
         enabled: bool | None = None,
         sync_frequency: str | None = None,
+        realtime: bool | None = None,
     ) -> bool:
         """Change ``user_id``'s own settings of a property (None: every user's, as an
-        admin may); ``False`` when nobody's changed (no access)."""
+        admin may); ``False`` when nobody's changed (no access). A property whose
+        realtime nobody polls any more loses its realtime snapshots: they would only
+        grow stale."""
         changed = await set_access_settings(
             self._pool,
             property_ref,
             user_id=user_id,
             enabled=enabled,
             sync_frequency=sync_frequency,
+            realtime=realtime,
         )
+        if realtime is False and changed:
+            async with self._pool.acquire() as conn:
+                if not await realtime_polled(conn, property_ref):
+                    await forget_property_realtime(conn, property_ref)
         return changed > 0
 
     async def lost_access(self, user_id: uuid.UUID) -> list[dict[str, Any]]:

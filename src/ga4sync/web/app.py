@@ -50,6 +50,8 @@ def create_app(
     app.router.add_get("/v1/properties", handlers.list_properties)
     app.router.add_get("/v1/reports", handlers.list_reports)
     app.router.add_get("/v1/reports/{report}/rows", rows.report_rows)
+    app.router.add_get("/v1/realtime", rows.list_realtime)
+    app.router.add_get("/v1/realtime/{name}/rows", rows.realtime_rows)
     app.router.add_patch("/v1/properties/{property_id}", connections.patch_property)
     app.router.add_get("/v1/properties/{property_id}/runs", handlers.list_property_runs)
     app.router.add_get("/v1/properties/{property_id}/chart", handlers.get_property_chart)

@@ -39,7 +39,14 @@ from ga4sync.web.params import (
 ACCOUNTS = web.AppKey("google_accounts", GoogleAccounts)
 # A property's settings as one user sees them: their own, and what they add up to
 # over every user with access (whether and how often the property actually syncs).
-SETTINGS_FIELDS = ("enabled", "sync_frequency", "effective_enabled", "effective_sync_frequency")
+SETTINGS_FIELDS = (
+    "enabled",
+    "sync_frequency",
+    "realtime",
+    "effective_enabled",
+    "effective_sync_frequency",
+    "effective_realtime",
+)
 
 
 def _connected_json(connected: Connected) -> dict[str, Any]:
@@ -201,23 +208,27 @@ async def disconnect(request: web.Request) -> web.Response:
 
 
 async def patch_property(request: web.Request) -> web.Response:
-    """PATCH /v1/properties/{id} — turn syncing on or off, or change how often it runs.
+    """PATCH /v1/properties/{id} — turn syncing on or off, change how often it runs,
+    or turn its realtime polling on or off.
 
     These are the caller's own settings: a property shared with other users syncs
-    while any of them has it enabled, at the most frequent schedule among them. An
-    admin without access to the property changes every user's settings of it.
+    while any of them has it enabled, at the most frequent schedule among them, and
+    its realtime is polled while any of them has it on. An admin without access to
+    the property changes every user's settings of it.
     """
     principal = await principal_of(request)
     body = await json_object(request)
-    if not body or set(body) - {"enabled", "sync_frequency"}:
+    if not body or set(body) - {"enabled", "sync_frequency", "realtime"}:
         raise ApiError(
             400,
             "invalid_body",
-            'Send {"enabled": true|false} and/or {"sync_frequency": '
-            '"manual"|"hourly"|"every_6h"|"daily"}.',
+            'Send {"enabled": true|false}, {"sync_frequency": '
+            '"manual"|"hourly"|"every_6h"|"daily"} and/or {"realtime": true|false}.',
         )
     if "enabled" in body and not isinstance(body["enabled"], bool):
         raise ApiError(400, "invalid_body", "enabled must be true or false.")
+    if "realtime" in body and not isinstance(body["realtime"], bool):
+        raise ApiError(400, "invalid_body", "realtime must be true or false.")
     if "sync_frequency" in body and body["sync_frequency"] not in FREQUENCIES:
         raise ApiError(
             400, "invalid_frequency", f"sync_frequency must be one of {', '.join(FREQUENCIES)}."
@@ -233,6 +244,7 @@ async def patch_property(request: web.Request) -> web.Response:
         principal.user_id if has_access else None,
         enabled=body.get("enabled"),
         sync_frequency=body.get("sync_frequency"),
+        realtime=body.get("realtime"),
     )
     updated = await get_property(pool, ref, principal.user_id)
     assert updated is not None

@@ -26,6 +26,7 @@ from ga4sync.sync.jobs import (
     ResyncTarget,
     RunTargetNotFound,
 )
+from ga4sync.sync.realtime import realtime_now
 from ga4sync.web.auth import cron_token_matches
 from ga4sync.web.common import (
     POOL,
@@ -295,6 +296,8 @@ _PROPERTY_FIELDS = (
     "sync_frequency",
     "effective_enabled",
     "effective_sync_frequency",
+    "realtime",
+    "effective_realtime",
     "coverage",
 )
 
@@ -325,12 +328,19 @@ async def list_properties(request: web.Request) -> web.Response:
             return daily_at
         return row["next_due_at"] or datetime.now(UTC)  # due at the next tick
 
+    # Realtime of the properties someone polls: active users now, when, and problems.
+    now = await realtime_now(
+        request.app[POOL],
+        request.app[SETTINGS].realtime,
+        [row["id"] for row in rows if row["effective_realtime"]],
+    )
     properties = [
         {
             "id": row["id"],
             "users": row["users"],
             **{k: row[k] for k in _PROPERTY_FIELDS},
             "next_due_at": next_due(row),
+            "realtime_now": now.get(row["id"]),
         }
         for row in rows
     ]

@@ -198,7 +198,8 @@ _RESYNC = {
 }
 
 _PATCH_PROPERTY = {
-    "summary": "Turn syncing of one property on or off, or set how often it runs",
+    "summary": "Turn syncing of one property on or off, set how often it runs, or turn "
+    "its realtime polling on or off",
     "security": _BEARER,
     "parameters": [_PROPERTY_ID],
     "requestBody": _body(
@@ -209,13 +210,20 @@ _PATCH_PROPERTY = {
             "properties": {
                 "enabled": {"type": "boolean"},
                 "sync_frequency": {"enum": list(FREQUENCIES)},
+                "realtime": {
+                    "type": "boolean",
+                    "description": "poll the property's [[realtime]] reports every minute "
+                    "(off by default: it spends GA4's realtime quota)",
+                },
             },
         },
         required=True,
     ),
     "description": "The caller's own settings of the property: one shared with other "
     "users syncs while any of them has it enabled, at the most frequent schedule among "
-    "them. An admin without access to the property changes every user's settings of it.",
+    "them, and its realtime is polled while any of them has it on (off for everyone, its "
+    "realtime snapshots are deleted). An admin without access to the property changes "
+    "every user's settings of it.",
     "responses": {
         "200": json_content(ref("PropertySettings"), "The caller's settings, and the effective"),
         "400": error("Malformed id or body"),
@@ -529,6 +537,60 @@ _PATHS: dict[str, Any] = {
         }
     },
     "/v1/reports/{report}/rows": {"get": _ROWS},
+    "/v1/realtime": {
+        "get": {
+            "summary": "The realtime reports polled ([[realtime]] definitions) and their columns",
+            "security": _BEARER,
+            "responses": {
+                "200": json_content(
+                    {
+                        "type": "object",
+                        "properties": {"realtime": {"type": "array", "items": ref("Realtime")}},
+                    },
+                    "Each realtime definition in use",
+                ),
+                "401": _UNAUTHORIZED,
+            },
+        }
+    },
+    "/v1/realtime/{name}/rows": {
+        "get": {
+            "summary": "One property's latest realtime snapshot (or every one kept)",
+            "description": "The rows of ga4_realtime_<name> for one property the caller can "
+            "access: the latest snapshot's (each poll replaces it), or with history=true "
+            "every snapshot kept (history_minutes), newest first. A property that does not "
+            "exist and one the caller cannot access get the same 404.",
+            "security": _BEARER,
+            "parameters": [
+                _path(
+                    "name",
+                    {
+                        "type": "string",
+                        "pattern": REPORT_NAME_PATTERN,
+                        "examples": ["active_users"],
+                    },
+                    description="a realtime report's name, as GET /v1/realtime lists them",
+                ),
+                _query(
+                    "property_id",
+                    {"type": "string", "pattern": PROPERTY_ID_PATTERN, "examples": ["123456789"]},
+                    required=True,
+                    description="the GA4 property",
+                ),
+                _query(
+                    "history",
+                    {"type": "boolean", "default": False},
+                    description="every snapshot kept, not only the latest",
+                ),
+            ],
+            "responses": {
+                "200": json_content(ref("RealtimeRows"), "The snapshot's rows"),
+                "400": error("Bad name, property_id or history"),
+                "401": _UNAUTHORIZED,
+                "404": error("No such realtime report, or no such property of the caller"),
+            },
+        }
+    },
     "/v1/properties/{property_id}/runs": {
         "get": {
             "summary": "One property's sync runs, newest first (keyset-paged)",

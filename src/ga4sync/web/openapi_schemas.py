@@ -311,6 +311,45 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "next_due_at": _TS,
+            "realtime": {
+                "type": "boolean",
+                "description": "the caller's own setting: poll the property's realtime "
+                "(an admin without access to the property: effective_realtime)",
+            },
+            "effective_realtime": {
+                "type": "boolean",
+                "description": "whether the worker polls its realtime reports: some user "
+                "with access has realtime on",
+            },
+            "realtime_now": {
+                "oneOf": [{"type": "null"}, ref("RealtimeNow")],
+                "description": "its latest realtime snapshot, while its realtime is polled "
+                "and [[realtime]] definitions are configured (null otherwise)",
+            },
+        },
+    },
+    "RealtimeNow": {
+        "type": "object",
+        "properties": {
+            "relation": {"type": "string", "examples": ["ga4_realtime_active_users"]},
+            "active_users": {
+                "type": ["integer", "null"],
+                "description": "activeUsers of the latest snapshot (added up over "
+                "summed_over, of minute_range when there are two); null when no realtime "
+                "definition has activeUsers or none was stored yet",
+            },
+            "summed_over": {"type": "array", "items": {"type": "string"}},
+            "minute_range": {"type": ["string", "null"]},
+            "captured_at": _TS,
+            "error": {
+                "type": ["string", "null"],
+                "description": "why the last poll failed or was skipped (null once one is stored)",
+            },
+            "error_at": _TS,
+            "paused_until": {
+                **_TS,
+                "description": "polls wait until then: a realtime quota bucket ran low",
+            },
         },
     },
     "PropertySettings": {
@@ -320,8 +359,10 @@ SCHEMAS: dict[str, Any] = {
             "property_id": {"type": "string"},
             "enabled": {"type": "boolean", "description": "the caller's own setting"},
             "sync_frequency": {"enum": list(FREQUENCIES), "description": "the caller's own"},
+            "realtime": {"type": "boolean", "description": "the caller's own"},
             "effective_enabled": {"type": "boolean"},
             "effective_sync_frequency": {"enum": list(FREQUENCIES)},
+            "effective_realtime": {"type": "boolean"},
         },
     },
     "LostAccess": {
@@ -468,6 +509,44 @@ SCHEMAS: dict[str, Any] = {
                             },
                         },
                     },
+                },
+            },
+        },
+    },
+    "Realtime": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "relation": {"type": "string", "examples": ["ga4_realtime_active_users"]},
+            "dimensions": {"type": "array", "items": {"type": "string"}},
+            "metrics": {"type": "array", "items": {"type": "string"}},
+            "every_minutes": {"type": "integer"},
+            "history_minutes": {"type": "integer"},
+            "minute_ranges": {"type": "array", "items": {"type": "object"}},
+            "properties": {"type": ["array", "null"], "items": {"type": "string"}},
+            "columns": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "RealtimeRows": {
+        "type": "object",
+        "required": ["realtime", "relation", "property_id", "captured_at", "rows"],
+        "properties": {
+            "realtime": {"type": "string"},
+            "relation": {"type": "string", "examples": ["ga4_realtime_active_users"]},
+            "property_id": {"type": "string"},
+            "captured_at": {
+                **_TS,
+                "description": "when the latest snapshot was captured (null: not polled yet)",
+            },
+            "history_minutes": {"type": "integer"},
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "description": "the relation's columns: property_id, captured_at, "
+                    "minute_range (two minute ranges), each dimension (string), each "
+                    "metric (number)",
+                    "additionalProperties": {"type": ["string", "number", "null"]},
                 },
             },
         },

@@ -160,6 +160,29 @@ def report_name(raw: str) -> str:
     return raw
 
 
+def realtime_name(raw: str) -> str:
+    """The ``{name}`` of a realtime path, or a 400 (a name no definition can have)."""
+    if not matches(REPORT_NAME_PATTERN, raw):
+        raise ApiError(
+            400,
+            "invalid_realtime",
+            "A realtime report's name is snake_case: a lowercase letter, then lowercase"
+            " letters, digits or _ (at most 40).",
+        )
+    return raw
+
+
+def flag_query(query: Any, name: str, default: bool = False) -> bool:
+    """A ``true``/``false`` query parameter, or a 400."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    value = BOOLEANS.get(raw)
+    if value is None:
+        raise ApiError(400, f"invalid_{name}", f"{name} must be true or false.")
+    return value
+
+
 def required_property_id(query: Any) -> str:
     """The ``property_id`` query parameter (a GA4 property number), or a 400."""
     raw = query.get("property_id")

@@ -1,5 +1,6 @@
 """GET /v1/reports/{report}/rows: one property's typed rows of a report, as JSON pages
 or, with ``Accept: text/csv`` or ``format=csv``, the whole range streamed as CSV.
+GET /v1/realtime/{name}/rows: one property's latest realtime snapshot (or those kept).
 
 A CSV export holds a database connection while its client reads, so one user streams
 at most ``EXPORTS_PER_USER`` at once, and a client that stops reading for
@@ -16,6 +17,8 @@ from datetime import date
 
 from aiohttp import web
 
+from ga4sync.store.report_rows import readable_property
+from ga4sync.sync.realtime import describe_realtime, read_snapshot
 from ga4sync.sync.report_rows import (
     BadCursor,
     ExportsBusy,
@@ -25,12 +28,14 @@ from ga4sync.sync.report_rows import (
     UnknownReport,
     UserExportsBusy,
 )
-from ga4sync.web.common import ROWS, SETTINGS, principal_of
+from ga4sync.web.common import POOL, ROWS, SETTINGS, json_response, principal_of
 from ga4sync.web.errors import ApiError, error_response
 from ga4sync.web.params import (
     csv_escape,
     cursor_query,
     date_range,
+    flag_query,
+    realtime_name,
     report_name,
     required_property_id,
     row_format,
@@ -82,6 +87,42 @@ async def report_rows(request: web.Request) -> web.StreamResponse:
     # The rows are JSON objects Postgres wrote (numeric metrics keep every digit).
     body = f'{head[:-1]}, "rows": [{",".join(page.rows)}]}}'
     return web.Response(text=body, content_type="application/json", headers={"Vary": "Accept"})
+
+
+async def list_realtime(request: web.Request) -> web.Response:
+    """GET /v1/realtime — the realtime reports polled, with their relations' columns."""
+    await principal_of(request)
+    specs = request.app[SETTINGS].realtime
+    return json_response({"realtime": [describe_realtime(spec) for spec in specs]})
+
+
+async def realtime_rows(request: web.Request) -> web.Response:
+    """GET /v1/realtime/{name}/rows?property_id=&history= — the property's latest
+    snapshot of a realtime report (``history=true``: every one kept), newest first."""
+    principal = await principal_of(request)
+    name = realtime_name(request.match_info["name"])
+    property_id = required_property_id(request.query)
+    history = flag_query(request.query, "history")
+    spec = next((s for s in request.app[SETTINGS].realtime if s.name == name), None)
+    if spec is None:
+        raise ApiError(404, "not_found", f"No realtime report {name} is polled here.")
+    pool = request.app[POOL]
+    ref = await readable_property(pool, property_id, principal.scope_user)
+    if ref is None:
+        # The same answer whether it does not exist or is someone else's.
+        raise ApiError(404, "not_found", f"No property {property_id}.")
+    snapshot = await read_snapshot(pool, spec, ref, property_id, history=history)
+    head = json.dumps(
+        {
+            "realtime": spec.name,
+            "relation": spec.relation,
+            "property_id": property_id,
+            "captured_at": snapshot.captured_at.isoformat() if snapshot.captured_at else None,
+            "history_minutes": spec.history_minutes,
+        }
+    )
+    body = f'{head[:-1]}, "rows": [{",".join(snapshot.rows)}]}}'
+    return web.Response(text=body, content_type="application/json")
 
 
 def csv_filename(target: Target, start: date | None, end: date | None) -> str:
