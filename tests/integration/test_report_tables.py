@@ -16,6 +16,7 @@ from ga4sync.demo import SAMPLE_QUERY
 from ga4sync.ga4.wire import parse_page
 from ga4sync.migrate import migrate
 from ga4sync.reports import BUILTIN_REPORTS, ReportSpec
+from ga4sync.store import report_tables
 from ga4sync.store.properties import upsert_property
 from ga4sync.store.report_tables import (
     PropertyGone,
@@ -295,8 +296,12 @@ async def test_the_demo_query_reads_the_daily_totals(pool):
     ]
 
 
-@pytest.mark.parametrize("grain", ["day", "week"])
-async def test_a_first_load_stores_exactly_what_the_upsert_stores(pool, grain):
+@pytest.mark.parametrize(("grain", "in_thread"), [("day", False), ("week", False), ("day", True)])
+async def test_a_first_load_stores_exactly_what_the_upsert_stores(
+    pool, grain, in_thread, monkeypatch
+):
+    # A large page is typed off the event loop: the same rows either way.
+    monkeypatch.setattr(report_tables, "TYPE_IN_THREAD_ROWS", 1 if in_thread else 10**9)
     spec = ReportSpec(
         f"mixed_{grain}",
         ("date" if grain == "day" else "isoYearIsoWeek", "pagePath", "country"),

@@ -8,6 +8,7 @@ identifiers filled in (quoted) once per definition and query.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
@@ -136,6 +137,10 @@ def table_name(key: str) -> str:
 
 _PAGE_WRITES = ("upsert_report_rows",)
 
+# A first-load page this large is typed off the event loop (tens of ms of Python
+# a page): the loop meanwhile reads answers and sends the next requests.
+TYPE_IN_THREAD_ROWS = 5_000
+
 
 @functools.lru_cache(maxsize=512)
 def report_sql(spec: ReportSpec, name: str, options: str = "", seen: str = "seen_read_keys") -> str:
@@ -245,11 +250,15 @@ async def _stage_and_upsert(
         # Straight into the report's table, typed here: no staging, no conflict
         # clause, no key. A row another writer stored meanwhile fails the page,
         # and the read, retried, finds rows and upserts.
+        if len(rows) >= TYPE_IN_THREAD_ROWS:
+            records = await asyncio.to_thread(typed_records, spec, property_ref, rows)
+        else:
+            records = typed_records(spec, property_ref, rows)
         await conn.copy_records_to_table(
             spec.key,
             schema_name=SCHEMA,
             columns=["property_ref", "date", "dimension_key", *(c.name for c in spec.columns)],
-            records=typed_records(spec, property_ref, rows),
+            records=records,
         )
         return UpsertCounts(len(rows), len(rows), 0)
     await conn.copy_records_to_table("ga4_report_rows_staging", records=rows)
