@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import psycopg
@@ -108,6 +109,18 @@ def encryption_key() -> str:
 
 # A fixed instant: 2026-11-21 06:00 UTC is still 2026-11-20 in Los Angeles.
 FIXED_NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+
+
+def real_now_past_the_daily_run(now: datetime | None = None) -> datetime:
+    """The real time, for tests whose queued steps wait by the database's clock, but
+    never between midnight and the daily run's time (00:15) in Los Angeles, the
+    schedule's zone: a starting worker's catch-up daily run is not due then, and
+    the tests wait for it. In that window, the instant just after it (ahead of the
+    real time, so a step scheduled by it still waits)."""
+    now = now or datetime.now(UTC)
+    local = now.astimezone(ZoneInfo("America/Los_Angeles"))
+    clear = local.replace(hour=0, minute=20, second=0, microsecond=0)
+    return clear.astimezone(UTC) if local < clear else now
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from ga4sync.store.realtime import claim_realtime_polls, store_snapshot
 from ga4sync.store.report_tables import ensure_report_tables
 from ga4sync.web.app import create_app
 
+from ..conftest import real_now_past_the_daily_run
 from ..waiting import eventually
 from ..webtools import ADMIN, token
 
@@ -397,7 +398,7 @@ class TestHistoryInTheBackground:
     def clock(self, clock):
         # The real time: a step waiting for the quota stays in the queue until the
         # instant it names, by the database's clock.
-        clock.now = datetime.now(UTC)
+        clock.now = real_now_past_the_daily_run()
         return clock
 
     @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 from ga4sync.queue import priority
 from ga4sync.runtime import open_runtime, run_worker
 from ga4sync.sync.fair_order import Lane
+from tests.conftest import real_now_past_the_daily_run
 from tests.waiting import eventually
 
 from ..reporting import ALL_ROWS
@@ -162,7 +163,7 @@ async def test_history_cut_by_an_exhausted_quota_waits_for_it_not_for_the_next_s
 ):
     runtime = backfill_runtime
     # A real clock: the deferred sync waits in the queue until midnight Pacific.
-    clock.now = datetime.now(UTC)
+    clock.now = real_now_past_the_daily_run()
     fake.set_today(clock.now.date())
     user = await connect_user({"5105": "UTC"}, cardinality=2)
     # The daily run's recent days pass (a request a report); the history's first
