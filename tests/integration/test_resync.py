@@ -126,6 +126,12 @@ async def test_a_resync_is_refused_clearly_for_bad_input_and_for_others(
         response = await api.post(url, headers=bearer(user), json=body)
         assert response.status == 400, (body, await response.text())
         assert says in (await response.json())["message"], body
+    # A property turned off is said to be, not re-synced into an empty run.
+    ok = {"start_date": str(FIRST), "end_date": str(LAST)}
+    await pool.execute("update ga4_property_access set enabled = false where user_id = $1", user)
+    response = await api.post(url, headers=bearer(user), json=ok)
+    assert response.status == 400 and "turned off for you" in (await response.json())["message"]
+    await pool.execute("update ga4_property_access set enabled = true")
     unknown = {"report": "nope", "start_date": str(FIRST), "end_date": str(LAST)}
     response = await api.post(url, headers=bearer(user), json=unknown)
     assert response.status == 404 and "No report 'nope'" in (await response.json())["message"]

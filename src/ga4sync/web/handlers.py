@@ -169,10 +169,19 @@ async def resync_property(request: web.Request) -> web.Response:
     if report is not None and not isinstance(report, str):
         raise ApiError(400, "invalid_report", "report is a report's name.")
     named, ref = await named_property(request)
-    prop = await get_property(request.app[POOL], ref)
+    prop = await get_property(request.app[POOL], ref, principal.user_id)
     has_access = prop is not None and principal.user_id in prop["access_user_ids"]
     if prop is None or not (has_access or principal.is_admin):
         raise ApiError(404, "not_found", f"No property {named}.")
+    if not prop["enabled"]:
+        # A run of a property turned off would read nothing: say so instead.
+        raise ApiError(
+            400,
+            "property_disabled",
+            f"Property {prop['property_id']} is turned off"
+            + (" for you" if has_access else " for every user with access")
+            + ': turn it on (PATCH {"enabled": true}) to re-sync it.',
+        )
     target = ResyncTarget(ref, prop["property_id"], prop["time_zone"], report, start, end)
     scope = str(principal.user_id) if has_access else "all"
     try:

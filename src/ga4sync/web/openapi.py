@@ -188,7 +188,7 @@ _RESYNC = {
         "202": json_content(ref("Job"), "The re-sync's run, pending"),
         "400": error(
             "Malformed body, dates in the wrong order, after the property's today or "
-            "before GA4's first"
+            "before GA4's first, or the property turned off (property_disabled)"
         ),
         "401": _UNAUTHORIZED,
         "404": error("No such property of the caller, or no such report of the property"),
