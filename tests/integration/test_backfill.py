@@ -4,49 +4,24 @@ the quota when reading on would eat into what daily syncs need."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from ga4sync.queue import priority
-from ga4sync.runtime import open_runtime, run_worker
 from ga4sync.sync.fair_order import Lane
 from tests.conftest import real_now_past_the_daily_run
+from tests.history import BACKFILL_DAYS, REPORTS, history_runtime, running_worker
 from tests.waiting import eventually
 
 from ..reporting import ALL_ROWS
 
-BACKFILL_DAYS = 60
-REPORTS = ("daily_totals", "traffic_sources", "pages")
-
 
 @pytest.fixture
 async def backfill_runtime(settings, database_url, clock):
-    tuned = replace(
-        settings,
-        worker_heartbeat_s=0.5,
-        stalled_after_s=2.0,
-        sync_lookback_days=3,
-        sync_backfill_days=BACKFILL_DAYS,
-        sync_backfill_chunk_days=30,
-    )
-    async with open_runtime(tuned, database_url, now=clock, periodic=False) as runtime:
+    async with history_runtime(settings, database_url, clock) as runtime:
         yield runtime
-
-
-@contextlib.asynccontextmanager
-async def running_worker(runtime):
-    task = asyncio.create_task(run_worker(runtime))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 30)
 
 
 async def _covered(pool, report: str) -> list[date]:
