@@ -36,10 +36,10 @@ from __future__ import annotations
 import difflib
 import json
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from google.analytics.data_v1beta.types import FilterExpression
 
@@ -78,6 +78,14 @@ REPORT_KEYS = frozenset(
     }
 )
 _CONDITIONS = ("stringFilter", "inListFilter", "numericFilter", "betweenFilter", "emptyFilter")
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_SpecT = TypeVar("_SpecT", bound=_Named)
 
 
 class _Invalid(Exception):
@@ -134,24 +142,7 @@ def _parse_realtime_tables(entries: Any, source: str) -> tuple[RealtimeSpec, ...
         return ()
     if not isinstance(entries, list):
         raise ConfigError(f"{source}: realtime: realtime reports are [[realtime]] tables")
-    specs: list[RealtimeSpec] = []
-    seen: dict[str, int] = {}
-    for number, entry in enumerate(entries, start=1):
-        label = f"realtime #{number}"
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-            label = f"realtime {entry['name']!r}"
-        try:
-            spec = parse_realtime(entry)
-        except RealtimeInvalid as exc:
-            raise ConfigError(f"{source}: {label}: {exc.field}: {exc}") from None
-        if spec.name in seen:
-            raise ConfigError(
-                f"{source}: {label}: name: also the name of realtime #{seen[spec.name]};"
-                " names must be unique"
-            )
-        seen[spec.name] = number
-        specs.append(spec)
-    return tuple(specs)
+    return tuple(_parse_named(entries, source, "realtime", ("name",), parse_realtime))
 
 
 def parse_reports(document: Mapping[str, Any], *, source: str) -> tuple[ReportSpec, ...]:
@@ -166,26 +157,38 @@ def parse_reports(document: Mapping[str, Any], *, source: str) -> tuple[ReportSp
         return BUILTIN_REPORTS  # realtime reports added to the built-in reports
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{source}: no [[report]] tables: define at least one report")
-    specs: list[ReportSpec] = []
+    return tuple(_parse_named(entries, source, "report", ("name", "use"), _parse_report))
+
+
+def _parse_named(
+    entries: list[Any],
+    source: str,
+    kind: str,
+    label_keys: tuple[str, ...],
+    parse: Callable[[Any], _SpecT],
+) -> list[_SpecT]:
+    """Each ``[[kind]]`` table parsed, its errors named by the table (its first
+    ``label_keys`` given, else its number), and its name unique among them."""
+    specs: list[_SpecT] = []
     seen: dict[str, int] = {}
     for number, entry in enumerate(entries, start=1):
-        label = f"report #{number}"
+        label = f"{kind} #{number}"
         if isinstance(entry, dict):
-            named = entry.get("name", entry.get("use"))
+            named = next((entry[key] for key in label_keys if key in entry), None)
             if isinstance(named, str):
-                label = f"report {named!r}"
+                label = f"{kind} {named!r}"
         try:
-            spec = _parse_report(entry)
-        except _Invalid as exc:
+            spec = parse(entry)
+        except (_Invalid, RealtimeInvalid) as exc:
             raise ConfigError(f"{source}: {label}: {exc.field}: {exc}") from None
         if spec.name in seen:
             raise ConfigError(
-                f"{source}: {label}: name: also the name of report #{seen[spec.name]};"
+                f"{source}: {label}: name: also the name of {kind} #{seen[spec.name]};"
                 " names must be unique"
             )
         seen[spec.name] = number
         specs.append(spec)
-    return tuple(specs)
+    return specs
 
 
 def _parse_report(entry: Any) -> ReportSpec:
